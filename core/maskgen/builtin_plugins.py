@@ -1,0 +1,80 @@
+"""maskgen's own parts, registered through the same hooks as third-party plugins."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+
+from maskgen.hookspecs import hookimpl
+from maskgen.interfaces import AugmentContext, Augmenter, Options, PluginSpec
+
+
+class StyleGAN2Options(Options):
+    z_dim: int = Field(512, ge=1)
+    w_dim: int = Field(512, ge=1)
+    mapping_layers: int = Field(8, ge=1)
+    channel_base: int = Field(16384, ge=16)
+    channel_max: int = Field(512, ge=4)
+    conv_clamp: float | None = Field(256.0, gt=0)
+    mbstd_group_size: int = Field(4, ge=1)
+
+
+def build_stylegan2(
+    options: StyleGAN2Options, resolution: int, d_c_dim: int = 0
+) -> tuple[torch.nn.Module, torch.nn.Module]:
+    from maskgen.networks import Discriminator, Generator
+
+    generator = Generator(
+        z_dim=options.z_dim,
+        w_dim=options.w_dim,
+        img_resolution=resolution,
+        mapping_layers=options.mapping_layers,
+        channel_base=options.channel_base,
+        channel_max=options.channel_max,
+        conv_clamp=options.conv_clamp,
+    )
+    discriminator = Discriminator(
+        img_resolution=resolution,
+        c_dim=d_c_dim,
+        channel_base=options.channel_base,
+        channel_max=options.channel_max,
+        mbstd_group_size=options.mbstd_group_size,
+        conv_clamp=options.conv_clamp,
+    )
+    return generator, discriminator
+
+
+class NoAugmenter(Augmenter):
+    """Plain StyleGAN2: images reach D unchanged."""
+
+    def stats(self) -> dict[str, float]:
+        return {"augment/strength": 0.0}
+
+
+def build_none(options: Options, context: AugmentContext) -> Augmenter:
+    return NoAugmenter()
+
+
+@hookimpl
+def maskgen_generators() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            kind="generator",
+            name="stylegan2",
+            summary="StyleGAN2: mapping network, modulated convs, skip G, residual D (Karras et al. 2020)",
+            factory=build_stylegan2,
+            options=StyleGAN2Options,
+        )
+    ]
+
+
+@hookimpl
+def maskgen_augmenters() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            kind="augmenter",
+            name="none",
+            summary="No augmentation: the plain StyleGAN2 baseline",
+            factory=build_none,
+        )
+    ]

@@ -1,0 +1,174 @@
+"""Checkpoint directories: safetensors weights, JSON config, training state; written atomically.
+
+Layout of one checkpoint directory::
+
+    model.safetensors            G, D and G_ema weights ("G.", "D.", "G_ema." prefixes)
+    config.json                  the full run config plus maskgen/plugin versions
+    training_state.safetensors   optimizer tensors, augmenter buffers, RNG states
+    training_state.json          counters (images seen, iteration) and optimizer hyper-parameters
+    README.md                    model card
+
+Snapshots are written to a temporary directory and renamed into place; ``checkpoints/latest`` is a
+symlink swapped with an atomic rename, so a kill at any moment leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from maskgen.errors import MaskgenError
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+STATE_FILE = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+LATEST = "latest"
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    config: dict[str, Any]
+    weights: dict[str, torch.Tensor]
+
+    def has_training_state(self) -> bool:
+        return (self.path / STATE_FILE).is_file() and (self.path / STATE_JSON).is_file()
+
+    def training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        if not self.has_training_state():
+            raise MaskgenError(f"checkpoint {self.path} has no training state; it cannot be resumed")
+        return _load_safetensors(self.path / STATE_FILE), _load_json(self.path / STATE_JSON)
+
+
+def write_checkpoint(
+    checkpoints_dir: Path,
+    tag: str,
+    weights: dict[str, torch.Tensor],
+    config: dict[str, Any],
+    state_tensors: dict[str, torch.Tensor],
+    state_json: dict[str, Any],
+    card: str = "",
+    keep: int = 3,
+) -> Path:
+    """Write one snapshot atomically, point ``latest`` at it, keep the ``keep`` newest besides it."""
+    checkpoints_dir.mkdir(parents=True, exist_ok=True)
+    final = checkpoints_dir / tag
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{tag}-", dir=checkpoints_dir))
+    try:
+        save_file(_contiguous(weights), str(tmp / MODEL_FILE))
+        save_file(_contiguous(state_tensors), str(tmp / STATE_FILE))
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+        (tmp / STATE_JSON).write_text(json.dumps(state_json, indent=2, sort_keys=True), encoding="utf-8")
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        _fsync_dir_files(tmp)
+        if final.exists():  # same tag written twice (e.g. interrupt right after a snapshot)
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _point_latest(checkpoints_dir, tag)
+    _prune(checkpoints_dir, keep)
+    return final
+
+
+def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+
+
+def _fsync_dir_files(directory: Path) -> None:
+    for path in directory.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _point_latest(checkpoints_dir: Path, tag: str) -> None:
+    link = checkpoints_dir / LATEST
+    tmp_link = checkpoints_dir / f".{LATEST}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(tag, tmp_link)
+    os.replace(tmp_link, link)
+
+
+def _prune(checkpoints_dir: Path, keep: int) -> None:
+    latest = (checkpoints_dir / LATEST).resolve()
+    snapshots = sorted(p for p in checkpoints_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    snapshots = [p for p in snapshots if p.resolve() != latest and not p.is_symlink()]
+    for old in snapshots[: max(0, len(snapshots) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+    for leftover in checkpoints_dir.glob(".tmp-*"):  # from a run killed while writing
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def resolve_checkpoint_dir(path: str | Path) -> Path:
+    """Accept a checkpoint directory, a run directory or its ``checkpoints/`` folder."""
+    path = Path(path)
+    for candidate in (path, path / LATEST, path / "checkpoints" / LATEST):
+        if (candidate / MODEL_FILE).is_file() or (candidate / CONFIG_FILE).is_file():
+            return candidate
+    if not path.exists():
+        raise MaskgenError(f"checkpoint not found: {path}")
+    raise MaskgenError(f"not a maskgen checkpoint (no {MODEL_FILE} in it): {path}")
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    directory = resolve_checkpoint_dir(path)
+    config = _load_json(directory / CONFIG_FILE)
+    weights = _load_safetensors(directory / MODEL_FILE)
+    return Checkpoint(directory, config, weights)
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise MaskgenError(f"checkpoint file missing: {path}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        raise MaskgenError(f"unreadable checkpoint file {path} (not valid safetensors: {reason})") from None
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise MaskgenError(f"checkpoint file missing: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MaskgenError(f"unreadable checkpoint file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise MaskgenError(f"unreadable checkpoint file {path}: expected a JSON object")
+    return data
+
+
+def split_weights(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of one network ("G", "D", "G_ema") without their prefix."""
+    start = prefix + "."
+    return {k[len(start) :]: v for k, v in weights.items() if k.startswith(start)}
+
+
+def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Load a state dict, requiring every tensor present with the right shape; one-line errors."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise MaskgenError(f"checkpoint does not match the {what} architecture: {detail}")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise MaskgenError(
+                f"checkpoint does not match the {what} architecture: {key} has shape "
+                f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}"
+            )
+    module.load_state_dict(state, strict=True)

@@ -1,0 +1,16 @@
+"""Entry point of the ``maskgen`` console script: imports every command module onto one app."""
+
+from __future__ import annotations
+
+from maskgen.cli import dataset_cmd, generate_cmd, plugins_cmd, run_cmd  # noqa: F401  (register commands)
+from maskgen.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

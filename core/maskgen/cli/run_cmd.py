@@ -1,0 +1,134 @@
+"""``maskgen run``: train a GAN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from maskgen.cli.app import app
+from maskgen.config import read_config_file, resolve_config
+from maskgen.errors import MaskgenError
+
+
+def parse_key_values(pairs: list[str], flag: str) -> dict[str, Any]:
+    """['target=0.7', 'p=0.2'] -> {'target': 0.7, 'p': 0.2}; values parsed as YAML scalars."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise MaskgenError(f"{flag} expects KEY=VALUE, got {pair!r}")
+        values[key.strip()] = yaml.safe_load(raw)
+    return values
+
+
+@app.command("run")
+def run(
+    augment: str = typer.Option(
+        None,
+        "--augment",
+        "-a",
+        help="Augmenter in front of D: none, ada, ... (see list-plugins); "
+        "stack with '+', e.g. apa+ada. Default: ada.",
+    ),
+    data: str = typer.Option(
+        None, "--data", help="Image folder to train on; default: the built-in procedural masks."
+    ),
+    resolution: int = typer.Option(
+        None, "--resolution", "-r", help="Image size, a power of two (cpu preset: 32)."
+    ),
+    batch: int = typer.Option(None, "--batch", "-b", help="Minibatch size (cpu preset: 16)."),
+    kimg: float = typer.Option(None, "--kimg", help="Training length in thousands of images shown to D."),
+    seed: int = typer.Option(None, "--seed", help="Random seed (runs are reproducible on CPU)."),
+    out: Path = typer.Option(
+        Path("runs"), "--out", "-o", help="Folder in which the run directory is created."
+    ),
+    config_file: Path = typer.Option(
+        None, "--config", "-c", help="YAML, TOML or JSON file with any of the options."
+    ),
+    resume: Path = typer.Option(None, "--resume", help="Continue the run in this run directory."),
+    preset: str = typer.Option(
+        None, "--preset", help="Defaults for sizes and budget: cpu (default) or paper256."
+    ),
+    device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
+    snapshot_kimg: float = typer.Option(None, "--snapshot-kimg", help="Samples and checkpoint every N kimg."),
+    xflip: bool = typer.Option(
+        None, "--xflip/--no-xflip", help="Add mirrored copies of the training images."
+    ),
+    augment_option: list[str] = typer.Option(
+        [],
+        "--augment-option",
+        "-A",
+        help="Augmenter option KEY=VALUE, e.g. -A target=0.7 -A p=0.2 (repeatable).",
+    ),
+    generator_option: list[str] = typer.Option(
+        [],
+        "--generator-option",
+        "-G",
+        help="Generator option KEY=VALUE, e.g. -G channel_max=256 (repeatable).",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train StyleGAN2 with an augmenter in front of the discriminator.
+
+    Leaves a run directory with config.json, metrics.jsonl, samples/*.png and checkpoints/latest.
+    Options come from the preset, then the --config file, then the flags.
+    """
+    file_values: dict[str, Any] = read_config_file(config_file) if config_file else {}
+    if resume is not None:
+        previous = resume / "config.json"
+        if not previous.is_file():
+            raise MaskgenError(f"cannot resume: {previous} not found (is {resume} a run directory?)")
+        file_values = read_config_file(previous) | file_values
+    flags = dict(
+        augment=augment,
+        data=data,
+        resolution=resolution,
+        batch=batch,
+        kimg=kimg,
+        seed=seed,
+        preset=preset,
+        device=device,
+        snapshot_kimg=snapshot_kimg,
+        xflip=xflip,
+        augment_options=parse_key_values(augment_option, "--augment-option") or None,
+        generator_options=parse_key_values(generator_option, "--generator-option") or None,
+    )
+    config = resolve_config(file_values, **flags)
+    from maskgen.training.loop import Progress as TrainProgress
+    from maskgen.training.loop import train
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("[bold]train"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+    steps = 1000  # the bar counts thousandths of the budget so fractional kimg shows smoothly
+    with bar:
+        task = bar.add_task("train", total=steps, info="")
+
+        def on_progress(p: TrainProgress) -> None:
+            info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.images_per_second:.0f} img/s"
+            for key, label in (("loss/G", "G"), ("loss/D", "D"), ("augment/strength", "p")):
+                if key in p.scalars:
+                    info += f" {label} {p.scalars[key]:.3f}"
+            bar.update(task, completed=int(steps * min(1.0, p.kimg / p.total_kimg)), info=info)
+
+        run_dir = train(
+            config,
+            out_root=out,
+            resume_dir=resume,
+            on_progress=on_progress,
+            on_message=lambda msg: console.print(msg) if not quiet else None,
+        )
+    console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")

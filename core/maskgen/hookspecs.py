@@ -1,0 +1,41 @@
+"""pluggy hook specifications of the ``maskgen`` project.
+
+A plugin is any object (usually a module) with functions marked ``@maskgen.hookimpl``; installed
+plugins are found through the ``maskgen`` entry-point group. Each hook returns a list of
+:class:`~maskgen.interfaces.PluginSpec` of one kind.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from maskgen.interfaces import PluginSpec
+
+PROJECT = "maskgen"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def maskgen_generators() -> list[PluginSpec]:
+    """Generator/discriminator architectures (factory: ``(options, resolution, d_c_dim) -> (G, D)``)."""
+
+
+@hookspec
+def maskgen_augmenters() -> list[PluginSpec]:
+    """Augmenters in front of D (factory: ``(options, AugmentContext) -> Augmenter``)."""
+
+
+@hookspec
+def maskgen_translators() -> list[PluginSpec]:
+    """Sketch + reference -> image translators."""
+
+
+@hookspec
+def maskgen_evaluators() -> list[PluginSpec]:
+    """Metrics (factory: ``(options) -> Evaluator``)."""
+
+
+@hookspec
+def maskgen_pretrained_checkpoints() -> dict[str, str]:
+    """Short names of published checkpoints mapped to ``OWNER/REPO@REVISION``."""

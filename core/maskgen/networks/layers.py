@@ -1,0 +1,291 @@
+"""Low-level building blocks shared by the StyleGAN2 generator and discriminator.
+
+Everything here is device-agnostic and works in fp32 on CPU. Conventions follow Karras et al. 2020
+("Analyzing and Improving the Image Quality of StyleGAN"):
+
+* equalized learning rate: parameters are stored with unit variance (divided by the lr multiplier) and
+  scaled at runtime, so that Adam's per-parameter step size is the same for every layer;
+* activations are leaky ReLU (slope 0.2) followed by a gain of sqrt(2) that keeps the signal variance;
+* resampling uses the separable [1, 3, 3, 1] FIR filter (anti-aliasing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Activation = Literal["linear", "lrelu"]
+
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2.0)  # keeps the second moment of lrelu(x) equal to that of x for x ~ N(0, 1)
+DEFAULT_FIR_TAPS: tuple[float, ...] = (1.0, 3.0, 3.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Elementwise helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
+    """Scale ``x`` so that its mean square along ``dim`` is 1 (pixel norm of the latent)."""
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+def bias_act(
+    x: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    activation: Activation = "linear",
+    gain: float = 1.0,
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """Add a per-channel bias (dim 1), apply the activation and its gain, then clamp to ``±clamp``.
+
+    The clamp bounds activations so a diverging layer cannot produce inf/NaN (and, on GPUs, so fp16
+    stays in range); ``None`` disables it.
+    """
+    if bias is not None:
+        x = x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
+    if activation == "lrelu":
+        x = F.leaky_relu(x, LRELU_SLOPE)
+        gain = gain * LRELU_GAIN
+    elif activation != "linear":
+        raise ValueError(f"unknown activation {activation!r}")
+    if gain != 1.0:
+        x = x * gain
+    if clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+# --------------------------------------------------------------------------------------------------
+# FIR resampling
+# --------------------------------------------------------------------------------------------------
+
+
+def make_fir_filter(
+    taps: Sequence[float] = DEFAULT_FIR_TAPS, device: torch.device | None = None
+) -> torch.Tensor:
+    """2-D separable FIR filter: outer product of ``taps`` with itself, normalized to sum 1."""
+    f = torch.as_tensor(list(taps), dtype=torch.float32, device=device)
+    if f.ndim != 1 or f.numel() < 1:
+        raise ValueError("FIR taps must be a non-empty 1-D sequence")
+    f = torch.outer(f, f)
+    return f / f.sum()
+
+
+def _fold_channels(x: torch.Tensor) -> torch.Tensor:
+    # Folding channels into the batch lets a single-channel conv2d filter every channel: on CPU this is
+    # much faster than a depthwise (groups=C) convolution.
+    n, c, h, w = x.shape
+    return x.reshape(n * c, 1, h, w)
+
+
+def fir_filter2d(
+    x: torch.Tensor,
+    f: torch.Tensor,
+    padding: int | tuple[int, int, int, int] = 0,
+    gain: float = 1.0,
+) -> torch.Tensor:
+    """Convolve every channel of ``x`` [N, C, H, W] with the 2-D filter ``f`` (zero padding).
+
+    ``padding`` is one int or (left, right, top, bottom) as in :func:`torch.nn.functional.pad`;
+    negative values crop.
+    """
+    n, c = x.shape[:2]
+    pad = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+    y = _fold_channels(x)
+    if any(pad):
+        y = F.pad(y, pad)
+    # conv2d computes a correlation; flipping makes it a true convolution (a no-op for symmetric f).
+    kernel = (f * gain).flip([0, 1]).to(dtype=x.dtype)[None, None]
+    y = F.conv2d(y, kernel)
+    return y.reshape(n, c, y.shape[2], y.shape[3])
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Upsample [N, C, H, W] -> [N, C, 2H, 2W]: zero insertion followed by FIR interpolation.
+
+    Done as a stride-2 transposed convolution (polyphase: never multiplies the inserted zeros). The
+    filter is scaled by 4 = up**2 so that a constant image stays constant.
+    """
+    kh, kw = f.shape
+    if kh % 2 or kw % 2:
+        raise ValueError("upsample2d needs an even-length filter to give exactly 2x the size")
+    n, c = x.shape[:2]
+    kernel = (f * 4.0).to(dtype=x.dtype)[None, None]
+    # Output size (H-1)*2 + K - 2p == 2H  <=>  p = (K-2)/2.
+    y = F.conv_transpose2d(_fold_channels(x), kernel, stride=2, padding=((kh - 2) // 2, (kw - 2) // 2))
+    return y.reshape(n, c, y.shape[2], y.shape[3])
+
+
+def downsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Downsample [N, C, H, W] -> [N, C, H/2, W/2]: FIR low-pass then keep every second pixel."""
+    kh, kw = f.shape
+    if kh % 2 or kw % 2:
+        raise ValueError("downsample2d needs an even-length filter to give exactly half the size")
+    n, c = x.shape[:2]
+    kernel = f.flip([0, 1]).to(dtype=x.dtype)[None, None]
+    y = F.conv2d(_fold_channels(x), kernel, stride=2, padding=((kh - 2) // 2, (kw - 2) // 2))
+    return y.reshape(n, c, y.shape[2], y.shape[3])
+
+
+# --------------------------------------------------------------------------------------------------
+# Equalized-learning-rate layers
+# --------------------------------------------------------------------------------------------------
+
+
+class FullyConnectedLayer(nn.Module):
+    """Linear layer with equalized learning rate.
+
+    Stored weight ~ N(0, 1) / lr_multiplier, runtime weight = stored * lr_multiplier / sqrt(in_features);
+    stored bias = bias_init / lr_multiplier, runtime bias = stored * lr_multiplier (so it starts at
+    ``bias_init`` whatever the multiplier).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        activation: Activation = "linear",
+        lr_multiplier: float = 1.0,
+        bias_init: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"FullyConnectedLayer needs positive sizes, got {in_features}->{out_features}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.activation: Activation = activation
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
+        self.bias = (
+            nn.Parameter(torch.full([out_features], float(bias_init) / lr_multiplier)) if bias else None
+        )
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def runtime_weight(self) -> torch.Tensor:
+        return self.weight * self.weight_gain
+
+    def runtime_bias(self) -> torch.Tensor | None:
+        return None if self.bias is None else self.bias * self.bias_gain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.runtime_weight().to(x.dtype)
+        b = self.runtime_bias()
+        if self.activation == "linear" and b is not None:
+            return torch.addmm(b.to(x.dtype).unsqueeze(0), x, w.t())
+        return bias_act(x.matmul(w.t()), b, self.activation)
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, activation={self.activation}"
+
+
+class Conv2dLayer(nn.Module):
+    """2-D convolution with equalized learning rate, optional FIR downsampling (x2) and clamp.
+
+    ``down=2`` low-passes with the FIR filter before a stride-2 convolution, which keeps the layer
+    free of aliasing (used by the discriminator).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        bias: bool = True,
+        activation: Activation = "linear",
+        down: int = 1,
+        conv_clamp: float | None = None,
+        lr_multiplier: float = 1.0,
+        fir_taps: Sequence[float] = DEFAULT_FIR_TAPS,
+    ) -> None:
+        super().__init__()
+        if down not in (1, 2):
+            raise ValueError(f"Conv2dLayer supports down in (1, 2), got {down}")
+        if kernel_size % 2 != 1:
+            raise ValueError("Conv2dLayer needs an odd kernel size")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.activation: Activation = activation
+        self.down = down
+        self.conv_clamp = conv_clamp
+        self.weight = nn.Parameter(
+            torch.randn(out_channels, in_channels, kernel_size, kernel_size) / lr_multiplier
+        )
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.weight_gain = lr_multiplier / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.bias_gain = lr_multiplier
+        # Not persistent: it is a constant, rebuilt at construction, so checkpoints need not carry it.
+        self.register_buffer("fir", make_fir_filter(fir_taps), persistent=False)
+
+    def runtime_weight(self) -> torch.Tensor:
+        return self.weight * self.weight_gain
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        w = self.runtime_weight().to(x.dtype)
+        k = self.kernel_size
+        if self.down == 1:
+            x = F.conv2d(x, w, padding=k // 2)
+        elif k == 1:
+            # Blur and 1x1 conv commute; downsampling first does the conv on a quarter of the pixels.
+            x = F.conv2d(downsample2d(x, self.fir), w)
+        else:
+            # Pad so that blur (K taps) + stride-2 conv (k taps) gives exactly H/2: p = (K + k - 3) / 2.
+            fk = self.fir.shape[-1]
+            x = fir_filter2d(x, self.fir, padding=(fk + k - 3) // 2)
+            x = F.conv2d(x, w, stride=2)
+        b = None if self.bias is None else self.bias * self.bias_gain
+        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
+        return bias_act(x, b, self.activation, gain=gain, clamp=clamp)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in={self.in_channels}, out={self.out_channels}, k={self.kernel_size}, down={self.down}, "
+            f"activation={self.activation}, clamp={self.conv_clamp}"
+        )
+
+
+class MinibatchStdLayer(nn.Module):
+    """Append the mean (over features and pixels) of the per-group standard deviation as new channels.
+
+    Lets the discriminator see batch statistics and so penalize mode collapse. The group size is the
+    largest divisor of the batch not above ``group_size``, so any batch size works.
+    """
+
+    def __init__(self, group_size: int = 4, num_channels: int = 1) -> None:
+        super().__init__()
+        if group_size < 1 or num_channels < 1:
+            raise ValueError("MinibatchStdLayer needs group_size >= 1 and num_channels >= 1")
+        self.group_size = group_size
+        self.num_channels = num_channels
+
+    @staticmethod
+    def effective_group_size(batch: int, group_size: int) -> int:
+        g = max(1, min(group_size, batch))
+        while batch % g:
+            g -= 1
+        return g
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = self.effective_group_size(n, self.group_size)
+        f = self.num_channels
+        if c % f:
+            raise ValueError(f"minibatch-stddev: {c} channels are not divisible into {f} groups")
+        # Sample i belongs to group i % (n / g).
+        y = x.reshape(g, -1, f, c // f, h, w)
+        y = y - y.mean(dim=0)
+        y = (y.square().mean(dim=0) + 1e-8).sqrt()  # [n/g, F, c/F, H, W]
+        y = y.mean(dim=[2, 3, 4])  # [n/g, F]
+        y = y.reshape(-1, f, 1, 1).repeat(g, 1, h, w)
+        return torch.cat([x, y], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"group_size={self.group_size}, num_channels={self.num_channels}"

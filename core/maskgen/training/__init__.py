@@ -1,0 +1,1 @@
+"""GAN training: losses, the training loop, run directories."""

@@ -1,0 +1,390 @@
+"""The GAN training loop: G main, G path-length, D main, D R1 and G EMA, with an augmenter in front of D.
+
+The loop never knows which augmenter it runs. All randomness comes from torch's global RNG, whose
+state is saved in every checkpoint, so a resumed run continues exactly like an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from maskgen import __version__
+from maskgen.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.config import TrainConfig
+from maskgen.data.datasets import load_training_images
+from maskgen.devices import pick_device
+from maskgen.errors import MaskgenError
+from maskgen.factory import build_augmenter, build_gan
+from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, save_png, to_uint8
+from maskgen.interfaces import AugmentContext
+from maskgen.plugins import get_registry
+from maskgen.training.loss import LossWeights, StyleGAN2Loss
+from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
+
+TICK_KIMG = 1.0  # how often losses are logged to metrics.jsonl
+
+
+class TrainingDiverged(MaskgenError):
+    """A loss or a weight became NaN/inf; the last good checkpoint is kept as it is."""
+
+
+@dataclass
+class Progress:
+    """What the loop reports to its caller after every iteration (for progress bars)."""
+
+    kimg: float
+    total_kimg: float
+    images_per_second: float
+    scalars: dict[str, float] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[Progress], None]
+MessageCallback = Callable[[str], None]
+
+
+class Trainer:
+    """Holds G, D, G_ema, the augmenter, optimizers and counters of one run."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)
+
+        images, _, self.dataset_name = load_training_images(
+            config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
+        )
+        reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+        if config.xflip:
+            reals = torch.cat([reals, reals.flip(3)])
+        # The whole (small) dataset lives on the device as uint8; batches are drawn by index.
+        self.reals_uint8 = reals.to(self.device)
+
+        registry = get_registry()
+        context = AugmentContext(
+            resolution=config.resolution,
+            batch_size=config.batch,
+            total_kimg=config.kimg,
+            device=self.device,
+            speed_kimg=config.augment_speed_kimg,
+        )
+        self.augmenter = build_augmenter(config.augment, config.augment_options, context, registry)
+        G, D = build_gan(
+            config.generator, config.generator_options, config.resolution, self.augmenter.c_dim, registry
+        )
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.plugin_versions = {
+            "generator": _spec_version(registry.get("generator", config.generator)),
+            "augment": {
+                name: _spec_version(registry.get("augmenter", name)) for name in config.augment.split("+")
+            },
+        }
+
+        self.loss = StyleGAN2Loss(
+            self.G,
+            self.D,
+            self.augmenter,
+            LossWeights(
+                r1_gamma=config.effective_r1_gamma(),
+                r1_interval=config.r1_interval,
+                pl_weight=config.pl_weight,
+                pl_interval=config.pl_interval,
+                pl_batch_shrink=config.pl_batch_shrink,
+                pl_decay=config.pl_decay,
+                style_mixing_prob=config.style_mixing_prob,
+            ),
+        )
+        self.opt_G = self._optimizer(
+            self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None
+        )
+        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval)
+        self.make_fakes = self.loss.make_fakes_fn(self.G_ema)
+        self.cur_nimg = 0
+        self.iteration = 0
+        self.wall_seconds = 0.0
+
+    def _optimizer(self, module: torch.nn.Module, lr: float, reg_interval: int | None) -> torch.optim.Adam:
+        # Lazy regularization: the main and regularization steps share one Adam whose lr and betas are
+        # corrected for the fraction of minibatches that also run the regularizer (Karras et al. 2020).
+        ratio = reg_interval / (reg_interval + 1) if reg_interval else 1.0
+        betas = (self.config.beta1**ratio, self.config.beta2**ratio)
+        return torch.optim.Adam(module.parameters(), lr=lr * ratio, betas=betas, eps=1e-8)
+
+    # -- one iteration -------------------------------------------------------------------------------
+
+    def step(self) -> dict[str, torch.Tensor]:
+        """One training iteration; returns its losses as (unsynchronized) tensors."""
+        cfg, batch = self.config, self.config.batch
+        index = torch.randint(len(self.reals_uint8), (batch,), device=self.device)
+        reals = self.reals_uint8[index].float() / 127.5 - 1
+        z_dim = self.G.z_dim
+        out: dict[str, torch.Tensor] = {}
+
+        self.D.requires_grad_(False)
+        self.G.requires_grad_(True)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G = self.loss.generator_main(torch.randn(batch, z_dim, device=self.device))
+        loss_G.backward()
+        self.opt_G.step()
+        out["loss/G"] = loss_G.detach()
+        if cfg.pl_weight > 0 and self.iteration % cfg.pl_interval == 0:
+            self.opt_G.zero_grad(set_to_none=True)
+            penalty = self.loss.generator_path_length(torch.randn(batch, z_dim, device=self.device))
+            penalty.backward()
+            self.opt_G.step()
+            out["loss/pl"] = penalty.detach()
+        self.G.requires_grad_(False)
+
+        self.D.requires_grad_(True)
+        reals = self.augmenter.prepare_reals(reals, self.make_fakes)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D, real_logits = self.loss.discriminator_main(
+            torch.randn(batch, z_dim, device=self.device), reals
+        )
+        loss_D.backward()
+        self.opt_D.step()
+        out["loss/D"] = loss_D.detach()
+        out["D/real_sign"] = real_logits.sign().mean()
+        if self.iteration % cfg.r1_interval == 0:
+            self.opt_D.zero_grad(set_to_none=True)
+            penalty = self.loss.discriminator_r1(reals)
+            penalty.backward()
+            self.opt_D.step()
+            out["loss/r1"] = penalty.detach()
+        self.D.requires_grad_(False)
+        self.augmenter.end_step(batch)
+
+        self.cur_nimg += batch
+        self.iteration += 1
+        self._update_ema()
+        return out
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_nimg = self.config.effective_ema_kimg() * 1000
+        if self.config.ema_rampup:
+            ema_nimg = min(ema_nimg, self.cur_nimg * self.config.ema_rampup)
+        beta = 0.5 ** (self.config.batch / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            p_ema.copy_(p.lerp(p_ema, beta))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            b_ema.copy_(b)
+
+    # -- samples and checkpoints ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample_grid(self, path: Path) -> None:
+        """G_ema at fixed seeds 0..grid^2-1: the same images ``maskgen generate --seeds`` gives."""
+        count = self.config.grid_size**2
+        z = latents_for_seeds(list(range(count)), self.G.z_dim, self.device)
+        images = torch.cat([self.G_ema(chunk, noise_mode="const") for chunk in z.split(16)])
+        save_grid(images, path, columns=self.config.grid_size)
+
+    def save_reals_grid(self, path: Path) -> None:
+        count = min(self.config.grid_size**2, len(self.reals_uint8))
+        save_png(
+            make_grid(
+                to_uint8(from_uint8(self.reals_uint8[:count].permute(0, 2, 3, 1))), self.config.grid_size
+            ),
+            path,
+        )
+
+    def checkpoint_config(self) -> dict[str, Any]:
+        return {
+            "kind": "gan",
+            "train": self.config.model_dump(mode="json"),
+            "maskgen_version": __version__,
+            "plugins": self.plugin_versions,
+            "dataset": {"name": self.dataset_name, "images": len(self.reals_uint8)},
+            "kimg": self.cur_nimg / 1000,
+            "d_c_dim": self.augmenter.c_dim,
+        }
+
+    def save_checkpoint(self, card: str = "") -> Path:
+        self._check_finite_weights()
+        weights = {f"G.{k}": v for k, v in self.G.state_dict().items()}
+        weights |= {f"D.{k}": v for k, v in self.D.state_dict().items()}
+        weights |= {f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()}
+        tensors, meta = self._training_state()
+        tag = f"snapshot-{self.cur_nimg // 1000:06d}k-{self.cur_nimg % 1000:03d}"
+        return write_checkpoint(
+            self.run_dir / "checkpoints",
+            tag,
+            weights,
+            self.checkpoint_config(),
+            tensors,
+            meta,
+            card=card,
+            keep=self.config.keep_snapshots,
+        )
+
+    def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors: dict[str, torch.Tensor] = {"rng/cpu": torch.random.get_rng_state()}
+        if self.device.type == "cuda":
+            tensors["rng/cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors["loss/pl_mean"] = self.loss.pl_mean.reshape(1)
+        tensors |= {f"augmenter.{k}": v for k, v in self.augmenter.state_dict().items()}
+        meta: dict[str, Any] = {
+            "cur_nimg": self.cur_nimg,
+            "iteration": self.iteration,
+            "wall_seconds": self.wall_seconds,
+        }
+        for name, opt in (("opt_G", self.opt_G), ("opt_D", self.opt_D)):
+            state = opt.state_dict()
+            for index, param_state in state["state"].items():
+                for key, value in param_state.items():
+                    tensors[f"{name}.{index}.{key}"] = (
+                        torch.as_tensor(value).reshape(-1) if key == "step" else value
+                    )
+            meta[name] = state["param_groups"]
+        return tensors, meta
+
+    def load(self, path: Path, with_training_state: bool = True) -> None:
+        checkpoint = load_checkpoint(path)
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            load_strict(
+                module, split_weights(checkpoint.weights, prefix), f"{prefix} ({self.config.resolution} px)"
+            )
+        if not with_training_state:
+            return
+        tensors, meta = checkpoint.training_state()
+        torch.random.set_rng_state(tensors["rng/cpu"])
+        if "rng/cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng/cuda"], self.device)
+        self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)
+        load_strict(self.augmenter, split_weights(tensors, "augmenter"), "augmenter")
+        for name, opt in (("opt_G", self.opt_G), ("opt_D", self.opt_D)):
+            prefix = f"{name}."
+            state: dict[int, dict[str, torch.Tensor]] = {}
+            for key, value in tensors.items():
+                if key.startswith(prefix):
+                    index, field_name = key[len(prefix) :].split(".", 1)
+                    state.setdefault(int(index), {})[field_name] = (
+                        value.reshape(()) if field_name == "step" else value
+                    )
+            opt.load_state_dict({"state": state, "param_groups": meta[name]})
+        self.cur_nimg, self.iteration = int(meta["cur_nimg"]), int(meta["iteration"])
+        self.wall_seconds = float(meta.get("wall_seconds", 0.0))
+
+    def _check_finite_weights(self) -> None:
+        for prefix, module in (("G", self.G), ("D", self.D)):
+            for name, param in module.named_parameters():
+                if not torch.isfinite(param).all():
+                    raise TrainingDiverged(
+                        f"training diverged at kimg {self.cur_nimg / 1000:.3f}: {prefix}.{name} is not finite; "
+                        "the last good checkpoint was kept"
+                    )
+
+
+def _spec_version(spec: Any) -> str:
+    return f"{spec.distribution}=={spec.version}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The whole run
+# --------------------------------------------------------------------------------------------------
+
+
+def train(
+    config: TrainConfig,
+    out_root: Path | None = None,
+    resume_dir: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_message: MessageCallback | None = None,
+) -> Path:
+    """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory."""
+    say = on_message or (lambda _msg: None)
+    if resume_dir is not None:
+        run_dir = resume_dir
+    else:
+        dataset = "builtin" if config.data == "builtin" else Path(config.data).name
+        run_dir = new_run_dir(out_root or Path("runs"), f"{config.augment}-{dataset}-{config.resolution}px")
+    with RunLock(run_dir):
+        trainer = Trainer(config, run_dir)
+        if resume_dir is not None:
+            trainer.load(run_dir / "checkpoints" / "latest")
+            say(f"resuming {run_dir} at kimg {trainer.cur_nimg / 1000:.3f}")
+        (run_dir / "config.json").write_text(
+            json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True), encoding="utf-8"
+        )
+        _run_loop(trainer, on_progress, say)
+    return run_dir
+
+
+def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: MessageCallback) -> None:
+    config, run_dir = trainer.config, trainer.run_dir
+    log = MetricsLog(run_dir / "metrics.jsonl")
+    log.truncate_after(trainer.cur_nimg / 1000)
+    samples = run_dir / "samples"
+    if trainer.cur_nimg == 0:
+        trainer.save_reals_grid(samples / "reals.png")
+    total_nimg = int(math.ceil(config.kimg * 1000))
+    snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
+    tick_nimg = int(TICK_KIMG * 1000)
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+    tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
+    images_per_second = 0.0
+    try:
+        while trainer.cur_nimg < total_nimg:
+            before = trainer.cur_nimg
+            for key, value in trainer.step().items():
+                sums[key] = sums.get(key, 0) + value
+                counts[key] = counts.get(key, 0) + 1
+            done = trainer.cur_nimg >= total_nimg
+            elapsed = time.perf_counter() - tick_start
+            if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
+                scalars = {k: float(v) / counts[k] for k, v in sums.items()}
+                _check_finite_losses(scalars, trainer)
+                images_per_second = (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
+                trainer.wall_seconds += elapsed
+                record = {
+                    "kimg": trainer.cur_nimg / 1000,
+                    "iteration": trainer.iteration,
+                    "seconds": round(trainer.wall_seconds, 3),
+                    "images_per_second": images_per_second,
+                }
+                log.write(record | scalars | trainer.augmenter.stats())
+                sums, counts = {}, {}
+                tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
+            if on_progress is not None:
+                on_progress(
+                    Progress(
+                        trainer.cur_nimg / 1000,
+                        config.kimg,
+                        images_per_second,
+                        {k: float(v) / counts[k] for k, v in sums.items()} | trainer.augmenter.stats(),
+                    )
+                )
+            if done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg:
+                kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
+                trainer.sample_grid(samples / f"fakes_kimg{kimg_tag}.png")
+                trainer.sample_grid(samples / "fakes_latest.png")
+                path = trainer.save_checkpoint()
+                say(f"kimg {trainer.cur_nimg / 1000:.2f}: samples and checkpoint {path.name} written")
+    except KeyboardInterrupt:
+        trainer.wall_seconds += time.perf_counter() - tick_start
+        path = trainer.save_checkpoint()
+        raise MaskgenError(
+            f"interrupted at kimg {trainer.cur_nimg / 1000:.3f}; checkpoint {path} written; "
+            f"resume with: maskgen run --resume {run_dir}"
+        ) from None
+
+
+def _check_finite_losses(scalars: dict[str, float], trainer: Trainer) -> None:
+    for name, value in scalars.items():
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"training diverged at iteration {trainer.iteration} (kimg {trainer.cur_nimg / 1000:.3f}): "
+                f"{name} = {value}; the last good checkpoint was kept"
+            )

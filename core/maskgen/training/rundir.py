@@ -1,0 +1,81 @@
+"""Run directories: naming, the lock that keeps two processes out of one run, metrics log."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from maskgen.errors import MaskgenError
+
+try:  # POSIX advisory locks are released by the kernel when a process dies, so a kill never sticks
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no locking
+    fcntl = None  # type: ignore[assignment]
+
+
+def new_run_dir(out_root: Path, description: str) -> Path:
+    """``out_root/NNNNN-description``, numbered after the highest existing run."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m[1]) for p in out_root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
+    run_dir = out_root / f"{max(numbers, default=-1) + 1:05d}-{_slug(description)}"
+    run_dir.mkdir()
+    return run_dir
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "run"
+
+
+class RunLock:
+    """An exclusive lock on ``run_dir/.lock`` for the lifetime of a training process."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self._handle: Any = None
+
+    def __enter__(self) -> RunLock:
+        self._handle = open(self.path, "a+")
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self._handle.seek(0)
+                owner = self._handle.read().strip() or "another process"
+                self._handle.close()
+                raise MaskgenError(
+                    f"run directory {self.path.parent} is in use by {owner}; wait for it or use another --out"
+                ) from None
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(f"process {os.getpid()}")
+        self._handle.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+class MetricsLog:
+    """Appends one JSON object per line to ``metrics.jsonl``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def truncate_after(self, kimg: float) -> None:
+        """On resume, drop records written after the checkpoint we resume from."""
+        if not self.path.exists():
+            return
+        kept = [
+            line
+            for line in self.path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("kimg", 0) <= kimg + 1e-9
+        ]
+        self.path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
