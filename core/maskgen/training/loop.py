@@ -60,15 +60,6 @@ class Trainer:
         self.device = pick_device(config.device)
         torch.manual_seed(config.seed)
 
-        images, _, self.dataset_name = load_training_images(
-            config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
-        )
-        reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-        if config.xflip:
-            reals = torch.cat([reals, reals.flip(3)])
-        # The whole (small) dataset lives on the device as uint8; batches are drawn by index.
-        self.reals_uint8 = reals.to(self.device)
-
         registry = get_registry()
         context = AugmentContext(
             resolution=config.resolution,
@@ -89,6 +80,16 @@ class Trainer:
                 name: _spec_version(registry.get("augmenter", name)) for name in config.augment.split("+")
             },
         }
+
+        # Parts first, data second: a wrong plugin name fails before minutes of data loading.
+        images, _, self.dataset_name = load_training_images(
+            config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
+        )
+        reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+        if config.xflip:
+            reals = torch.cat([reals, reals.flip(3)])
+        # The whole (small) dataset lives on the device as uint8; batches are drawn by index.
+        self.reals_uint8 = reals.to(self.device)
 
         self.loss = StyleGAN2Loss(
             self.G,
@@ -281,8 +282,8 @@ class Trainer:
             for name, param in module.named_parameters():
                 if not torch.isfinite(param).all():
                     raise TrainingDiverged(
-                        f"training diverged at kimg {self.cur_nimg / 1000:.3f}: {prefix}.{name} is not finite; "
-                        "the last good checkpoint was kept"
+                        f"training diverged at kimg {self.cur_nimg / 1000:.3f}: {prefix}.{name} is not "
+                        "finite; the last good checkpoint was kept"
                     )
 
 
@@ -305,20 +306,28 @@ def train(
     """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory."""
     say = on_message or (lambda _msg: None)
     if resume_dir is not None:
-        run_dir = resume_dir
-    else:
-        dataset = "builtin" if config.data == "builtin" else Path(config.data).name
-        run_dir = new_run_dir(out_root or Path("runs"), f"{config.augment}-{dataset}-{config.resolution}px")
+        with RunLock(resume_dir):
+            trainer = Trainer(config, resume_dir)
+            trainer.load(resume_dir / "checkpoints" / "latest")
+            say(f"resuming {resume_dir} at kimg {trainer.cur_nimg / 1000:.3f}")
+            _write_config(config, resume_dir)
+            _run_loop(trainer, on_progress, say)
+        return resume_dir
+    # Everything that can fail on bad input (plugins, options, data) fails before the run dir exists.
+    trainer = Trainer(config, Path())
+    dataset = "builtin" if config.data == "builtin" else Path(config.data).name
+    run_dir = new_run_dir(out_root or Path("runs"), f"{config.augment}-{dataset}-{config.resolution}px")
+    trainer.run_dir = run_dir
+    say(f"run directory: {run_dir}")
     with RunLock(run_dir):
-        trainer = Trainer(config, run_dir)
-        if resume_dir is not None:
-            trainer.load(run_dir / "checkpoints" / "latest")
-            say(f"resuming {run_dir} at kimg {trainer.cur_nimg / 1000:.3f}")
-        (run_dir / "config.json").write_text(
-            json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True), encoding="utf-8"
-        )
+        _write_config(config, run_dir)
         _run_loop(trainer, on_progress, say)
     return run_dir
+
+
+def _write_config(config: TrainConfig, run_dir: Path) -> None:
+    text = json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True)
+    (run_dir / "config.json").write_text(text, encoding="utf-8")
 
 
 def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: MessageCallback) -> None:
@@ -331,21 +340,23 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
     tick_nimg = int(TICK_KIMG * 1000)
-    sums: dict[str, torch.Tensor] = {}
+    sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
     images_per_second = 0.0
     try:
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
-            for key, value in trainer.step().items():
-                sums[key] = sums.get(key, 0) + value
+            # Reading the losses every step costs one sync, and catches a NaN before any checkpoint.
+            step_scalars = {key: float(value) for key, value in trainer.step().items()}
+            _check_finite_losses(step_scalars, trainer)
+            for key, value in step_scalars.items():
+                sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
+            averages = {k: v / counts[k] for k, v in sums.items()}
             done = trainer.cur_nimg >= total_nimg
             elapsed = time.perf_counter() - tick_start
             if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
-                scalars = {k: float(v) / counts[k] for k, v in sums.items()}
-                _check_finite_losses(scalars, trainer)
                 images_per_second = (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
                 trainer.wall_seconds += elapsed
                 record = {
@@ -354,17 +365,13 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                     "seconds": round(trainer.wall_seconds, 3),
                     "images_per_second": images_per_second,
                 }
-                log.write(record | scalars | trainer.augmenter.stats())
+                log.write(record | averages | trainer.augmenter.stats())
                 sums, counts = {}, {}
                 tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
             if on_progress is not None:
+                rate = images_per_second or (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
                 on_progress(
-                    Progress(
-                        trainer.cur_nimg / 1000,
-                        config.kimg,
-                        images_per_second,
-                        {k: float(v) / counts[k] for k, v in sums.items()} | trainer.augmenter.stats(),
-                    )
+                    Progress(trainer.cur_nimg / 1000, config.kimg, rate, averages | trainer.augmenter.stats())
                 )
             if done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg:
                 kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")

@@ -1,0 +1,1 @@
+"""Template augment plugin for maskgen: Gaussian instance noise in front of the discriminator."""

@@ -1,0 +1,44 @@
+"""Registers the ``noise`` augmenter: adds Gaussian noise of fixed strength to every image entering D."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+
+from maskgen.hookspecs import hookimpl
+from maskgen.interfaces import AugmentContext, Augmenter, Options, PluginSpec
+
+
+class NoiseOptions(Options):
+    std: float = Field(0.05, ge=0, description="Standard deviation of the noise, in [-1, 1] image units.")
+
+
+class NoiseAugmenter(Augmenter):
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        # A buffer, not a float attribute, so it is saved in checkpoints and restored on --resume.
+        self.register_buffer("std", torch.tensor(float(std)))
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # Differentiable in `images`: the generator still gets gradients through it.
+        return images + torch.randn_like(images) * self.std, None
+
+    def stats(self) -> dict[str, float]:
+        return {"augment/strength": float(self.std)}
+
+
+def build(options: NoiseOptions, context: AugmentContext) -> NoiseAugmenter:
+    return NoiseAugmenter(options.std)
+
+
+@hookimpl
+def maskgen_augmenters() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            kind="augmenter",
+            name="noise",
+            summary="Template plugin: Gaussian instance noise of fixed strength",
+            factory=build,
+            options=NoiseOptions,
+        )
+    ]

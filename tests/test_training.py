@@ -1,0 +1,90 @@
+"""The training loop: losses move, checkpoints resume exactly, divergence is caught."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import tiny_config_values
+from maskgen.checkpoint import load_checkpoint, split_weights
+from maskgen.config import validate_config
+from maskgen.errors import MaskgenError
+from maskgen.training.loop import Trainer, TrainingDiverged, train
+
+
+def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run_dir / "checkpoints" / "latest").weights
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
+    values = tiny_config_values(augment="none", kimg=0.032, snapshot_kimg=0.016)
+    straight = train(validate_config(values), out_root=tmp_path / "a")
+    # Same run, stopped halfway, then resumed with the full budget.
+    half = train(validate_config(values | {"kimg": 0.016}), out_root=tmp_path / "b")
+    train(validate_config(values), resume_dir=half)
+    a, b = _final_weights(straight), _final_weights(half)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    # The metrics log of the resumed run continues where it stopped, without duplicates.
+    kimgs = [json.loads(line)["kimg"] for line in (half / "metrics.jsonl").read_text().splitlines()]
+    assert kimgs == sorted(set(kimgs)) and kimgs[-1] == pytest.approx(0.032)
+
+
+def test_resume_changes_the_result_when_state_is_not_restored(tmp_path: Path) -> None:
+    """Guards the test above: continuing from the weights alone (fresh RNG/optimizers) differs."""
+    values = tiny_config_values(kimg=0.032, snapshot_kimg=0.016)
+    straight = train(validate_config(values), out_root=tmp_path / "a")
+    half = train(validate_config(values | {"kimg": 0.016}), out_root=tmp_path / "b")
+    trainer = Trainer(validate_config(values), half)
+    trainer.load(half / "checkpoints" / "latest", with_training_state=False)
+    trainer.cur_nimg = 16
+    while trainer.cur_nimg < 32:
+        trainer.step()
+    reference = split_weights(_final_weights(straight), "G")
+    assert any(not torch.allclose(reference[k], v) for k, v in trainer.G.state_dict().items())
+
+
+def test_training_reduces_discriminator_loss_on_fixed_fakes(tmp_path: Path) -> None:
+    """D learns: after a few iterations its loss is below the chance value 2*log(2)."""
+    config = validate_config(tiny_config_values(kimg=0.2, pl_weight=0.0, lr_g=1e-6))
+    trainer = Trainer(config, tmp_path)
+    losses = [float(trainer.step()["loss/D"]) for _ in range(40)]
+    assert sum(losses[-5:]) / 5 < 2 * torch.log(torch.tensor(2.0)).item() - 0.1
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    values = tiny_config_values(kimg=0.048, snapshot_kimg=0.016)
+    config = validate_config(values)
+    run = train(validate_config(values | {"kimg": 0.016}), out_root=tmp_path)
+    before = _final_weights(run)
+    original = Trainer.step
+
+    def poisoned(self: Trainer) -> dict[str, torch.Tensor]:
+        out = original(self)
+        out["loss/G"] = torch.tensor(float("nan"))
+        return out
+
+    monkeypatch.setattr(Trainer, "step", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"loss/G = nan"):
+        train(config, resume_dir=run)
+    after = _final_weights(run)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_bad_plugin_name_fails_before_creating_a_run_dir(tmp_path: Path) -> None:
+    with pytest.raises(MaskgenError, match="unknown augmenter"):
+        train(validate_config(tiny_config_values(augment="nope")), out_root=tmp_path)
+    assert not list(tmp_path.glob("*"))
+
+
+def test_second_process_on_same_run_dir_is_refused(tmp_path: Path) -> None:
+    from maskgen.training.rundir import RunLock
+
+    with RunLock(tmp_path), pytest.raises(MaskgenError, match="in use"), RunLock(tmp_path):
+        pass
+    with RunLock(tmp_path):  # released when the first holder exits
+        pass
