@@ -114,21 +114,26 @@ def run(
         transient=False,
     )
     steps = 1000  # the bar counts thousandths of the budget so fractional kimg shows smoothly
-    with bar:
-        task = bar.add_task("train", total=steps, info="")
+    task = bar.add_task("train", total=steps, info="", start=False)
 
-        def on_progress(p: TrainProgress) -> None:
-            info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.images_per_second:.0f} img/s"
-            for key, label in (("loss/G", "G"), ("loss/D", "D"), ("augment/strength", "p")):
-                if key in p.scalars:
-                    info += f" {label} {p.scalars[key]:.3f}"
-            bar.update(task, completed=int(steps * min(1.0, p.kimg / p.total_kimg)), info=info)
+    def on_progress(p: TrainProgress) -> None:
+        if not bar.live.is_started:  # started lazily: bad input fails before any bar is drawn
+            bar.start()
+            bar.start_task(task)
+        info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.images_per_second:.0f} img/s"
+        for key, label in (("loss/G", "G"), ("loss/D", "D"), ("augment/strength", "p")):
+            if key in p.scalars:
+                info += f" {label} {p.scalars[key]:.3f}"
+        bar.update(task, completed=int(steps * min(1.0, p.kimg / p.total_kimg)), info=info)
 
+    def on_message(message: str) -> None:
+        if not quiet:
+            console.print(message)
+
+    try:
         run_dir = train(
-            config,
-            out_root=out,
-            resume_dir=resume,
-            on_progress=on_progress,
-            on_message=lambda msg: console.print(msg) if not quiet else None,
+            config, out_root=out, resume_dir=resume, on_progress=on_progress, on_message=on_message
         )
+    finally:
+        bar.stop()
     console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")
