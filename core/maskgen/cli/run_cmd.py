@@ -71,6 +71,9 @@ def run(
         "-G",
         help="Generator option KEY=VALUE, e.g. -G channel_max=256 (repeatable).",
     ),
+    init: str = typer.Option(
+        None, "--init", help="Fine-tune: start G, D and G_ema from this checkpoint (same architecture)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train StyleGAN2 with an augmenter in front of the discriminator.
@@ -95,6 +98,7 @@ def run(
         device=device,
         snapshot_kimg=snapshot_kimg,
         xflip=xflip,
+        init=init,
         augment_options=parse_key_values(augment_option, "--augment-option") or None,
         generator_options=parse_key_values(generator_option, "--generator-option") or None,
     )

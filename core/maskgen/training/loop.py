@@ -250,7 +250,7 @@ class Trainer:
             meta[name] = state["param_groups"]
         return tensors, meta
 
-    def load(self, path: Path, with_training_state: bool = True) -> None:
+    def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             load_strict(
@@ -315,6 +315,9 @@ def train(
         return resume_dir
     # Everything that can fail on bad input (plugins, options, data) fails before the run dir exists.
     trainer = Trainer(config, Path())
+    if config.init:
+        trainer.load(config.init, with_training_state=False)
+        say(f"initialized G, D and G_ema from {config.init}")
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
     run_dir = new_run_dir(out_root or Path("runs"), f"{config.augment}-{dataset}-{config.resolution}px")
     trainer.run_dir = run_dir
