@@ -112,11 +112,23 @@ def _prune(checkpoints_dir: Path, keep: int) -> None:
 
 
 def resolve_checkpoint_dir(path: str | Path) -> Path:
-    """Accept a checkpoint directory, a run directory or its ``checkpoints/`` folder."""
+    """Accept a checkpoint directory, a run directory or its ``checkpoints/`` folder, or a Hub reference.
+
+    ``hf://OWNER/REPO[@REVISION]`` (and ``OWNER/REPO@REVISION`` where no such local path exists) resolves
+    to the snapshot folder in the Hugging Face cache, downloading it unless HF_HUB_OFFLINE=1.
+    """
+    from maskgen import hub  # lazy: huggingface_hub itself is imported only for Hub references
+
+    reference = hub.reference_text(path)
+    if reference is not None:
+        return hub.resolve(reference).path
     path = Path(path)
-    for candidate in (path, path / LATEST, path / "checkpoints" / LATEST):
-        if (candidate / MODEL_FILE).is_file() or (candidate / CONFIG_FILE).is_file():
-            return candidate
+    candidates = (path, path / LATEST, path / "checkpoints" / LATEST)
+    # Weights first: a run directory has a config.json of its own but its weights are in checkpoints/.
+    for name in (MODEL_FILE, CONFIG_FILE):
+        for candidate in candidates:
+            if (candidate / name).is_file():
+                return candidate
     if not path.exists():
         raise MaskgenError(f"checkpoint not found: {path}")
     raise MaskgenError(f"not a maskgen checkpoint (no {MODEL_FILE} in it): {path}")
@@ -157,18 +169,58 @@ def split_weights(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, to
     return {k[len(start) :]: v for k, v in weights.items() if k.startswith(start)}
 
 
-def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """Load a state dict, requiring every tensor present with the right shape; one-line errors."""
+# (config key, how a difference is said); "px" keys say "checkpoint is 64 px, config asks for 256 px".
+_ARCHITECTURE_KEYS = (("resolution", "px"), ("size", "px"), ("generator", "name"), ("translator", "name"))
+
+
+def describe_mismatch(checkpoint_config: dict[str, Any], requested: dict[str, Any]) -> str | None:
+    """What differs between the architecture a checkpoint was trained with and the one asked for.
+
+    ``checkpoint_config`` is a checkpoint's config.json (its run config under ``train``) or a run config;
+    ``requested`` is the run config being built. Returns e.g. "checkpoint is 64 px, config asks for
+    256 px", or None when the configs agree on every architecture field.
+    """
+    saved = checkpoint_config.get("train", checkpoint_config)
+    differences = []
+    for key, style in _ARCHITECTURE_KEYS:
+        if key in saved and key in requested and saved[key] != requested[key]:
+            if style == "px":
+                differences.append(f"checkpoint is {saved[key]} px, config asks for {requested[key]} px")
+            else:
+                differences.append(f"checkpoint {key} is {saved[key]!r}, config asks for {requested[key]!r}")
+    for options in ("generator_options", "translator_options"):
+        have, want = saved.get(options) or {}, requested.get(options) or {}
+        for key in sorted(set(have) & set(want)):
+            if have[key] != want[key]:
+                differences.append(f"checkpoint has {key}={have[key]!r}, config asks for {want[key]!r}")
+    return "; ".join(differences) or None
+
+
+def load_strict(
+    module: torch.nn.Module,
+    state: dict[str, torch.Tensor],
+    what: str,
+    checkpoint_config: dict[str, Any] | None = None,
+    requested: dict[str, Any] | None = None,
+) -> None:
+    """Load a state dict, requiring every tensor present with the right shape; one-line errors.
+
+    Given the checkpoint's config and the requested config, a mismatch is explained by what differs
+    between them ("checkpoint is 64 px, config asks for 256 px") rather than by the first tensor.
+    """
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
+    detail = None
     if missing or unexpected:
         detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+    else:
+        for key, tensor in expected.items():
+            if tuple(state[key].shape) != tuple(tensor.shape):
+                detail = f"{key} has shape {tuple(state[key].shape)}, expected {tuple(tensor.shape)}"
+                break
+    if detail is not None:
+        if checkpoint_config is not None and requested is not None:
+            detail = describe_mismatch(checkpoint_config, requested) or detail
         raise MaskgenError(f"checkpoint does not match the {what} architecture: {detail}")
-    for key, tensor in expected.items():
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise MaskgenError(
-                f"checkpoint does not match the {what} architecture: {key} has shape "
-                f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}"
-            )
     module.load_state_dict(state, strict=True)

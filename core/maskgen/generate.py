@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -11,6 +12,8 @@ from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.factory import build_gan
 from maskgen.images import latents_for_seeds
+from maskgen.interfaces import PluginKind
+from maskgen.plugins import get_registry
 
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, Checkpoint]:
@@ -19,6 +22,7 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[torch.nn.Mod
     if checkpoint.config.get("kind") != "gan" or "train" not in checkpoint.config:
         raise MaskgenError(f"{checkpoint.path} is not a GAN checkpoint made by 'maskgen run'")
     config = validate_config(checkpoint.config["train"])
+    require_plugin(checkpoint.config, "generator", config.generator, checkpoint.path)
     G, _ = build_gan(
         config.generator,
         config.generator_options,
@@ -27,6 +31,37 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[torch.nn.Mod
     )
     load_strict(G, split_weights(checkpoint.weights, "G_ema"), f"generator ({config.resolution} px)")
     return G.to(device).eval().requires_grad_(False), checkpoint
+
+
+def require_plugin(config: dict[str, Any], kind: PluginKind, name: str, path: Path) -> None:
+    """Fail with the distribution to install when a checkpoint's plugin is not registered here.
+
+    config.json records ``"plugins": {"generator": "dist==ver", "augment": {name: "dist==ver"}}``
+    (translators: ``"plugin": "dist==ver"``); without it the registry's own error is raised.
+    """
+    registry = get_registry()
+    if name in registry.names(kind):
+        return
+    plugins = config.get("plugins") or {}
+    recorded = plugins.get(kind) if kind == "generator" else None
+    if kind == "augmenter" and isinstance(plugins.get("augment"), dict):
+        recorded = plugins["augment"].get(name)
+    if kind == "translator":
+        recorded = config.get("plugin")
+    if not isinstance(recorded, str) or not recorded:
+        registry.get(kind, name)  # raises "unknown generator 'x'; valid generators: ..."
+        return
+    distribution = recorded.split("==", 1)[0]
+    broken = next((p for p in registry.problems if p.distribution == distribution), None)
+    if broken is not None:
+        raise MaskgenError(
+            f"{path} needs the {kind} {name!r} from {recorded}, which is installed but failed to load: "
+            f"{broken.error}"
+        )
+    raise MaskgenError(
+        f"{path} needs the {kind} {name!r} from {recorded}, which is not installed; "
+        f"install it with: pip install '{recorded}'"
+    )
 
 
 @torch.no_grad()

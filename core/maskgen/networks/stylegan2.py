@@ -50,6 +50,13 @@ def channels_per_resolution(img_resolution: int, channel_base: int, channel_max:
     return channels
 
 
+def _reject_unexpected_c(c: torch.Tensor | None, c_dim: int, who: str) -> None:
+    # An unconditional network silently ignoring labels would hide a wiring bug; zero-width c
+    # ([N, 0], what an unlabelled dataset yields) is accepted.
+    if c_dim == 0 and c is not None and c.ndim >= 1 and c.shape[-1] != 0:
+        raise ValueError(f"this {who} is unconditional (c_dim=0) but got c of shape {tuple(c.shape)}")
+
+
 # --------------------------------------------------------------------------------------------------
 # Modulated convolution
 # --------------------------------------------------------------------------------------------------
@@ -77,27 +84,51 @@ def modulated_conv2d(
     demodulate: bool = True,
     up: bool = False,
     fir: torch.Tensor | None = None,
+    fused: bool = True,
 ) -> torch.Tensor:
-    """Modulated convolution of x [N, I, H, W] as ONE grouped convolution over the batch.
+    """Modulated convolution of x [N, I, H, W] with weight [O, I, k, k] and styles [N, I].
 
-    The batch is folded into the channel axis ([1, N*I, H, W]) and every sample's own weights form a
-    group, so the whole minibatch costs a single conv call. ``up=True`` gives a [N, O, 2H, 2W] output:
-    stride-2 transposed convolution followed by the FIR filter (gain 4), as in the reference.
+    ``fused=True`` (default): ONE grouped convolution over the batch. The batch is folded into the
+    channel axis ([1, N*I, H, W]) and each sample's own modulated weights form a group.
+    ``fused=False``: the mathematically equal form that scales the input by the styles, runs an ordinary
+    batched conv with the shared weight and scales the output by the demodulation coefficients; it
+    never materializes per-sample weights (often faster for training on CPU).
+
+    ``up=True`` gives a [N, O, 2H, 2W] output: stride-2 transposed convolution followed by the FIR
+    filter (gain 4).
     """
     n, cin, h, w_ = x.shape
     cout, _, kh, kw = weight.shape
-    wts = modulate_weights(weight.to(x.dtype), styles.to(x.dtype), demodulate)
-    x = x.reshape(1, n * cin, h, w_)
-    if not up:
-        y = F.conv2d(x, wts.reshape(n * cout, cin, kh, kw), padding=(kh // 2, kw // 2), groups=n)
-        return y.reshape(n, cout, h, w_)
-    if fir is None:
+    weight = weight.to(x.dtype)
+    styles = styles.to(x.dtype)
+    if up and fir is None:
         raise ValueError("modulated_conv2d(up=True) needs the FIR filter")
-    # conv_transpose2d wants [in, out/groups, k, k]; the flip makes it equal to correlating the
-    # zero-stuffed input with ``weight``, i.e. the same orientation as the non-upsampling path.
-    wt = wts.transpose(1, 2).reshape(n * cin, cout, kh, kw).flip([2, 3])
-    y = F.conv_transpose2d(x, wt, stride=2, groups=n)  # [1, N*O, 2H+k-2, 2W+k-2]
-    y = y.reshape(n, cout, y.shape[2], y.shape[3])
+
+    if fused:
+        wts = modulate_weights(weight, styles, demodulate)
+        x = x.reshape(1, n * cin, h, w_)
+        if not up:
+            y = F.conv2d(x, wts.reshape(n * cout, cin, kh, kw), padding=(kh // 2, kw // 2), groups=n)
+            return y.reshape(n, cout, h, w_)
+        # conv_transpose2d wants [in, out/groups, k, k]; the flip makes it equal to correlating the
+        # zero-stuffed input with ``weight``, i.e. the same orientation as the non-upsampling path.
+        wt = wts.transpose(1, 2).reshape(n * cin, cout, kh, kw).flip([2, 3])
+        y = F.conv_transpose2d(x, wt, stride=2, groups=n)  # [1, N*O, 2H+k-2, 2W+k-2]
+        y = y.reshape(n, cout, y.shape[2], y.shape[3])
+    else:
+        x = x * styles[:, :, None, None]
+        if not up:
+            y = F.conv2d(x, weight, padding=(kh // 2, kw // 2))
+        else:
+            y = F.conv_transpose2d(x, weight.transpose(0, 1).flip([2, 3]), stride=2)
+        if demodulate:
+            # sum_{i,k} (w[o,i,k] * s[n,i])^2 = s^2 @ (sum_k w^2)^T: the same coefficients as
+            # modulate_weights, from an [N, O] product instead of an [N, O, I, k, k] tensor.
+            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+            y = y * dcoefs[:, :, None, None]  # per-channel scale: commutes with the blur below
+    if not up:
+        return y
+    assert fir is not None
     # Blur padding so the result is exactly 2H: (2H + k - 2) + 2p - K + 1 = 2H.
     fk = fir.shape[-1]
     return fir_filter2d(y, fir, padding=(fk - kh + 1) // 2, gain=4.0)
@@ -167,6 +198,9 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv (optionally upsampling x2) + per-pixel noise + bias + lrelu + clamp."""
 
+    #: Grouped-conv (True) or input/output-scaling (False) form of :func:`modulated_conv2d`.
+    fused_modconv: bool = True
+
     def __init__(
         self,
         in_channels: int,
@@ -196,7 +230,13 @@ class SynthesisLayer(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: NoiseMode = "random") -> torch.Tensor:
         styles = self.affine(w)
         x = modulated_conv2d(
-            x, self.weight * self.weight_gain, styles, demodulate=True, up=self.up, fir=self.fir
+            x,
+            self.weight * self.weight_gain,
+            styles,
+            demodulate=True,
+            up=self.up,
+            fir=self.fir,
+            fused=self.fused_modconv,
         )
         if noise_mode == "random":
             noise = torch.randn(
@@ -214,6 +254,8 @@ class SynthesisLayer(nn.Module):
 class ToRGBLayer(nn.Module):
     """Modulated 1x1 conv to image channels, without demodulation (the output scale matters)."""
 
+    fused_modconv: bool = True
+
     def __init__(
         self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None
     ) -> None:
@@ -226,7 +268,9 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w)
-        x = modulated_conv2d(x, self.weight * self.weight_gain, styles, demodulate=False)
+        x = modulated_conv2d(
+            x, self.weight * self.weight_gain, styles, demodulate=False, fused=self.fused_modconv
+        )
         return bias_act(x, self.bias, "linear", clamp=self.conv_clamp)
 
 
@@ -340,6 +384,7 @@ class Generator(nn.Module):
         mapping_lr_multiplier: float = 0.01,
         conv_clamp: float | None = 256,
         w_avg_beta: float = 0.995,
+        fused_modconv: bool = True,
     ) -> None:
         super().__init__()
         check_resolution(img_resolution)
@@ -360,6 +405,22 @@ class Generator(nn.Module):
         self.w_avg_beta = w_avg_beta
         # EMA of w over training: the centre that truncation pulls towards.
         self.register_buffer("w_avg", torch.zeros(w_dim))
+        self.fused_modconv = fused_modconv
+
+    @property
+    def fused_modconv(self) -> bool:
+        """Whether modulated convs run as one grouped conv (True) or as scale-conv-scale (False).
+
+        Both give the same result up to float rounding; switch freely (e.g. per training/inference).
+        """
+        return self._fused_modconv
+
+    @fused_modconv.setter
+    def fused_modconv(self, value: bool) -> None:
+        self._fused_modconv = bool(value)
+        for m in self.synthesis_network.modules():
+            if isinstance(m, (SynthesisLayer, ToRGBLayer)):
+                m.fused_modconv = self._fused_modconv
 
     def mapping(
         self,
@@ -374,6 +435,7 @@ class Generator(nn.Module):
         ``update_w_avg`` moves ``w_avg`` towards this batch's mean w (training only). Truncation replaces
         the first ``truncation_cutoff`` ws (all when None) by ``w_avg + psi * (w - w_avg)``.
         """
+        _reject_unexpected_c(c, self.c_dim, "generator")
         w = self.mapping_network(z, c)
         if update_w_avg:
             with torch.no_grad():
@@ -478,6 +540,7 @@ class Discriminator(nn.Module):
             raise ValueError(
                 f"expected images of shape [N, {self.img_channels}, {r}, {r}], got {tuple(img.shape)}"
             )
+        _reject_unexpected_c(c, self.c_dim, "discriminator")
         cmap = None
         if self.mapping is not None:
             if c is None:

@@ -24,8 +24,10 @@ from maskgen.data.datasets import load_training_images
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.factory import build_augmenter, build_gan
+from maskgen.hub import pin_reference
 from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, save_png, to_uint8
 from maskgen.interfaces import AugmentContext
+from maskgen.modelcard import SAMPLES_FILE, attach_samples, model_card
 from maskgen.plugins import get_registry
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
@@ -113,6 +115,7 @@ class Trainer:
         self.cur_nimg = 0
         self.iteration = 0
         self.wall_seconds = 0.0
+        self.init_source: dict[str, str] | None = None  # repo/revision/commit of an hf:// --init
 
     def _optimizer(self, module: torch.nn.Module, lr: float, reg_interval: int | None) -> torch.optim.Adam:
         # Lazy regularization: the main and regularization steps share one Adam whose lr and betas are
@@ -209,7 +212,7 @@ class Trainer:
             "dataset": {"name": self.dataset_name, "images": len(self.reals_uint8)},
             "kimg": self.cur_nimg / 1000,
             "d_c_dim": self.augmenter.c_dim,
-        }
+        } | ({"init_source": self.init_source} if self.init_source else {})
 
     def save_checkpoint(self, card: str = "") -> Path:
         self._check_finite_weights()
@@ -218,16 +221,22 @@ class Trainer:
         weights |= {f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()}
         tensors, meta = self._training_state()
         tag = f"snapshot-{self.cur_nimg // 1000:06d}k-{self.cur_nimg % 1000:03d}"
-        return write_checkpoint(
+        config = self.checkpoint_config()
+        grid = self.run_dir / "samples" / "fakes_latest.png"
+        card = card or model_card(config, sample_image=SAMPLES_FILE if grid.is_file() else None)
+        path = write_checkpoint(
             self.run_dir / "checkpoints",
             tag,
             weights,
-            self.checkpoint_config(),
+            config,
             tensors,
             meta,
             card=card,
             keep=self.config.keep_snapshots,
         )
+        if grid.is_file():  # the card shows it; the Hub repo gets it with `maskgen push`
+            attach_samples(grid, path)
+        return path
 
     def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors: dict[str, torch.Tensor] = {"rng/cpu": torch.random.get_rng_state()}
@@ -252,9 +261,14 @@ class Trainer:
 
     def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
+        requested = self.config.model_dump(mode="json")
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             load_strict(
-                module, split_weights(checkpoint.weights, prefix), f"{prefix} ({self.config.resolution} px)"
+                module,
+                split_weights(checkpoint.weights, prefix),
+                f"{prefix} ({self.config.resolution} px)",
+                checkpoint.config,
+                requested,
             )
         if not with_training_state:
             return
@@ -316,6 +330,9 @@ def train(
     # Everything that can fail on bad input (plugins, options, data) fails before the run dir exists.
     trainer = Trainer(config, Path())
     if config.init:
+        # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
+        pinned, trainer.init_source = pin_reference(config.init)
+        config = trainer.config = config.model_copy(update={"init": pinned})
         trainer.load(config.init, with_training_state=False)
         say(f"initialized G, D and G_ema from {config.init}")
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name

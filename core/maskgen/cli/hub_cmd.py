@@ -1,0 +1,104 @@
+"""``maskgen pull`` and ``maskgen push``: checkpoints on the Hugging Face Hub."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+
+from maskgen.cli.app import app
+
+
+@app.command("pull")
+def pull(
+    reference: str = typer.Argument(
+        ...,
+        help="OWNER/REPO[@REVISION], hf://OWNER/REPO[@REVISION], or a short name a plugin registers "
+        "(maskgen list-plugins --checkpoints). REVISION: branch, tag or commit (default main).",
+    ),
+) -> None:
+    """Download a checkpoint into the Hugging Face cache and print its local path.
+
+    The path (a snapshot folder named by the commit) works wherever a checkpoint path does. With
+    HF_HUB_OFFLINE=1 only the cache is read.
+    """
+    from maskgen import hub
+
+    resolved = hub.resolve(hub.parse_reference(reference, allow_bare=True))
+    typer.echo(f"{resolved.reference} is commit {resolved.commit} ({resolved.pinned})", err=True)
+    typer.echo(str(resolved.path))  # stdout holds the path alone: `cd "$(maskgen pull ...)"` works
+
+
+@app.command("push")
+def push(
+    checkpoint: str = typer.Argument(..., help="Checkpoint directory, or a run directory (its latest)."),
+    repo: str = typer.Argument(..., help="OWNER/REPO on the Hub; created if missing."),
+    private: bool = typer.Option(False, "--private", help="Create the repo private (a new repo only)."),
+    revision: str = typer.Option(
+        None, "--revision", help="Branch to commit to (created from main if missing); default main."
+    ),
+    tag: str = typer.Option(None, "--tag", help="Tag the new commit, e.g. v1.0, so pulls can pin it."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Upload nothing: write the exact folder that would be uploaded and list it."
+    ),
+    dry_run_dir: Path = typer.Option(
+        None, "--dry-run-dir", help="Folder for --dry-run (implies it); default: a new temporary folder."
+    ),
+    with_training_state: bool = typer.Option(
+        False, "--with-training-state", help="Also upload the optimizer/augmenter/RNG state (for --resume)."
+    ),
+    license_id: str = typer.Option(
+        None,
+        "--license",
+        help="License id for the card (default: apache-2.0 for the built-in masks, 'other' otherwise).",
+    ),
+    card: Path = typer.Option(None, "--card", help="Upload this README.md instead of a generated card."),
+    message: str = typer.Option(None, "--message", "-m", help="Commit message."),
+) -> None:
+    """Upload a checkpoint (model.safetensors, config.json, README.md model card) in one commit.
+
+    The training state is uploaded only with --with-training-state. samples.png and metrics.json go
+    along when the checkpoint has them.
+    """
+    from maskgen import hub
+
+    repo_id = hub.parse_repo_id(repo)
+    branch = revision or hub.DEFAULT_REVISION
+    if dry_run or dry_run_dir is not None:
+        folder = dry_run_dir or Path(tempfile.mkdtemp(prefix="maskgen-push-dry-run-"))
+        plan = hub.stage_upload(
+            checkpoint, folder, repo_id, branch, tag, with_training_state, license_id, card
+        )
+        where = f"{repo_id} (branch {branch}" + (f", tag {tag})" if tag else ")")
+        typer.echo(f"dry run: would commit {len(plan.files)} files to {where}; they are in {folder}")
+        for name in plan.files:
+            typer.echo(f"  {name}  {_size(plan.sizes[name])}")
+        return
+    result = hub.push(
+        checkpoint,
+        repo_id,
+        private=private,
+        revision=branch,
+        tag=tag,
+        with_training_state=with_training_state,
+        license_id=license_id,
+        card=card,
+        message=message,
+    )
+    for name in result.plan.files:
+        typer.echo(f"  {name}  {_size(result.plan.sizes[name])}")
+    for name in result.deleted:
+        typer.echo(f"  {name}  (removed: not part of this checkpoint)")
+    typer.echo(f"pushed {len(result.plan.files)} files to {repo_id} (branch {branch}): {result.commit_url}")
+    pin = tag or result.commit
+    typer.echo(f"use it with: maskgen generate --checkpoint hf://{repo_id}@{pin} --out masks.png")
+
+
+def _size(num_bytes: int) -> str:
+    size = float(num_bytes)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""

@@ -1,0 +1,454 @@
+"""Model cards: the README.md of a checkpoint directory and of a Hub repo, generated from config.json.
+
+The card opens with YAML front matter that the Hugging Face Hub reads (``library_name: maskgen``, tags,
+``pipeline_tag``, license, ``base_model`` for fine-tuned runs), then says what was trained and how: the
+method and augmenter or translator, the dataset and its size, resolution, kimg, the metrics that exist
+with the feature network each was computed with, a sample grid, the maskgen and plugin versions, and a
+citation block for the paper and the method.
+
+Metrics come from ``metrics.json`` in the checkpoint directory (the JSON ``maskgen eval --json`` writes),
+or from the run's ``eval.json`` when that was computed for this very checkpoint. Nothing is invented: a
+card without metrics says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+README_FILE = "README.md"
+SAMPLES_FILE = "samples.png"
+METRICS_FILE = "metrics.json"
+
+PAPER_BIBTEX = """@article{yan2023pekingopera,
+  title   = {Intelligent generation of Peking opera facial masks with deep learning frameworks},
+  author  = {Yan, M. and Xiong, R. and Shen, Y. and Jin, C. and Wang, Y.},
+  journal = {Heritage Science},
+  volume  = {11},
+  year    = {2023},
+  doi     = {10.1186/s40494-023-00865-z}
+}"""
+
+# BibTeX of the methods maskgen ships; a plugin adds its own with PluginSpec(extra={"citation": ...}).
+METHOD_BIBTEX: dict[str, str] = {
+    "stylegan2": """@inproceedings{karras2020stylegan2,
+  title     = {Analyzing and Improving the Image Quality of {StyleGAN}},
+  author    = {Karras, Tero and Laine, Samuli and Aittala, Miika and Hellsten, Janne and Lehtinen, Jaakko
+               and Aila, Timo},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2020}
+}""",
+    "ada": """@inproceedings{karras2020ada,
+  title     = {Training Generative Adversarial Networks with Limited Data},
+  author    = {Karras, Tero and Aittala, Miika and Hellsten, Janne and Laine, Samuli and Lehtinen, Jaakko
+               and Aila, Timo},
+  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
+  year      = {2020}
+}""",
+    "apa": """@inproceedings{jiang2021apa,
+  title     = {Deceive {D}: Adaptive Pseudo Augmentation for {GAN} Training with Limited Data},
+  author    = {Jiang, Liming and Dai, Bo and Wu, Wayne and Loy, Chen Change},
+  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
+  year      = {2021}
+}""",
+    "diffusion": """@inproceedings{wang2023diffusiongan,
+  title     = {Diffusion-{GAN}: Training {GANs} with Diffusion},
+  author    = {Wang, Zhendong and Zheng, Huangjie and He, Pengcheng and Chen, Weizhu and Zhou, Mingyuan},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2023}
+}""",
+    "cocosnet": """@inproceedings{zhang2020cocosnet,
+  title     = {Cross-domain Correspondence Learning for Exemplar-based Image Translation},
+  author    = {Zhang, Pan and Zhang, Bo and Chen, Dong and Yuan, Lu and Wen, Fang},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2020}
+}""",
+    "spade": """@inproceedings{park2019spade,
+  title     = {Semantic Image Synthesis with Spatially-Adaptive Normalization},
+  author    = {Park, Taesung and Liu, Ming-Yu and Wang, Ting-Chun and Zhu, Jun-Yan},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2019}
+}""",
+}
+
+METHOD_LABELS = {
+    "none": "StyleGAN2",
+    "ada": "ADA",
+    "apa": "APA",
+    "diffusion": "Diffusion-GAN",
+    "cocosnet": "CoCosNet",
+    "spade": "SPADE",
+}
+METHOD_DESCRIPTIONS = {
+    "none": "no augmentation (plain StyleGAN2)",
+    "ada": "adaptive discriminator augmentation (Karras et al. 2020)",
+    "apa": "adaptive pseudo augmentation (Jiang et al. 2021)",
+    "diffusion": "Diffusion-GAN's adaptive diffusion process in front of D (Wang et al. 2023)",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------------
+
+
+def find_metrics(checkpoint_dir: Path) -> dict[str, Any] | None:
+    """``metrics.json`` of the checkpoint, else the run's ``eval.json`` if it was computed for it."""
+    own = checkpoint_dir / METRICS_FILE
+    if own.is_file():
+        return _read_json(own)
+    # checkpoints live in RUN/checkpoints/<snapshot>; eval.json names the checkpoint it measured.
+    for run_eval in (checkpoint_dir.parent.parent / "eval.json", checkpoint_dir.parent / "eval.json"):
+        data = _read_json(run_eval) if run_eval.is_file() else None
+        measured = (data or {}).get("report_key", {}).get("checkpoint")
+        if measured and _same_path(Path(measured), checkpoint_dir):
+            return data
+    return None
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None  # an unreadable metrics file must not block a checkpoint or a push
+    return data if isinstance(data, dict) else None
+
+
+def metric_rows(metrics: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """(label, value, feature network) for every metric with a numeric value."""
+    if not metrics:
+        return []
+    entries = metrics.get("metrics", metrics)
+    default_features = metrics.get("features")
+    rows = []
+    for key, entry in entries.items() if isinstance(entries, dict) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("value"), (int, float)):
+            continue
+        network = entry.get("feature_network") or entry.get("classifier")
+        if network is None and key in ("fid", "kid"):
+            network = default_features
+        rows.append((str(entry.get("label", key)), f"{entry['value']:.4g}", str(network or "— (pixels)")))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# The card
+# --------------------------------------------------------------------------------------------------
+
+
+def front_matter(config: dict[str, Any], license_id: str | None = None) -> dict[str, Any]:
+    """The YAML metadata block the Hub reads."""
+    translation = config.get("kind") == "translation"
+    train = config.get("train", {})
+    tags = ["maskgen", "peking-opera", "facial-masks"]
+    if translation:
+        tags += ["image-to-image", "exemplar-based-translation", str(config.get("translator", "translator"))]
+    else:
+        tags += ["gan", str(train.get("generator", "stylegan2")), "unconditional-image-generation"]
+        tags += [part for part in str(train.get("augment", "none")).split("+") if part != "none"]
+    meta: dict[str, Any] = {
+        "library_name": "maskgen",
+        "license": license_id or default_license(config),
+        "tags": list(dict.fromkeys(tags)),
+        "pipeline_tag": "image-to-image" if translation else "unconditional-image-generation",
+    }
+    init = config.get("init_source")
+    if isinstance(init, dict) and init.get("repo"):
+        meta["base_model"] = init["repo"]
+    return meta
+
+
+def default_license(config: dict[str, Any]) -> str:
+    """Apache-2.0 for the built-in procedural masks (maskgen's own output); 'other' for user images."""
+    data = str(config.get("train", {}).get("data", "builtin")).strip().lower()
+    return "apache-2.0" if data == "builtin" else "other"
+
+
+def model_card(
+    config: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+    sample_image: str | None = None,
+    repo_id: str | None = None,
+    revision: str | None = None,
+    license_id: str | None = None,
+    with_training_state: bool = False,
+) -> str:
+    """README.md text for a checkpoint whose config.json is ``config``."""
+    meta = front_matter(config, license_id)
+    header = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+    if config.get("kind") == "translation":
+        body = _translation_body(config, sample_image, repo_id, revision)
+    else:
+        body = _gan_body(config, sample_image, repo_id, revision)
+    body += _metrics_section(metrics)
+    body += _files_section(config, sample_image, metrics, with_training_state)
+    body += _versions_section(config, meta["license"])
+    body += _citation_section(config)
+    return header + "\n" + body
+
+
+def _reference(repo_id: str | None, revision: str | None) -> str:
+    if repo_id is None:
+        return "hf://OWNER/REPO@REVISION"
+    return f"hf://{repo_id}" + (f"@{revision}" if revision else "")
+
+
+def _method(train: dict[str, Any]) -> tuple[str, list[str]]:
+    parts = [p.strip() for p in str(train.get("augment", "none")).split("+")]
+    augmenters = [METHOD_LABELS.get(p, p) for p in parts if p != "none"]
+    generator = "StyleGAN2" if train.get("generator", "stylegan2") == "stylegan2" else train["generator"]
+    return (f"{generator} + {'+'.join(augmenters)}" if augmenters else generator), parts
+
+
+def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None) -> str:
+    train = config.get("train", {})
+    method, parts = _method(train)
+    resolution = train.get("resolution", "?")
+    dataset = config.get("dataset", {})
+    images = dataset.get("images")
+    kimg = config.get("kimg")
+    kimg_text = f"{float(kimg):.3f}" if isinstance(kimg, (int, float)) else "?"
+    plugins = config.get("plugins", {})
+    augment_versions = plugins.get("augment", {}) if isinstance(plugins.get("augment"), dict) else {}
+    lines = [
+        f"# {method}: Peking opera facial masks, {resolution} px",
+        "",
+        f"A maskgen checkpoint: a {method} generator trained at "
+        f"{resolution}×{resolution} px for {kimg_text} kimg on {dataset.get('name', 'an unnamed dataset')}.",
+        "",
+    ]
+    if sample:
+        count = int(train.get("grid_size", 8)) ** 2
+        lines += [f"![Samples of the EMA generator, seeds 0-{count - 1}]({sample})", ""]
+    ref = _reference(repo_id, revision)
+    lines += [
+        "## Use",
+        "",
+        "```bash",
+        "pip install maskgen" + "".join(f" {_dist(v)}" for v in augment_versions.values() if _dist(v)),
+        f"maskgen generate --checkpoint {ref} --seeds 0-15 --out masks.png",
+        f"maskgen run --init {ref} --data MY_MASKS/   # fine-tune G, D and G_ema on your images",
+        "```",
+        "",
+        "The same seed gives the same mask; `--truncation 0.7` trades variety for typical masks.",
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| method | {method} |",
+        f"| generator | `{train.get('generator', 'stylegan2')}` ({plugins.get('generator', '?')}) |",
+    ]
+    for part in parts:
+        description = METHOD_DESCRIPTIONS.get(part, "plugin augmenter")
+        version = augment_versions.get(part, "?")
+        lines.append(f"| augmenter | `{part}`: {description} ({version}) |")
+    lines += [
+        f"| dataset | {dataset.get('name', '?')}"
+        + (f", {images} images" if images is not None else "")
+        + (" (with mirrored copies)" if train.get("xflip") else "")
+        + " |",
+        f"| resolution | {resolution} px |",
+        f"| training length | {kimg_text} kimg (thousands of real images shown to D) |",
+        f"| batch, seed | {train.get('batch', '?')}, {train.get('seed', '?')} |",
+    ]
+    options = train.get("generator_options") or {}
+    if options:
+        lines.append(
+            "| generator options | " + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + " |"
+        )
+    init = config.get("init_source")
+    if isinstance(init, dict):
+        lines.append(f"| fine-tuned from | `{init.get('reference')}` (commit `{init.get('commit')}`) |")
+    elif train.get("init"):
+        lines.append(f"| fine-tuned from | `{train['init']}` |")
+    lines += ["", "The full configuration is in `config.json` (`train`).", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _translation_body(
+    config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None
+) -> str:
+    translator = str(config.get("translator", "translator"))
+    label = METHOD_LABELS.get(translator, translator)
+    size = config.get("size", config.get("train", {}).get("size", "?"))
+    dataset = config.get("dataset", {})
+    kimg = config.get("kimg")
+    kimg_text = f"{float(kimg):.3f}" if isinstance(kimg, (int, float)) else "?"
+    features = config.get("features")
+    feature_text = features.get("name", features) if isinstance(features, dict) else features
+    ref = _reference(repo_id, revision)
+    lines = [
+        f"# {label} translator: Peking opera facial masks, {size} px",
+        "",
+        f"A maskgen exemplar-based translator ({label}): a face sketch "
+        "and a colour reference mask in, a new mask out.",
+        "",
+    ]
+    if sample:
+        lines += [f"![Sketch, reference, warped reference and output for fixed pairs]({sample})", ""]
+    lines += [
+        "## Use",
+        "",
+        "```bash",
+        "pip install maskgen" + (f" {_dist(config.get('plugin'))}" if _dist(config.get("plugin")) else ""),
+        f"maskgen translate apply --checkpoint {ref} --sketch S.png --reference R.png --out O.png",
+        "```",
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| translator | `{translator}` ({config.get('plugin', '?')}) |",
+        f"| dataset | {dataset.get('name', '?')}"
+        + (f", {dataset['images']} images" if dataset.get("images") is not None else "")
+        + " |",
+        f"| size | {size} px |",
+        f"| training length | {kimg_text} kimg |",
+        f"| perceptual features | {feature_text or '?'} |",
+        "",
+        "The full configuration is in `config.json`.",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _metrics_section(metrics: dict[str, Any] | None) -> str:
+    rows = metric_rows(metrics)
+    if not rows:
+        return (
+            "## Metrics\n\nNo metrics were recorded with this checkpoint. `maskgen eval` computes FID/KID, "
+            "SSIM, MS-SSIM and LPIPS; put its JSON output in the checkpoint folder as `metrics.json` "
+            "and they appear here.\n\n"
+        )
+    lines = ["## Metrics", "", "| metric | value | feature network |", "|---|---|---|"]
+    lines += [f"| {label} | {value} | {network} |" for label, value, network in rows]
+    real = (metrics or {}).get("real")
+    fake = (metrics or {}).get("fake")
+    if real or fake:
+        lines += ["", f"Real images: {_describe(real)}. Generated images: {_describe(fake)}."]
+    lines += ["", "Values depend on the feature network they were computed with; compare like with like.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, dict):
+        return ", ".join(f"{k} {v}" for k, v in item.items() if isinstance(v, (str, int, float)))
+    return str(item or "?")
+
+
+def _files_section(
+    config: dict[str, Any], sample: str | None, metrics: dict[str, Any] | None, with_state: bool
+) -> str:
+    networks = "T (translator) and D" if config.get("kind") == "translation" else "G, D and G_ema"
+    lines = [
+        "## Files",
+        "",
+        f"- `model.safetensors`: {networks} weights (safetensors only; loading checks every tensor's "
+        "name and shape)",
+        "- `config.json`: everything needed to rebuild the model: architecture, sizes, plugin names and "
+        "versions",
+    ]
+    if sample:
+        lines.append(f"- `{sample}`: the sample grid at the time of the checkpoint")
+    if metrics:
+        lines.append(f"- `{METRICS_FILE}`: the metrics above, as computed")
+    if with_state:
+        lines.append(
+            "- `training_state.safetensors`, `training_state.json`: optimizer, augmenter and RNG state "
+            "(`maskgen run --resume`)"
+        )
+    return "\n".join(lines) + "\n\n"
+
+
+def _versions_section(config: dict[str, Any], license_id: str) -> str:
+    from maskgen import __version__
+
+    plugins = config.get("plugins") or {}
+    used = []
+    if isinstance(plugins, dict):
+        if plugins.get("generator"):
+            used.append(str(plugins["generator"]))
+        augment = plugins.get("augment")
+        if isinstance(augment, dict):
+            used += [str(v) for v in augment.values()]
+    if config.get("plugin"):
+        used.append(str(config["plugin"]))
+    lines = [
+        "## Versions and license",
+        "",
+        f"- trained with maskgen {config.get('maskgen_version', '?')}; card written by maskgen {__version__}",
+        "- plugins: " + (", ".join(f"`{u}`" for u in dict.fromkeys(used)) or "none recorded"),
+        f"- license of these weights: `{license_id}`"
+        + (
+            " (trained on user-supplied images: set the license that their terms allow)"
+            if license_id == "other"
+            else ""
+        ),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _citation_section(config: dict[str, Any]) -> str:
+    keys: list[str] = []
+    if config.get("kind") == "translation":
+        keys.append(str(config.get("translator", "")))
+    else:
+        train = config.get("train", {})
+        keys.append(str(train.get("generator", "stylegan2")))
+        keys += [p.strip() for p in str(train.get("augment", "none")).split("+")]
+    blocks = [PAPER_BIBTEX]
+    for key in dict.fromkeys(k for k in keys if k and k != "none"):
+        entry = METHOD_BIBTEX.get(key) or _plugin_citation(key)
+        if entry:
+            blocks.append(entry)
+    return "## Citation\n\n```bibtex\n" + "\n\n".join(blocks) + "\n```\n"
+
+
+def _plugin_citation(name: str) -> str | None:
+    """A plugin's own BibTeX (``PluginSpec.extra["citation"]``), for methods maskgen does not ship."""
+    try:
+        from maskgen.plugins import get_registry
+
+        registry = get_registry()
+        for kind in ("generator", "augmenter", "translator"):
+            if name in registry.names(kind):
+                citation = registry.get(kind, name).extra.get("citation")
+                return str(citation) if citation else None
+    except Exception:  # a broken plugin must not break writing a card
+        return None
+    return None
+
+
+def _dist(spec: Any) -> str | None:
+    """'maskgen-ada==0.1.0' -> 'maskgen-ada' (what to pip install); None for maskgen itself."""
+    if not isinstance(spec, str) or "==" not in spec:
+        return None
+    name = spec.split("==", 1)[0]
+    return None if name in ("maskgen", "direct", "unknown") else name
+
+
+def attach_samples(grid: Path, checkpoint_dir: Path) -> None:
+    """Copy a sample grid into a checkpoint as ``samples.png`` (atomically: no half-written PNG)."""
+    fd, tmp = tempfile.mkstemp(prefix=".samples-", suffix=".png", dir=checkpoint_dir)
+    os.close(fd)
+    try:
+        shutil.copyfile(grid, tmp)
+        os.replace(tmp, checkpoint_dir / SAMPLES_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

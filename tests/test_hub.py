@@ -1,0 +1,556 @@
+"""Checkpoints on the Hugging Face Hub: references, the offline cache, push, model cards, strict loading.
+
+No test uses the network: sockets are blocked, the Hub cache is filled by hand in the documented layout
+(models--OWNER--REPO/{blobs,refs,snapshots}) and read with HF_HUB_OFFLINE=1, and pushes go to a fake
+HfApi that records the commit operations our code builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+import maskgen.cli.hub_cmd  # noqa: F401  (registers pull and push on the app)
+from conftest import tiny_config_values
+from maskgen import hub
+from maskgen.checkpoint import describe_mismatch, load_checkpoint, load_strict, split_weights
+from maskgen.cli.main import app
+from maskgen.config import validate_config
+from maskgen.errors import MaskgenError
+from maskgen.hookspecs import hookimpl
+from maskgen.modelcard import model_card
+from maskgen.plugins import PluginRegistry
+from maskgen.training.loop import Trainer, train
+
+REPO = "maskgen-test/tiny-masks"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+UPLOAD = {"model.safetensors", "config.json", "README.md", "samples.png"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One 16 px run shared by the tests of this module (a few seconds on 2 cores)."""
+    torch.manual_seed(0)
+    values = tiny_config_values(kimg=0.008, snapshot_kimg=0.008)  # two iterations, one snapshot
+    return train(validate_config(values), out_root=tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture
+def checkpoint(tiny_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the run's latest checkpoint directory, safe to edit."""
+    copy = tmp_path / "checkpoint"
+    shutil.copytree((tiny_run / "checkpoints" / "latest").resolve(), copy)
+    return copy
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to connect beyond loopback fails the test."""
+    connect, create_connection = socket.socket.connect, socket.create_connection
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise AssertionError(f"a test tried to use the network: {address}")
+        return connect(self, address)
+
+    def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
+        if address[0] not in LOOPBACK:
+            raise AssertionError(f"a test tried to use the network: {address}")
+        return create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
+
+
+@pytest.fixture
+def offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache
+
+
+def fill_cache(
+    cache: Path,
+    source: Path,
+    repo_id: str = REPO,
+    commit: str = COMMIT,
+    refs: tuple[str, ...] = ("main", "v1.0"),
+    files: tuple[str, ...] = ("model.safetensors", "config.json", "README.md", "samples.png"),
+) -> Path:
+    """Lay out a Hugging Face cache entry by hand, the way huggingface_hub writes one."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    (repo / "blobs").mkdir(parents=True, exist_ok=True)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        data = (source / name).read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot / name).symlink_to(os.path.relpath(blob, snapshot))
+    (repo / "refs").mkdir(exist_ok=True)
+    for ref in refs:
+        (repo / "refs" / ref).write_text(commit, encoding="utf-8")
+    return snapshot
+
+
+def one_error_line(result: Any) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# References
+# --------------------------------------------------------------------------------------------------
+
+
+def test_references_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert hub.parse_reference("hf://a/b") == hub.HubReference("a/b", "main")
+    assert hub.parse_reference("hf://a/b@v1.0") == hub.HubReference("a/b", "v1.0")
+    assert hub.parse_reference("a/b@refs/pr/1") == hub.HubReference("a/b", "refs/pr/1")
+    assert hub.parse_reference("a/b", allow_bare=True) == hub.HubReference("a/b", "main")
+    assert hub.is_hub_reference("hf://a/b") and hub.is_hub_reference("a/b@main")
+    assert not hub.is_hub_reference("runs/00001-ada") and not hub.is_hub_reference("/abs/a/b@main")
+    # Commands whose --checkpoint is a Path get "hf:/a/b" from pathlib; it still means the Hub.
+    assert hub.reference_text(Path("hf://a/b@v1")) == "hf://a/b@v1"
+    for bad in ("hf://a/b@", "hf://a/b/c", "hf://-a/b"):
+        with pytest.raises(MaskgenError):
+            hub.parse_reference(bad)
+    # A local folder that happens to look like OWNER/REPO@REV is a local path.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "x@1").mkdir(parents=True)
+    assert not hub.is_hub_reference("runs/x@1")
+
+
+# --------------------------------------------------------------------------------------------------
+# Round trip and strict loading
+# --------------------------------------------------------------------------------------------------
+
+
+def test_round_trip_gives_identical_weights(tiny_run: Path, tmp_path: Path) -> None:
+    saved = load_checkpoint(tiny_run)
+    trainer = Trainer(validate_config(tiny_config_values()), tmp_path)
+    trainer.load(tiny_run / "checkpoints" / "latest")
+    for prefix, module in (("G", trainer.G), ("D", trainer.D), ("G_ema", trainer.G_ema)):
+        state = module.state_dict()
+        for key, tensor in split_weights(saved.weights, prefix).items():
+            assert torch.equal(state[key], tensor), f"{prefix}.{key}"
+    again = load_file(str(trainer.save_checkpoint() / "model.safetensors"))
+    assert again.keys() == saved.weights.keys()
+    assert all(torch.equal(again[k], saved.weights[k]) for k in again)
+
+
+def test_strict_loading_says_which_resolution(tiny_run: Path, tmp_path: Path) -> None:
+    config = validate_config(tiny_config_values(resolution=32, init=str(tiny_run)))
+    with pytest.raises(MaskgenError, match=r"checkpoint is 16 px, config asks for 32 px") as info:
+        train(config, out_root=tmp_path / "runs")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "runs").exists()  # nothing is created for a run that cannot start
+    saved = load_checkpoint(tiny_run).config
+    assert describe_mismatch(saved, saved["train"]) is None
+    changed = saved["train"] | {"generator_options": {**saved["train"]["generator_options"], "w_dim": 64}}
+    assert describe_mismatch(saved, changed) == "checkpoint has w_dim=32, config asks for 64"
+    # Without configs, the first differing tensor is named.
+    with pytest.raises(MaskgenError, match=r"weight has shape \(2, 4\), expected \(2, 3\)"):
+        load_strict(torch.nn.Linear(3, 2), {"weight": torch.zeros(2, 4), "bias": torch.zeros(2)}, "x")
+
+
+# --------------------------------------------------------------------------------------------------
+# The offline cache
+# --------------------------------------------------------------------------------------------------
+
+
+def test_generate_from_offline_cache_by_branch_tag_and_commit(
+    checkpoint: Path, offline_cache: Path, tmp_path: Path
+) -> None:
+    snapshot = fill_cache(offline_cache, checkpoint)
+    cli = CliRunner()
+    local = tmp_path / "local.png"
+    args = ["generate", "--seeds", "0-3", "--device", "cpu"]
+    assert cli.invoke(app, [*args, "--checkpoint", str(checkpoint), "--out", str(local)]).exit_code == 0
+    for index, ref in enumerate((f"hf://{REPO}", f"hf://{REPO}@v1.0", f"{REPO}@{COMMIT}")):
+        out = tmp_path / f"hub{index}.png"
+        result = cli.invoke(app, [*args, "--checkpoint", ref, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == local.read_bytes(), ref
+    resolved = hub.resolve(f"hf://{REPO}@v1.0")
+    assert resolved.commit == COMMIT and resolved.path == snapshot
+    assert resolved.pinned == f"hf://{REPO}@{COMMIT}"
+    pulled = cli.invoke(app, ["pull", f"{REPO}@v1.0"])
+    assert pulled.exit_code == 0, pulled.output
+    assert pulled.stdout.strip() == str(snapshot) and COMMIT in pulled.stderr
+
+
+def test_run_init_from_hub_records_the_commit(checkpoint: Path, offline_cache: Path, tmp_path: Path) -> None:
+    fill_cache(offline_cache, checkpoint)
+    values = tiny_config_values(init=f"hf://{REPO}@v1.0", kimg=0.004, snapshot_kimg=0.004)
+    run = train(validate_config(values), out_root=tmp_path / "runs")
+    run_config = json.loads((run / "config.json").read_text())
+    assert run_config["init"] == f"hf://{REPO}@{COMMIT}"  # pinned: the tag may move, the run may not
+    saved = load_checkpoint(run).config
+    assert saved["train"]["init"] == f"hf://{REPO}@{COMMIT}"
+    assert saved["init_source"] == {
+        "reference": f"hf://{REPO}@v1.0",
+        "repo": REPO,
+        "revision": "v1.0",
+        "commit": COMMIT,
+    }
+    card = (run / "checkpoints" / "latest" / "README.md").read_text()
+    assert yaml.safe_load(card.split("---\n")[1])["base_model"] == REPO
+
+
+def test_missing_from_offline_cache_fails_with_one_line(
+    checkpoint: Path, offline_cache: Path, tmp_path: Path
+) -> None:
+    cli = CliRunner()
+    out = ["--out", str(tmp_path / "x.png")]
+    # The repo is not in the cache at all.
+    line = one_error_line(cli.invoke(app, ["generate", "--checkpoint", "hf://nobody/nothing@v2", *out]))
+    assert "nobody/nothing" in line and "v2" in line and "model.safetensors" in line and "OFFLINE" in line
+    # The repo is cached but the revision is not.
+    fill_cache(offline_cache, checkpoint)
+    line = one_error_line(cli.invoke(app, ["generate", "--checkpoint", f"hf://{REPO}@v9", *out]))
+    assert REPO in line and "@v9" in line and "model.safetensors" in line
+    # The revision is cached but a file of it is not.
+    fill_cache(offline_cache, checkpoint, commit="f" * 40, refs=("partial",), files=("model.safetensors",))
+    line = one_error_line(cli.invoke(app, ["pull", f"{REPO}@partial"]))
+    assert REPO in line and "partial" in line and "config.json" in line
+
+
+def test_uninstalled_plugin_names_the_distribution(checkpoint: Path, tmp_path: Path) -> None:
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["train"]["generator"] = "stylegan9"
+    config["plugins"]["generator"] = "maskgen-stylegan9==2.1.0"
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(
+        app, ["generate", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "x.png")]
+    )
+    line = one_error_line(result)
+    assert "'stylegan9'" in line and "pip install 'maskgen-stylegan9==2.1.0'" in line
+
+
+class _NamesACheckpoint:
+    @hookimpl
+    def maskgen_pretrained_checkpoints(self) -> dict[str, str]:
+        return {"tiny-16": f"{REPO}@v1.0"}
+
+
+def test_plugin_named_checkpoint_resolves(
+    checkpoint: Path, offline_cache: Path, registry: PluginRegistry
+) -> None:
+    registry.register(_NamesACheckpoint(), distribution="maskgen-zoo", version="1.0")
+    snapshot = fill_cache(offline_cache, checkpoint)
+    cli = CliRunner()
+    listed = cli.invoke(app, ["list-plugins", "--checkpoints", "--json"])
+    assert {"name": "tiny-16", "target": f"{REPO}@v1.0", "distribution": "maskgen-zoo"} in json.loads(
+        listed.stdout
+    )["checkpoints"]
+    assert cli.invoke(app, ["pull", "tiny-16"]).stdout.strip() == str(snapshot)
+    assert hub.resolve("hf://tiny-16").commit == COMMIT
+    assert "unknown pretrained checkpoint" in one_error_line(cli.invoke(app, ["pull", "nope"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Push and model cards
+# --------------------------------------------------------------------------------------------------
+
+
+def test_push_dry_run_writes_the_upload_folder(checkpoint: Path, tmp_path: Path) -> None:
+    (checkpoint / "metrics.json").write_text(
+        json.dumps(
+            {
+                "features": "inception",
+                "metrics": {
+                    "fid": {"label": "FID[inception]", "value": 123.4, "feature_network": "inception"},
+                    "ssim": {"label": "SSIM", "value": 0.25},
+                },
+            }
+        )
+    )
+    out = tmp_path / "upload"
+    cli = CliRunner()
+    result = cli.invoke(app, ["push", str(checkpoint), REPO, "--dry-run-dir", str(out), "--tag", "v1.0"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == UPLOAD | {"metrics.json"}
+    listed = [line.split()[0] for line in result.stdout.splitlines()[1:]]
+    assert set(listed) == UPLOAD | {"metrics.json"}
+    for name in ("model.safetensors", "config.json", "samples.png"):
+        assert (out / name).read_bytes() == (checkpoint / name).read_bytes(), name
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n")
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["library_name"] == "maskgen"
+    assert meta["pipeline_tag"] == "unconditional-image-generation"
+    assert meta["license"] == "apache-2.0" and "maskgen" in meta["tags"] and "stylegan2" in meta["tags"]
+    assert "| FID[inception] | 123.4 | inception |" in card and "| SSIM | 0.25 |" in card
+    assert "![" in card and "(samples.png)" in card
+    assert f"hf://{REPO}@v1.0" in card and "10.1186/s40494-023-00865-z" in card
+    assert "16 px" in card and "0.008 kimg" in card and "32 images" in card
+    # The training state travels only when asked for, and --dry-run alone picks a fresh folder.
+    result = cli.invoke(app, ["push", str(checkpoint), REPO, "--dry-run", "--with-training-state"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.splitlines()[0].rsplit("they are in ", 1)[1])
+    assert {p.name for p in folder.iterdir()} == UPLOAD | {
+        "metrics.json",
+        "training_state.safetensors",
+        "training_state.json",
+    }
+    shutil.rmtree(folder)
+
+
+def test_card_for_translators_and_plain_runs() -> None:
+    card = model_card(
+        {
+            "kind": "translation",
+            "translator": "cocosnet",
+            "size": 64,
+            "plugin": "maskgen-translator-cocosnet==0.1.0",
+            "dataset": {"name": "image folder masks", "images": 40},
+            "kimg": 2.0,
+            "train": {"data": "/data/masks"},
+        }
+    )
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["pipeline_tag"] == "image-to-image" and meta["license"] == "other"
+    assert "Cross-domain Correspondence Learning" in card and "maskgen-translator-cocosnet" in card
+    assert "No metrics were recorded" in card
+
+
+class FakeApi:
+    """Records what push asks of the Hub; holds one existing repo with a stale training state."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.commits: list[dict[str, Any]] = []
+
+    def create_repo(self, repo_id: str, **kwargs: Any) -> str:
+        self.calls.append(("create_repo", repo_id, kwargs))
+        return f"https://hub.test/{repo_id}"
+
+    def list_repo_refs(self, repo_id: str, **kwargs: Any) -> Any:
+        return type("Refs", (), {"tags": [], "branches": []})()
+
+    def create_branch(self, repo_id: str, **kwargs: Any) -> None:
+        self.calls.append(("create_branch", repo_id, kwargs))
+
+    def list_repo_files(self, repo_id: str, **kwargs: Any) -> list[str]:
+        return [".gitattributes", "README.md", "model.safetensors", "training_state.json"]
+
+    def create_commit(self, repo_id: str, operations: Any, **kwargs: Any) -> Any:
+        operations = list(operations)
+        self.commits.append({"repo_id": repo_id, "operations": operations, **kwargs})
+        # Read the files now: the staging folder is gone once push returns.
+        contents = {
+            op.path_in_repo: Path(op.path_or_fileobj).read_bytes()
+            for op in operations
+            if hasattr(op, "path_or_fileobj")
+        }
+        self.commits[-1]["contents"] = contents
+        return type("Info", (), {"oid": "c" * 40, "commit_url": f"https://hub.test/{repo_id}/commit/c"})()
+
+    def create_tag(self, repo_id: str, **kwargs: Any) -> None:
+        self.calls.append(("create_tag", repo_id, kwargs))
+
+
+def test_push_makes_exactly_one_commit(
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import huggingface_hub
+
+    # Explicitly online: huggingface_hub keeps the HF_HUB_OFFLINE it saw at import (maybe from a test).
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    api = FakeApi()
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda **kwargs: api)
+    result = CliRunner().invoke(
+        app, ["push", str(checkpoint), REPO, "--private", "--revision", "dev", "--tag", "v1.0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(api.commits) == 1
+    commit = api.commits[0]
+    assert commit["repo_id"] == REPO and commit["revision"] == "dev"
+    adds = [op for op in commit["operations"] if isinstance(op, huggingface_hub.CommitOperationAdd)]
+    deletes = [op for op in commit["operations"] if isinstance(op, huggingface_hub.CommitOperationDelete)]
+    assert {op.path_in_repo for op in adds} == UPLOAD
+    assert [op.path_in_repo for op in deletes] == ["training_state.json"]  # stale from an earlier push
+    for name in ("model.safetensors", "config.json"):
+        assert commit["contents"][name] == (checkpoint / name).read_bytes()
+    assert commit["contents"]["README.md"].startswith(b"---\nlibrary_name: maskgen\n")
+    assert ("create_repo", REPO, {"private": True, "exist_ok": True}) in api.calls
+    assert ("create_branch", REPO, {"branch": "dev", "exist_ok": True}) in api.calls
+    assert ("create_tag", REPO, {"tag": "v1.0", "revision": "c" * 40}) in api.calls
+    assert f"hf://{REPO}@v1.0" in result.stdout
+
+
+def test_push_refuses_offline_and_bad_repo_ids(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cli = CliRunner()
+    line = one_error_line(cli.invoke(app, ["push", str(checkpoint), REPO]))
+    assert "HF_HUB_OFFLINE" in line and REPO in line
+    assert "--revision" in one_error_line(cli.invoke(app, ["push", str(checkpoint), f"{REPO}@v1"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Real HTTP: huggingface_hub's own client against a read-only Hub on loopback
+# --------------------------------------------------------------------------------------------------
+
+
+class _ReadOnlyHub(BaseHTTPRequestHandler):
+    """The four routes a download uses: repo info, tree listing, and HEAD/GET of /resolve/.
+
+    ``server.repos`` maps repo id -> {"refs": {name: commit}, "commits": {commit: {file: bytes}}}.
+    """
+
+    def log_message(self, *args: Any) -> None:  # keep pytest output clean
+        pass
+
+    def do_HEAD(self) -> None:
+        self._route(body=False)
+
+    def do_GET(self) -> None:
+        self._route(body=True)
+
+    def _route(self, body: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        if match := re.fullmatch(r"/api/models/([^/]+/[^/]+)/revision/(.+)", path):
+            repo, commit = self._commit(match[1], match[2])
+            if repo is not None:
+                files = [{"rfilename": name} for name in repo["commits"][commit]]
+                self._json({"id": match[1], "sha": commit, "siblings": files, "private": False}, body)
+        elif match := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?", path):
+            repo, commit = self._commit(match[1], match[2])
+            if repo is not None:
+                files = repo["commits"][commit].items()
+                listing = [{"type": "file", "path": n, "size": len(d), "oid": _git_oid(d)} for n, d in files]
+                self._json(listing, body)
+        elif match := re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path):
+            repo, commit = self._commit(match[1], match[2])
+            if repo is None:
+                return
+            data = repo["commits"][commit].get(match[3])
+            if data is None:
+                self._error(404, "EntryNotFound", commit)
+                return
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", commit)
+            self.send_header("ETag", f'"{_git_oid(data)}"')
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+        else:
+            self._error(404, "RepoNotFound")
+
+    def _commit(self, repo_id: str, revision: str) -> tuple[dict[str, Any] | None, str]:
+        repo = self.server.repos.get(repo_id)  # type: ignore[attr-defined]
+        if repo is None:
+            self._error(404, "RepoNotFound")
+            return None, ""
+        commit = revision if revision in repo["commits"] else repo["refs"].get(revision)
+        if commit is None:
+            self._error(404, "RevisionNotFound")
+            return None, ""
+        return repo, commit
+
+    def _json(self, payload: Any, body: bool) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def _error(self, status: int, code: str, commit: str | None = None) -> None:
+        data = json.dumps({"error": code}).encode()
+        self.send_response(status)
+        self.send_header("X-Error-Code", code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if commit:
+            self.send_header("X-Repo-Commit", commit)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _git_oid(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@pytest.fixture
+def loopback_hub(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    import huggingface_hub.constants
+
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _ReadOnlyHub)
+    except OSError as exc:
+        pytest.skip(f"cannot start a loopback HTTP server here: {exc}")
+    files = {name: (checkpoint / name).read_bytes() for name in sorted(UPLOAD)}
+    newer = dict(files, **{"README.md": b"---\nlibrary_name: maskgen\n---\nnewer\n"})
+    server.repos = {  # type: ignore[attr-defined]
+        REPO: {
+            "refs": {"main": "b" * 40, "v1.0": COMMIT},
+            "commits": {COMMIT: files, "b" * 40: newer},
+        }
+    }
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    # huggingface_hub blocks requests on the HF_HUB_OFFLINE it read at import, possibly in another test.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    yield {"files": files}
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_pull_over_http_by_tag_then_offline(
+    loopback_hub: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = CliRunner()
+    pulled = cli.invoke(app, ["pull", f"{REPO}@v1.0"])
+    assert pulled.exit_code == 0, pulled.output
+    path = Path(pulled.stdout.strip())
+    assert path.name == COMMIT and path.parent.name == "snapshots"
+    assert {p.name for p in path.iterdir()} == UPLOAD
+    assert all((path / n).read_bytes() == d for n, d in loopback_hub["files"].items())
+    cache_repo = hub.repo_cache_folder(REPO)
+    assert (cache_repo / "refs" / "v1.0").read_text() == COMMIT  # the tag's commit is recorded
+    assert hub.resolve(f"hf://{REPO}").commit == "b" * 40  # main is another commit
+    # Remote errors are one line naming repo, revision and file.
+    assert "no branch, tag or commit 'v9'" in one_error_line(cli.invoke(app, ["pull", f"{REPO}@v9"]))
+    assert "not found" in one_error_line(cli.invoke(app, ["pull", "someone/else@v1.0"]))
+    # Once pulled, the same reference works with the network switched off.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "masks.png"
+    result = cli.invoke(
+        app, ["generate", "--checkpoint", f"hf://{REPO}@v1.0", "--seeds", "0-1", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
