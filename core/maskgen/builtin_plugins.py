@@ -17,6 +17,8 @@ class StyleGAN2Options(Options):
     channel_max: int = Field(512, ge=4)
     conv_clamp: float | None = Field(256.0, gt=0)
     mbstd_group_size: int = Field(4, ge=1)
+    # None: grouped per-sample conv on GPUs, one shared-weight conv on CPUs (same result, faster there).
+    fused_modconv: bool | None = None
 
 
 def build_stylegan2(
@@ -32,6 +34,7 @@ def build_stylegan2(
         channel_base=options.channel_base,
         channel_max=options.channel_max,
         conv_clamp=options.conv_clamp,
+        fused_modconv=options.fused_modconv if options.fused_modconv is not None else True,
     )
     discriminator = Discriminator(
         img_resolution=resolution,

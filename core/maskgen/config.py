@@ -21,6 +21,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "resolution": 32,
         "batch": 16,
         "kimg": 60.0,
+        "max_minutes": 14.0,
         "lr_g": 0.002,
         "lr_d": 0.002,
         "augment_speed_kimg": 20.0,
@@ -29,7 +30,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "z_dim": 128,
             "w_dim": 128,
             "mapping_layers": 2,
-            "channel_base": 2048,
+            "channel_base": 1024,
             "channel_max": 128,
         },
     },
@@ -72,6 +73,9 @@ class TrainConfig(BaseModel):
     )
     batch: int = Field(16, ge=2, description="Minibatch size.")
     kimg: float = Field(60.0, gt=0, description="Training length in thousands of real images shown to D.")
+    max_minutes: float | None = Field(
+        None, gt=0, description="Also stop (with a checkpoint) after this much training time."
+    )
     seed: int = Field(0, description="Random seed of the run.")
     lr_g: float = Field(0.002, gt=0)
     lr_d: float = Field(0.002, gt=0)
@@ -146,7 +150,10 @@ def resolve_config(file_values: dict[str, Any] | None = None, **flags: Any) -> T
     preset = given.get("preset", "cpu")
     if preset not in PRESETS:
         raise MaskgenError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    return validate_config(_merge(PRESETS[preset], given))
+    defaults = dict(PRESETS[preset])
+    if "kimg" in given:  # a length the user chose is not cut short by the preset's time budget
+        defaults.pop("max_minutes", None)
+    return validate_config(_merge(defaults, given))
 
 
 def validate_config(values: dict[str, Any]) -> TrainConfig:

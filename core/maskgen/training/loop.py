@@ -75,6 +75,10 @@ class Trainer:
             config.generator, config.generator_options, config.resolution, self.augmenter.c_dim, registry
         )
         self.G, self.D = G.to(self.device), D.to(self.device)
+        if self.device.type == "cpu" and "fused_modconv" not in config.generator_options:
+            # Same result; on CPU one shared-weight conv beats the grouped per-sample conv (measured).
+            if hasattr(self.G, "fused_modconv"):
+                self.G.fused_modconv = False
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.plugin_versions = {
             "generator": _spec_version(registry.get("generator", config.generator)),
@@ -365,6 +369,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
     tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
     images_per_second = 0.0
     try:
+        deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else math.inf
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
             # Reading the losses every step costs one sync, and catches a NaN before any checkpoint.
@@ -374,7 +379,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
             averages = {k: v / counts[k] for k, v in sums.items()}
-            done = trainer.cur_nimg >= total_nimg
+            done = trainer.cur_nimg >= total_nimg or time.monotonic() >= deadline
             elapsed = time.perf_counter() - tick_start
             if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
                 images_per_second = (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
@@ -399,6 +404,13 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 trainer.sample_grid(samples / "fakes_latest.png")
                 path = trainer.save_checkpoint()
                 say(f"kimg {trainer.cur_nimg / 1000:.2f}: samples and checkpoint {path.name} written")
+            if done:
+                if trainer.cur_nimg < total_nimg:
+                    say(
+                        f"time budget of {config.max_minutes:g} minutes reached "
+                        f"at kimg {trainer.cur_nimg / 1000:.2f}"
+                    )
+                break
     except KeyboardInterrupt:
         trainer.wall_seconds += time.perf_counter() - tick_start
         path = trainer.save_checkpoint()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 import torch
 import torch.distributed as dist
 from pydantic import Field
@@ -30,8 +31,9 @@ class AdaAugmenter(Augmenter):
     """Adaptive discriminator augmentation.
 
     ``observe`` accumulates sign(D(real)); every ``interval`` minibatches ``end_step`` computes
-    r_t = E[sign(D(real))] and moves p by ``sign(r_t - target) * batch_size * interval / (speed_kimg * 1000)``,
-    so p could travel 0 -> 1 in ``speed_kimg`` thousand images. With a fixed ``p`` the heuristic is
+    r_t = E[sign(D(real))] and moves p by
+    ``sign(r_t - target) * batch_size * interval / (speed_kimg * 1000)``, a pace at which p would
+    travel 0 -> 1 in ``speed_kimg`` thousand images. With a fixed ``p`` the heuristic is
     still measured (for logging) but p never moves.
     """
 

@@ -23,7 +23,9 @@ GEOMETRIC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac")
 COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
 TRANSFORMS = (*GEOMETRIC, *COLOR, "imgfilter", "noise", "cutout")
 
-PresetName = Literal["blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "bgcf", "bgcfn", "bgcfnc"]
+PresetName = Literal[
+    "blit", "geom", "color", "filter", "noise", "cutout", "bg", "bgc", "bgcf", "bgcfn", "bgcfnc"
+]
 _BLIT = ("xflip", "rotate90", "xint")
 _GEOM = ("scale", "rotate", "aniso", "xfrac")
 PRESETS: dict[str, tuple[str, ...]] = {
@@ -45,7 +47,7 @@ _BAND_EDGES = (1 / 8, 1 / 4, 1 / 2)
 # Expected share of a natural image's energy per band (most of it is at low frequencies); used to
 # renormalise random band gains so the image keeps its overall energy.
 _BAND_POWER = (10 / 13, 1 / 13, 1 / 13, 1 / 13)
-_FILTER_TAPS = 31
+_FILTER_TAPS = 47  # long enough to separate the narrow pi/8..pi/4 band
 # Unit vector along grey (R = G = B): luma flip mirrors across it, hue rotates about it.
 _LUMA_AXIS = (1 / math.sqrt(3),) * 3
 
@@ -199,7 +201,9 @@ class AugmentPipe(nn.Module):
             theta = (torch.rand(n, device=dev) * 2 - 1) * math.pi * cfg.hue_max
             m = _rotate_about(_LUMA_AXIS, theta * _gate(n, cfg.hue * p, dev)) @ m
         if cfg.saturation > 0:
-            s = torch.exp2(torch.randn(n, device=dev) * cfg.saturation_std * _gate(n, cfg.saturation * p, dev))
+            s = torch.exp2(
+                torch.randn(n, device=dev) * cfg.saturation_std * _gate(n, cfg.saturation * p, dev)
+            )
             chroma = torch.diag(torch.tensor([1.0, 1.0, 1.0, 0.0], device=dev)) - vvt
             # Written as I + (s - 1) * P so that s == 1 gives exactly the identity.
             m = (_eye(4, 1, dev) + (s - 1)[:, None, None] * chroma) @ m
@@ -209,7 +213,7 @@ class AugmentPipe(nn.Module):
             return x
         rgb = x.expand(n, 3, h, w) if c == 1 else x
         m = m.to(x.dtype)
-        out = torch.einsum("nij,njhw->nihw", m[:, :3, :3], rgb) + m[:, :3, 3, None, None]
+        out = torch.baddbmm(m[:, :3, 3:], m[:, :3, :3], rgb.reshape(n, 3, h * w)).reshape(n, 3, h, w)
         if c == 1:  # grey images: treat as equal RGB, transform, and average back
             out = out.mean(dim=1, keepdim=True)
         return _where(changed, out, x)
@@ -285,7 +289,9 @@ def _eye(size: int, n: int, dev: torch.device) -> Tensor:
 
 def _matrix(rows: list[list[Tensor | float]], like: Tensor) -> Tensor:
     """Stack per-sample entries (tensors [N] or constants) into matrices [N, R, C]."""
-    entries = [torch.as_tensor(e, dtype=like.dtype, device=like.device).expand_as(like) for r in rows for e in r]
+    entries = [
+        torch.as_tensor(e, dtype=like.dtype, device=like.device).expand_as(like) for r in rows for e in r
+    ]
     return torch.stack(entries, dim=-1).reshape(*like.shape, len(rows), len(rows[0]))
 
 
@@ -349,7 +355,7 @@ def _resample(x: Tensor, g_inv: Tensor) -> Tensor:
 def _band_kernels(taps: int) -> Tensor:
     """Symmetric FIR filters [bands, taps] splitting the spectrum into octave bands; they sum to a delta."""
     n = torch.arange(taps, dtype=torch.float64) - (taps - 1) / 2
-    window = torch.kaiser_window(taps, periodic=False, beta=6.0, dtype=torch.float64)
+    window = torch.kaiser_window(taps, periodic=False, beta=5.0, dtype=torch.float64)
     lowpasses = []
     for cutoff in _BAND_EDGES:
         h = cutoff * torch.sinc(cutoff * n) * window

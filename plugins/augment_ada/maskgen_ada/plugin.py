@@ -17,7 +17,7 @@ def maskgen_augmenters() -> list[PluginSpec]:
         PluginSpec(
             kind="augmenter",
             name="ada",
-            summary="Adaptive discriminator augmentation (Karras et al. 2020): p follows the overfitting of D.",
+            summary="Adaptive discriminator augmentation (Karras et al. 2020): p tracks D overfitting.",
             factory=build,
             options=AdaOptions,
         )
