@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,15 +64,21 @@ def write_checkpoint(
     """Write one snapshot atomically, point ``latest`` at it, keep the ``keep`` newest besides it."""
     checkpoints_dir.mkdir(parents=True, exist_ok=True)
     final = checkpoints_dir / tag
+    if (final / MODEL_FILE).is_file():
+        # The same tag means the same number of images seen, i.e. the same state (an interrupt right
+        # after a snapshot): never delete a complete checkpoint to rewrite it.
+        _point_latest(checkpoints_dir, tag)
+        return final
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{tag}-", dir=checkpoints_dir))
     try:
         save_file(_contiguous(weights), str(tmp / MODEL_FILE))
+        _fault_injection_pause()
         save_file(_contiguous(state_tensors), str(tmp / STATE_FILE))
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
         (tmp / STATE_JSON).write_text(json.dumps(state_json, indent=2, sort_keys=True), encoding="utf-8")
         (tmp / "README.md").write_text(card, encoding="utf-8")
         _fsync_dir_files(tmp)
-        if final.exists():  # same tag written twice (e.g. interrupt right after a snapshot)
+        if final.exists():  # an incomplete directory of that name (not ours): replace it
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
@@ -80,6 +87,26 @@ def write_checkpoint(
     _point_latest(checkpoints_dir, tag)
     _prune(checkpoints_dir, keep)
     return final
+
+
+_writes_seen = 0
+
+
+def _fault_injection_pause() -> None:
+    """Test hook: ``MASKGEN_PAUSE_IN_CHECKPOINT=MARKER:N`` pauses inside the N-th checkpoint write.
+
+    It creates the file MARKER and sleeps, so that a test can kill the process half-way through a
+    checkpoint and check that nothing is lost. Unset (always, outside tests) it does nothing.
+    """
+    global _writes_seen
+    spec = os.environ.get("MASKGEN_PAUSE_IN_CHECKPOINT")
+    if not spec:
+        return
+    marker, _, nth = spec.rpartition(":")
+    _writes_seen += 1
+    if _writes_seen == int(nth):
+        Path(marker).touch()
+        time.sleep(600)
 
 
 def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -33,6 +33,8 @@ SCALED_BY_1000 = ("kid", "kd")
 HEURISTIC_KEY = "D/real_sign"  # tick mean of sign(D(real)): r_t of Eq. (3), logged for every augmenter
 DEFAULT_TARGET = 0.6
 MIN_LOG_POINTS = 20  # short comparisons log more often than the trainer's 1-kimg tick
+# Built-in masks per comparison unless set: few enough that D overfits, as in the paper's setting.
+DEFAULT_DATASET_COUNT = 200
 
 MessageCallback = Callable[[str], None]
 RunStartCallback = Callable[[int, int, str], None]  # (index from 1, number of runs, row label)
@@ -50,6 +52,7 @@ class CompareSettings:
     augment_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # keyed by augmenter name
     metrics: list[str] | None = None  # evaluator names; None: every registered evaluator
     eval_num: int = 500
+    default_dataset_count: int | None = DEFAULT_DATASET_COUNT  # when neither file nor flags set it
 
 
 @dataclass
@@ -114,20 +117,30 @@ def plan_configs(
         )
     for name in settings.metrics or []:
         registry.get("evaluator", name)
+    flags = dict(settings.flags)
+    if flags.get("dataset_count") is None and "dataset_count" not in file_values:
+        flags["dataset_count"] = settings.default_dataset_count
     planned = []
     for augment in settings.augments:
-        for part in augment.split("+"):
-            registry.get("augmenter", part)  # unknown names: one line listing the valid ones
+        _check_augmenter(augment, options, registry)
         for seed in settings.seeds:
             config = resolve_config(
                 file_values,
-                **settings.flags,
+                **flags,
                 augment=augment,
                 seed=seed,
                 augment_options=options_for(augment, options) or None,
             )
             planned.append((augment, seed, config))
     return planned
+
+
+def _check_augmenter(augment: str, options: dict[str, dict[str, Any]], registry: PluginRegistry) -> None:
+    """Unknown names and bad options fail now, not after the runs before them have trained."""
+    from maskgen.factory import parse_options
+
+    for part in augment.split("+"):
+        parse_options("augmenter", part, options.get(part, {}), registry)
 
 
 def _merged_options(
@@ -207,13 +220,18 @@ def normalize_metric_key(key: str) -> str:
 def evaluation_images(
     run_dir: Path, config: TrainConfig, count: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training images, ``count`` samples of the run's G_ema at seeds 0..count-1), both in [0, 1]."""
+    """(up to ``count`` training images, ``count`` samples of G_ema at seeds 0..count-1), in [0, 1].
+
+    A larger training set is subsampled (the same images for every run) so that memory stays bounded.
+    """
     from maskgen.data.datasets import load_training_images
     from maskgen.generate import generate_images, load_generator
 
     images, _, _ = load_training_images(
         config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
     )
+    if len(images) > count:
+        images = images[np.sort(np.random.default_rng(0).choice(len(images), count, replace=False))]
     real = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255.0).to(device)
     G, _ = load_generator(run_dir / "checkpoints" / "latest", device)
     fake = generate_images(G, list(range(count))).add(1.0).div(2.0).clamp(0.0, 1.0)
@@ -391,12 +409,11 @@ def plot_samples(runs: list[RunSummary], path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _fmt(values: list[float], scale: float = 1.0) -> str:
+def _fmt(values: list[float], digits: int, scale: float = 1.0) -> str:
     """'12.34' for one seed, '12.34 ± 0.56' for several, 'n/a' for none."""
     if not values:
         return "n/a"
     values = [v * scale for v in values]
-    digits = 4 if max(abs(v) for v in values) < 1 else 2
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
@@ -428,12 +445,19 @@ def metrics_table(runs: list[RunSummary]) -> list[str]:
         "| Image generation models | " + " | ".join(header for _, header in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
-    for augment, group in grouped(runs).items():
-        cells = []
-        for key, _ in columns:
-            values = [v for run in group for k, v in run.metrics.items() if normalize_metric_key(k) == key]
-            cells.append(_fmt(values, 1000.0 if key.split("[")[0] in SCALED_BY_1000 else 1.0))
-        lines.append(f"| {row_label(augment)} | " + " | ".join(cells) + " |")
+    groups = grouped(runs)
+    cells: dict[str, list[str]] = {augment: [] for augment in groups}
+    for key, _ in columns:
+        scale = 1000.0 if key.split("[")[0] in SCALED_BY_1000 else 1.0
+        values = {
+            augment: [v for run in group for k, v in run.metrics.items() if normalize_metric_key(k) == key]
+            for augment, group in groups.items()
+        }
+        # One precision per column: 4 decimals for SSIM-like numbers below 1, 2 for distances.
+        digits = 4 if all(abs(v * scale) < 1 for vs in values.values() for v in vs) else 2
+        for augment in groups:
+            cells[augment].append(_fmt(values[augment], digits, scale))
+    lines += [f"| {row_label(augment)} | " + " | ".join(cells[augment]) + " |" for augment in groups]
     return lines
 
 
@@ -446,7 +470,8 @@ def dynamics_table(runs: list[RunSummary]) -> list[str]:
         summaries = [training_summary(run) for run in group]
         cells = [_strength_cell(summaries)]
         cells += [
-            _fmt([s[key] for s in summaries if s[key] is not None]) for key in ("r_t", "kimg", "seconds")
+            _fmt([s[key] for s in summaries if s[key] is not None], digits)
+            for key, digits in (("r_t", 3), ("kimg", 3), ("seconds", 0))
         ]
         lines.append(f"| {row_label(augment)} | `{augment}` | " + " | ".join(cells) + " |")
     return lines
@@ -457,7 +482,7 @@ def _strength_cell(summaries: list[dict[str, Any]]) -> str:
     if not parts:
         return "n/a"
     cells = [
-        (part, _fmt([s["strength"][part] for s in summaries if part in s["strength"]])) for part in parts
+        (part, _fmt([s["strength"][part] for s in summaries if part in s["strength"]], 3)) for part in parts
     ]
     return ", ".join(f"{part} {value}" if part else value for part, value in cells)
 
@@ -481,12 +506,18 @@ def write_report(runs: list[RunSummary], settings: CompareSettings, out_dir: Pat
         *metrics_table(runs),
         "",
     ]
-    notes = sorted({f"{run.label}: {note}" for run in runs for note in run.notes})
+    notes: dict[str, list[str]] = {}
+    for run in runs:
+        for note in run.notes:
+            notes.setdefault(note, []).append(f"{run.label} (seed {run.seed})")
     if notes:
-        lines += ["Metrics not computed (shown as n/a):", "", *[f"- {note}" for note in notes], ""]
+        lines += ["Metrics not computed (shown as n/a):", ""]
+        lines += [f"- {note} [{', '.join(labels)}]" for note, labels in notes.items()]
+        lines += [""]
     lines += [
         f"Metrics: {settings.eval_num} samples of each run's G_ema (seeds 0..{settings.eval_num - 1}) "
-        "against all training images. Several seeds: mean ± standard deviation.",
+        f"against the training images (at most {settings.eval_num}, the same for every run). "
+        "Several seeds: mean ± standard deviation.",
         "",
         "## Training dynamics",
         "",
@@ -532,12 +563,16 @@ def run_comparison(
     on_message: MessageCallback | None = None,
     on_progress: Callable[[Any], None] | None = None,
     on_run_start: RunStartCallback | None = None,
+    planned: list[tuple[str, int, TrainConfig]] | None = None,
 ) -> Path:
-    """Train every run, evaluate, write ``report.md`` + plots; returns the report's path."""
+    """Train every run, evaluate, write ``report.md`` + plots; returns the report's path.
+
+    ``planned``: the result of :func:`plan_configs` when the caller has checked the settings already.
+    """
     from maskgen.training.rundir import new_run_dir
 
     say = on_message or (lambda _msg: None)
-    planned = plan_configs(settings)
+    planned = planned or plan_configs(settings)
     first = planned[0][2]
     dataset = "builtin" if first.data == "builtin" else Path(first.data).name
     out_dir = new_run_dir(settings.out_root, f"compare-{dataset}-{first.resolution}px")

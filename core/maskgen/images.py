@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,8 @@ def save_png(array: np.ndarray, path: str | Path) -> None:
     """Write a PNG atomically (temporary file, then rename), creating parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
-    os.close(fd)
+    # A plain open (not mkstemp) so the file gets the usual permissions from the umask.
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
         Image.fromarray(array).save(tmp, format="PNG")
         os.replace(tmp, path)

@@ -123,7 +123,7 @@ def xdog_numpy(images: np.ndarray, params: XDoGParams | None = None, binary: boo
     elif arr.ndim != 4:
         raise ValueError(f"expected [H, W], [H, W, C] or [N, H, W, C], got shape {arr.shape}")
     arr = arr[..., :3]  # drop alpha
-    tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)
+    tensor = torch.from_numpy(np.array(arr)).permute(0, 3, 1, 2)
     out = xdog(tensor, params, binary)[:, 0].numpy().astype(np.float32)
     return out[0] if single else out
 

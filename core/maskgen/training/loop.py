@@ -6,6 +6,7 @@ state is saved in every checkpoint, so a resumed run continues exactly like an u
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -239,7 +240,8 @@ class Trainer:
             keep=self.config.keep_snapshots,
         )
         if grid.is_file():  # the card shows it; the Hub repo gets it with `maskgen push`
-            attach_samples(grid, path)
+            with contextlib.suppress(OSError):  # optional: a checkpoint without it is still complete
+                attach_samples(grid, path)
         return path
 
     def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -400,9 +402,8 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 )
             if done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg:
                 kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
-                trainer.sample_grid(samples / f"fakes_kimg{kimg_tag}.png")
-                trainer.sample_grid(samples / "fakes_latest.png")
-                path = trainer.save_checkpoint()
+                _write_samples(trainer, samples, kimg_tag, say)
+                path = _save_checkpoint(trainer)
                 say(f"kimg {trainer.cur_nimg / 1000:.2f}: samples and checkpoint {path.name} written")
             if done:
                 if trainer.cur_nimg < total_nimg:
@@ -413,10 +414,31 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 break
     except KeyboardInterrupt:
         trainer.wall_seconds += time.perf_counter() - tick_start
-        path = trainer.save_checkpoint()
+        path = _save_checkpoint(trainer)
         raise MaskgenError(
             f"interrupted at kimg {trainer.cur_nimg / 1000:.3f}; checkpoint {path} written; "
             f"resume with: maskgen run --resume {run_dir}"
+        ) from None
+
+
+def _write_samples(trainer: Trainer, samples: Path, kimg_tag: str, say: MessageCallback) -> None:
+    """Sample grids are a convenience: failing to write one warns and training goes on."""
+    try:
+        trainer.sample_grid(samples / f"fakes_kimg{kimg_tag}.png")
+        trainer.sample_grid(samples / "fakes_latest.png")
+    except OSError as exc:
+        say(f"warning: could not write sample grid to {samples}: {exc.strerror or exc}; training continues")
+
+
+def _save_checkpoint(trainer: Trainer) -> Path:
+    """A checkpoint that cannot be written stops the run; the previous checkpoint is left intact."""
+    try:
+        return trainer.save_checkpoint()
+    except OSError as exc:
+        raise MaskgenError(
+            f"could not write a checkpoint in {trainer.run_dir / 'checkpoints'}: {exc.strerror or exc}; "
+            "the previous checkpoint is intact, resume with: maskgen run --resume "
+            f"{trainer.run_dir} once the problem is fixed"
         ) from None
 
 

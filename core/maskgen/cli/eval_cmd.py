@@ -1,0 +1,495 @@
+"""Evaluation commands: ``maskgen eval``, ``maskgen classify train|eval``, ``maskgen features
+train-masknet``, ``maskgen report`` and ``maskgen dataset label-colors``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from maskgen.cli.app import app, new_app
+from maskgen.cli.dataset_cmd import dataset_app
+from maskgen.devices import pick_device
+from maskgen.errors import MaskgenError
+from maskgen.evaluation.evaluate import Tracker
+
+classify_app = new_app("The paper's classification test: train a primary-colour classifier, evaluate it.")
+features_app = new_app("Feature networks of the evaluation (masknet).")
+app.add_typer(classify_app, name="classify")
+app.add_typer(features_app, name="features")
+
+_DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps."
+_WEIGHTS_ENV = "weights are looked up in --weights, $MASKGEN_WEIGHTS, then $TORCH_HOME/hub/checkpoints"
+
+
+class _RichTracker(Tracker):
+    """One progress bar per phase, on stderr (stdout keeps only the results)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        if self.progress is None:
+            return lambda _n: None
+        task_id = self.progress.add_task(description, total=total)
+        return lambda n: self.progress.advance(task_id, n)
+
+
+@contextlib.contextmanager
+def _tracker(quiet: bool) -> Iterator[_RichTracker]:
+    if quiet:
+        yield _RichTracker(None)
+        return
+    progress = Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    with progress:
+        yield _RichTracker(progress)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    from maskgen.evaluation.files import write_json
+
+    write_json(path, data)
+
+
+# --------------------------------------------------------------------------------------------------
+# maskgen eval
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command("eval")
+def eval_command(
+    real: str = typer.Option(
+        ..., "--real", help="Folder of real images, or 'builtin[:SEED]' (procedural masks)."
+    ),
+    fake: str = typer.Option(
+        ..., "--fake", help="Folder of generated images, or a checkpoint / run directory to draw them from."
+    ),
+    metrics: str = typer.Option(
+        "fid,kid,ssim,msssim,lpips,classify",
+        "--metrics",
+        "-m",
+        help="Comma-separated: fid,kid,ssim,msssim,lpips,classify.",
+    ),
+    features: str = typer.Option(
+        "masknet",
+        "--features",
+        help="masknet (offline: FD, KD, LPIPS on masknet) or inception (FID, KID; LPIPS on AlexNet).",
+    ),
+    num: int = typer.Option(
+        5000, "--num", "-n", min=2, help="At most this many images per set (generated: exactly)."
+    ),
+    size: int = typer.Option(
+        None, "--size", min=16, help="Compare at this size (needed when the sets differ)."
+    ),
+    json_path: Path = typer.Option(
+        None, "--json", help="Also write every number (and seeds, pairs) to this file."
+    ),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    seed: int = typer.Option(
+        0, "--seed", help="First generation seed; seed of subsets, pairs and KID subsets."
+    ),
+    pairs: int = typer.Option(None, "--pairs", min=1, help="At most this many pairs for SSIM/MS-SSIM/LPIPS."),
+    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi when generating."),
+    weights: Path = typer.Option(
+        None, "--weights", help=f"Inception file (inception-2015-12-05.pt); {_WEIGHTS_ENV}."
+    ),
+    lpips_net: str = typer.Option(None, "--lpips-net", help="alex or masknet; default: alex with inception."),
+    lpips_weights: Path = typer.Option(
+        None, "--lpips-weights", help="AlexNet file (alexnet-owt-7be5be79.pth)."
+    ),
+    masknet: Path = typer.Option(None, "--masknet", help="masknet weights other than the shipped ones."),
+    classifier: Path = typer.Option(
+        None, "--classifier", help="A 'maskgen classify train' folder; default: masknet's colour head."
+    ),
+    download: bool = typer.Option(
+        False, "--download", help="Download missing standard weights (needs internet)."
+    ),
+    label: str = typer.Option(None, "--label", help="Model name for 'maskgen report' (stored in the JSON)."),
+    kind: str = typer.Option(
+        None, "--kind", help="generation or translation: the report table of this model (stored in the JSON)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Compare generated masks with real ones: FID/FD, KID/KD, SSIM, MS-SSIM, LPIPS, classification."""
+    from maskgen.evaluation.evaluate import EvalSettings, evaluate, parse_metrics, summary_rows
+    from maskgen.evaluation.imagesets import common_size, expected_count, load_image_set
+
+    settings = EvalSettings(
+        metrics=parse_metrics(metrics),
+        features=features,
+        lpips_net=lpips_net,
+        weights=weights,
+        lpips_weights=lpips_weights,
+        masknet=masknet,
+        classifier=classifier,
+        seed=seed,
+        max_pairs=pairs,
+        download=download,
+    )
+    settings.preflight()
+    if kind not in (None, "generation", "translation"):
+        raise MaskgenError(f"--kind must be generation or translation, got {kind!r}")
+    torch_device = pick_device(device)
+    common = common_size(real, fake, size)
+    with _tracker(quiet) as tracker:
+        real_task = tracker.task("real images", expected_count(real, num))
+        real_set = load_image_set(real, common, num, "real", seed, torch_device, progress=real_task)
+        fake_task = tracker.task("fake images", expected_count(fake, num))
+        fake_set = load_image_set(fake, common, num, "fake", seed, torch_device, truncation, fake_task)
+        result = evaluate(real_set, fake_set, settings, torch_device, tracker)
+    if label or kind:
+        default_kind = "generation" if fake_set.kind == "checkpoint" else "translation"
+        result["model"] = {"label": label or Path(fake).name, "kind": kind or default_kind}
+    console = Console()
+    table = Table(
+        title=f"maskgen eval: {len(real_set.images)} real vs {len(fake_set.images)} fake, {common} px"
+    )
+    for column in ("metric", "value", "detail"):
+        table.add_column(column)
+    for row in summary_rows(result):
+        table.add_row(*(escape(cell) for cell in row))  # labels such as FD[masknet] are not markup
+    console.print(table)
+    console.print(escape(f"real: {real_set.source}"))
+    fake_line = fake_set.source + (f" (seeds {fake_set.info['seeds']})" if "seeds" in fake_set.info else "")
+    console.print(escape(f"fake: {fake_line}"))
+    for note in result["notes"]:
+        console.print(escape(f"note: {note}"))
+    if json_path is not None:
+        _write_json(json_path, result)
+        console.print(f"wrote {json_path}")
+
+
+# --------------------------------------------------------------------------------------------------
+# maskgen classify
+# --------------------------------------------------------------------------------------------------
+
+
+def _labelled_folder(data: Path, labels: Path | None, size: int) -> tuple[Any, Any, list[str]]:
+    from maskgen.data.folder import load_folder
+    from maskgen.evaluation.labels import resolve_labels
+
+    if not data.exists():
+        raise MaskgenError(f"image folder not found: {data}")
+    if not data.is_dir():
+        raise MaskgenError(f"not a folder: {data}")
+    images, paths, _ = load_folder(data, size)
+    values, names = resolve_labels(data, paths, labels)
+    return images, values, names
+
+
+@classify_app.command("train")
+def classify_train(
+    data: Path = typer.Option(..., "--data", help="Folder of labelled training images."),
+    labels: Path = typer.Option(
+        None,
+        "--labels",
+        help="labels.csv / .json (file,label[,category]); default: DIR/labels.csv or sub-folders.",
+    ),
+    backbone: str = typer.Option(
+        "resnet18", "--backbone", help="resnet18 (the paper's) or masknet (offline)."
+    ),
+    pretrained: bool = typer.Option(
+        False, "--pretrained", help="Start ResNet18 from ImageNet weights (the paper)."
+    ),
+    weights: Path = typer.Option(
+        None, "--weights", help=f"ResNet18 file (resnet18-f37072fd.pth); {_WEIGHTS_ENV}."
+    ),
+    download: bool = typer.Option(False, "--download", help="Download the ImageNet weights if missing."),
+    epochs: int = typer.Option(50, "--epochs", min=1, help="Training epochs (paper: 50)."),
+    batch: int = typer.Option(8, "--batch", min=1, help="Batch size (paper: 8)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
+    input_size: int = typer.Option(
+        None, "--input-size", min=16, help="Backbone input size (224 / 64 by default)."
+    ),
+    train_all: bool = typer.Option(
+        False, "--train-all", help="Train every layer, not only the new last one."
+    ),
+    out: Path = typer.Option(Path("classifier"), "--out", "-o", help="Folder for the classifier."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    seed: int = typer.Option(0, "--seed", help="Seed of the new layer and the batch order."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train a classifier by transfer learning: new last layer on a pretrained backbone (paper, Table 3)."""
+    from maskgen.evaluation.classification import (
+        DEFAULT_INPUT,
+        ClassifierConfig,
+        build_backbone,
+        save_classifier,
+        train_classifier,
+    )
+
+    console = Console(stderr=True)
+    if backbone not in DEFAULT_INPUT:
+        raise MaskgenError(f"unknown backbone {backbone!r}; valid: {', '.join(DEFAULT_INPUT)}")
+    size = input_size or DEFAULT_INPUT[backbone]
+    torch_device = pick_device(device)
+    trunk, source = build_backbone(backbone, size, pretrained, weights, download, torch_device)
+    images, values, names = _labelled_folder(data, labels, size)
+    if len(set(values.tolist())) < 2:
+        raise MaskgenError(f"{data} has a single class; a classifier needs at least two")
+    if backbone == "resnet18" and not pretrained and not train_all:
+        console.print(
+            "note: only the last layer of a randomly initialized ResNet18 is trained; "
+            "pass --pretrained (as the paper) or --train-all"
+        )
+    config = ClassifierConfig(
+        backbone=backbone,
+        class_names=names,
+        input_size=size,
+        pretrained=pretrained or backbone == "masknet",
+        train_all=train_all,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        seed=seed,
+        weights_source=source,
+        extra={"data": str(data.resolve()), "labels": str(labels) if labels else None},
+    )
+    with _tracker(quiet) as tracker:
+        steps = -(-len(images) // batch) * epochs
+        advance = tracker.task("training", steps)
+        done = [0]
+
+        def on_step(step: int, _total: int, _text: str) -> None:
+            advance(step - done[0])
+            done[0] = step
+
+        model = train_classifier(images, values, config, trunk, torch_device, on_step)
+    save_classifier(model, config, out)
+    Console().print(
+        f"trained {backbone} on {len(images)} images of {len(names)} classes "
+        f"({', '.join(names)}): training accuracy {config.train_accuracy:.1%}; wrote {out}/"
+    )
+
+
+@classify_app.command("eval")
+def classify_eval(
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", "-c", help="Folder written by 'maskgen classify train'."
+    ),
+    data: Path = typer.Option(..., "--data", help="Folder of labelled test images (real or generated)."),
+    labels: Path = typer.Option(
+        None, "--labels", help="labels.csv / .json; default: DIR/labels.csv or sub-folders."
+    ),
+    confusion: Path = typer.Option(
+        None, "--confusion", help="Confusion matrix PNG; default: CHECKPOINT/confusion-<DATA name>.png."
+    ),
+    json_path: Path = typer.Option(None, "--json", help="Also write the numbers to this file."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+) -> None:
+    """Accuracy of a classifier on a labelled folder: overall, per class, and a confusion matrix PNG."""
+    from maskgen.evaluation.classification import (
+        accuracy_report,
+        load_classifier,
+        map_labels,
+        predict,
+        save_confusion_png,
+    )
+
+    torch_device = pick_device(device)
+    model, config = load_classifier(checkpoint, torch_device)
+    images, values, names = _labelled_folder(data, labels, config.input_size)
+    values = map_labels(values, names, config.class_names)
+    report = accuracy_report(values, predict(model, images, torch_device), config.class_names)
+    png = confusion or Path(checkpoint) / f"confusion-{data.resolve().name}.png"
+    save_confusion_png(
+        report, png, f"{data.name}: accuracy {report['accuracy']:.1%} ({report['count']} images)"
+    )
+    console = Console()
+    table = Table(title=f"{config.backbone} classifier on {data}: accuracy {report['accuracy']:.1%}")
+    for column in ("class", "images", "accuracy"):
+        table.add_column(column)
+    for name in config.class_names:
+        value = report["per_class"][name]
+        table.add_row(name, str(report["class_counts"][name]), "-" if value is None else f"{value:.1%}")
+    table.add_row("all", str(report["count"]), f"{report['accuracy']:.1%}")
+    console.print(table)
+    console.print(f"confusion matrix: {png}")
+    if json_path is not None:
+        _write_json(json_path, report | {"checkpoint": str(checkpoint), "data": str(data)})
+        console.print(f"wrote {json_path}")
+
+
+# --------------------------------------------------------------------------------------------------
+# maskgen features train-masknet
+# --------------------------------------------------------------------------------------------------
+
+
+@features_app.command("train-masknet")
+def train_masknet_command(
+    out: Path = typer.Option(Path("masknet.safetensors"), "--out", "-o", help="Weights file (.safetensors)."),
+    count: int = typer.Option(3500, "--count", "-n", min=14, help="Procedural training masks."),
+    size: int = typer.Option(64, "--size", "-s", min=16, max=256, help="Size the masks are rendered at."),
+    epochs: int = typer.Option(None, "--epochs", "-e", min=1, help="Training epochs (8; fine-tuning: 10)."),
+    batch: int = typer.Option(None, "--batch", min=2, help="Batch size (64; fine-tuning: 32)."),
+    seed: int = typer.Option(2023, "--seed", help="Dataset seed of the training masks (held-out: seed + 1)."),
+    holdout: int = typer.Option(700, "--holdout", min=7, help="Held-out masks the accuracy is measured on."),
+    finetune: Path = typer.Option(
+        None,
+        "--finetune",
+        help="Instead: fine-tune the shipped masknet on this folder of colour-labelled masks.",
+    ),
+    labels: Path = typer.Option(None, "--labels", help="With --finetune: labels.csv/.json (colour names)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train masknet on procedural masks (the defaults reproduce the shipped weights, on CPU), or
+    fine-tune it on your own masks labelled with the seven primary colours (--finetune DIR)."""
+    if out.suffix != ".safetensors":
+        raise MaskgenError(f"--out must be a .safetensors file, got {out}")
+    if finetune is not None:
+        _finetune_masknet(finetune, labels, out, epochs or 10, batch or 32, quiet)
+        return
+    from maskgen.evaluation.masknet_train import MasknetTrainConfig, train_masknet
+
+    config = MasknetTrainConfig(
+        count=count,
+        size=size,
+        epochs=epochs or 8,
+        batch=batch or 64,
+        seed=seed,
+        holdout_count=holdout,
+        holdout_seed=seed + 1,
+    )
+    with _tracker(quiet) as tracker:
+        advance = tracker.task("training masknet", -(-count // config.batch) * config.epochs)
+        info = train_masknet(config, out, lambda _s, _t, _d: advance(1))
+    Console().print(
+        f"wrote {out} and {out.with_suffix('.json')}: held-out accuracy {info['heldout_accuracy']:.1%} "
+        f"({config.holdout_count} masks), {info['train_seconds']:.0f} s of training"
+    )
+
+
+def _finetune_masknet(
+    data: Path, labels: Path | None, out: Path, epochs: int, batch: int, quiet: bool
+) -> None:
+    from maskgen.data.procedural import CATEGORY_NAMES
+    from maskgen.evaluation.classification import map_labels
+    from maskgen.evaluation.masknet_train import finetune_masknet
+
+    images, values, names = _labelled_folder(data, labels, 64)
+    if names == [str(i) for i in range(len(names))]:
+        raise MaskgenError("fine-tuning masknet needs colour names as labels (red, purple, black, ...)")
+    colours = map_labels(values, names, list(CATEGORY_NAMES))
+    with _tracker(quiet) as tracker:
+        advance = tracker.task("fine-tuning masknet", -(-len(images) // batch) * epochs)
+        info = finetune_masknet(
+            images, colours, out, epochs=epochs, batch=batch, progress=lambda *_: advance(1)
+        )
+    held = info["heldout_accuracy"]
+    detail = (
+        f"held-out accuracy {info['heldout_accuracy_before']:.1%} -> {held:.1%} "
+        f"({info['heldout_images']} images)"
+        if held is not None
+        else f"training accuracy {info['train_accuracy']:.1%}"
+    )
+    Console().print(f"wrote {out}: {detail}; use it with --masknet {out}")
+
+
+# --------------------------------------------------------------------------------------------------
+# maskgen report
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command("report")
+def report_command(
+    runs: list[Path] = typer.Argument(..., help="Run directories (of 'maskgen run')."),
+    out: Path = typer.Option(
+        Path("report.md"), "--out", "-o", help="Markdown report; the PNG goes next to it."
+    ),
+    num: int = typer.Option(1000, "--num", "-n", min=2, help="Generated and real images per run."),
+    features: str = typer.Option("masknet", "--features", help="masknet or inception (see maskgen eval)."),
+    weights: Path = typer.Option(None, "--weights", help="Inception file, with --features inception."),
+    lpips_weights: Path = typer.Option(
+        None, "--lpips-weights", help="AlexNet file, with --features inception."
+    ),
+    classifier: Path = typer.Option(
+        None, "--classifier", help="A 'maskgen classify train' folder (Table 3)."
+    ),
+    recompute: bool = typer.Option(False, "--recompute", help="Ignore eval.json files already in the runs."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """The paper's Tables 1-3 and Fig. 6 (LPIPS bars) for several runs, as Markdown plus a PNG."""
+    from maskgen.evaluation.evaluate import EvalSettings
+    from maskgen.evaluation.report import build_report
+
+    settings = EvalSettings(
+        features=features, weights=weights, lpips_weights=lpips_weights, classifier=classifier
+    )
+    settings.preflight()
+    with _tracker(quiet) as tracker:
+        written = build_report(runs, out, settings, num, pick_device(device), recompute, tracker)
+    Console().print(f"wrote {out} and {written['figure']}")
+
+
+# --------------------------------------------------------------------------------------------------
+# maskgen dataset label-colors
+# --------------------------------------------------------------------------------------------------
+
+
+@dataset_app.command("label-colors")
+def label_colors(
+    folder: Path = typer.Argument(..., help="Folder of mask images (searched recursively)."),
+    out: Path = typer.Option(None, "--out", "-o", help="CSV to write; default: FOLDER/labels.csv."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing labels file."),
+) -> None:
+    """Propose the seven primary-colour labels from a hue/value rule on the central face region."""
+    import csv
+    import io
+
+    from maskgen.data.folder import find_images, load_image, warn_skipped
+    from maskgen.data.procedural import CATEGORY_NAMES
+    from maskgen.evaluation.colour_rule import colour_label
+    from maskgen.evaluation.files import atomic_write
+
+    if not folder.is_dir():
+        raise MaskgenError(f"image folder not found: {folder}")
+    target = out or folder / "labels.csv"
+    if target.exists() and not force:
+        raise MaskgenError(f"{target} exists; pass --force to overwrite it or --out to write elsewhere")
+    paths = find_images(folder)
+    if not paths:
+        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp) found in {folder}")
+    rows, skipped = [], []
+    for path in paths:
+        try:
+            image = load_image(path, 64)
+        except MaskgenError:
+            skipped.append(path)
+            continue
+        label, confidence = colour_label(image)
+        rel = path.relative_to(folder).as_posix()
+        rows.append(
+            {
+                "file": rel,
+                "label": label,
+                "category": CATEGORY_NAMES[label],
+                "confidence": f"{confidence:.3f}",
+            }
+        )
+    if skipped:
+        warn_skipped(folder, skipped)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=["file", "label", "category", "confidence"], lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(target, lambda tmp: Path(tmp).write_text(buffer.getvalue(), encoding="utf-8"))
+    counts = {name: sum(r["category"] == name for r in rows) for name in CATEGORY_NAMES}
+    summary = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+    typer.echo(f"wrote {len(rows)} proposed labels to {target} ({summary}); check them before training")

@@ -1,0 +1,187 @@
+"""``maskgen translate train|apply`` and ``maskgen dataset sketch``: exemplar-based translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from maskgen.cli.app import app, new_app
+from maskgen.cli.dataset_cmd import dataset_app
+from maskgen.cli.run_cmd import parse_key_values
+from maskgen.errors import MaskgenError
+
+translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
+app.add_typer(translate_app, name="translate")
+
+
+def _xdog_flags(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@dataset_app.command("sketch")
+def sketch(
+    src: Path = typer.Argument(..., help="An image or a folder of images (searched recursively)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for the line drawings (PNG, same relative names)."
+    ),
+    size: int = typer.Option(None, "--size", "-s", min=16, max=4096, help="Square-crop and resize first."),
+    sigma: float = typer.Option(
+        None, "--sigma", help="Inner Gaussian std in px at 256 px (scaled with size). [1.0]"
+    ),
+    k: float = typer.Option(None, "--k", help="Outer/inner Gaussian ratio. [1.6]"),
+    tau: float = typer.Option(None, "--tau", help="Weight of the outer Gaussian (p = tau/(1-tau)). [0.98]"),
+    epsilon: float = typer.Option(None, "--epsilon", help="Threshold on the DoG; lines below it. [-0.015]"),
+    phi: float = typer.Option(None, "--phi", help="Steepness of the tanh ramp. [100]"),
+    channels: str = typer.Option(None, "--channels", help="rgb (colour edges too) or luma. [rgb]"),
+    binary: bool = typer.Option(False, "--binary", help="Pure black/white lines instead of soft ones."),
+) -> None:
+    """XDoG line drawings (Winnemoeller et al. 2012) of every image: white paper, black outlines."""
+    from maskgen.translation.sketches import sketch_files
+
+    params = _xdog_flags(sigma=sigma, k=k, tau=tau, epsilon=epsilon, phi=phi, channels=channels)
+    written, skipped = sketch_files(src, out, params, size=size, binary=binary)
+    typer.echo(f"wrote {written} sketches to {out}" + (f" (skipped {skipped} unreadable)" if skipped else ""))
+
+
+@translate_app.command("train")
+def train_cmd(
+    translator: str = typer.Option(None, "--translator", "-t", help="cocosnet (default) or spade."),
+    data: str = typer.Option(None, "--data", help="Image folder, or 'builtin' (default: procedural masks)."),
+    sketches: str = typer.Option(
+        None, "--sketches", help="Folder of sketches matching --data (default: XDoG)."
+    ),
+    size: int = typer.Option(None, "--size", "-s", help="Image size, a power of two (cpu preset: 64)."),
+    kimg: float = typer.Option(None, "--kimg", help="Training length in thousands of images."),
+    batch: int = typer.Option(None, "--batch", "-b", help="Minibatch size (cpu preset: 4)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed (runs are reproducible on CPU)."),
+    out: Path = typer.Option(
+        Path("runs"), "--out", "-o", help="Folder in which the run directory is created."
+    ),
+    resume: Path = typer.Option(None, "--resume", help="Continue the run in this run directory."),
+    config_file: Path = typer.Option(None, "--config", "-c", help="YAML, TOML or JSON file with any option."),
+    preset: str = typer.Option(None, "--preset", help="cpu (default: 64 px, small widths) or paper256."),
+    features: str = typer.Option(None, "--features", help="vgg19 (default), masknet or random."),
+    weights: Path = typer.Option(
+        None, "--weights", help="VGG19 weights file (safetensors or torchvision .pth)."
+    ),
+    snapshot_kimg: float = typer.Option(
+        None, "--snapshot-kimg", help="Contact sheet and checkpoint every N kimg."
+    ),
+    device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
+    translator_option: list[str] = typer.Option(
+        [], "--translator-option", "-T", help="Translator option KEY=VALUE, e.g. -T w_context=5 (repeatable)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train a translator on masks and their XDoG sketches.
+
+    Leaves a run directory with config.json, metrics.jsonl, samples/contact_latest.png (sketch |
+    reference | warped reference | output) and checkpoints/latest. Options come from the preset, then
+    --config, then the flags.
+    """
+    from maskgen.config import read_config_file
+    from maskgen.translation.config import resolve_translate_config
+
+    file_values: dict[str, Any] = read_config_file(config_file) if config_file else {}
+    if resume is not None:
+        previous = resume / "config.json"
+        if not previous.is_file():
+            raise MaskgenError(f"cannot resume: {previous} not found (is {resume} a run directory?)")
+        file_values = read_config_file(previous) | file_values
+    config = resolve_translate_config(
+        file_values,
+        translator=translator,
+        data=data,
+        sketches=sketches,
+        size=size,
+        kimg=kimg,
+        batch=batch,
+        seed=seed,
+        preset=preset,
+        features=features,
+        feature_weights=str(weights) if weights is not None else None,
+        snapshot_kimg=snapshot_kimg,
+        device=device,
+        translator_options=parse_key_values(translator_option, "--translator-option") or None,
+    )
+    from maskgen.translation.trainer import Progress as TrainProgress
+    from maskgen.translation.trainer import check_config, train
+
+    check_config(config)  # bad options fail here, before the progress bar and any loading
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn(f"[bold]{config.translator}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        disable=quiet,
+    )
+    steps = 1000
+    with bar:
+        task = bar.add_task("train", total=steps, info="")
+
+        def on_progress(p: TrainProgress) -> None:
+            info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.seconds_per_step:.2f} s/step"
+            for key, label in (("loss/G", "G"), ("loss/D", "D")):
+                if key in p.scalars:
+                    info += f" {label} {p.scalars[key]:.3f}"
+            bar.update(task, completed=int(steps * min(1.0, p.kimg / p.total_kimg)), info=info)
+
+        run_dir = train(
+            config,
+            out_root=out,
+            resume_dir=resume,
+            on_progress=on_progress,
+            on_message=lambda msg: console.print(msg, markup=False, highlight=False),
+        )
+    console.print(
+        f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})", markup=False
+    )
+
+
+@translate_app.command("apply")
+def apply_cmd(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Checkpoint dir, run dir or its checkpoints/."),
+    sketch_path: Path = typer.Option(..., "--sketch", help="Line drawing (PNG...) or a folder of them."),
+    reference: Path = typer.Option(
+        ..., "--reference", help="Colour reference mask, or a folder (sorted pairing)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .png (for one sketch) or folder."),
+    show_warp: bool = typer.Option(
+        False, "--show-warp", help="Also write the reference warped onto the sketch as NAME_warp.png."
+    ),
+    extract: bool = typer.Option(
+        False,
+        "--extract-sketch",
+        help="--sketch is a colour mask: take its XDoG lines (default XDoG settings).",
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+) -> None:
+    """Colour sketches after references with a trained translator; inputs are resized to its size."""
+    from maskgen.devices import pick_device
+    from maskgen.sketch import XDoGParams
+    from maskgen.translation.apply import apply_pairs, load_translator, plan_pairs
+
+    pairs = plan_pairs(sketch_path, reference, out)
+    loaded = load_translator(checkpoint, pick_device(device))
+    written, warps = apply_pairs(
+        loaded, pairs, show_warp=show_warp, extract=XDoGParams() if extract else None
+    )
+    name = loaded.config.get("translator")
+    if show_warp and warps == 0:
+        typer.echo(
+            f"note: the {name} translator has no correspondence, so there is no warped reference to show",
+            err=True,
+        )
+    target = pairs[0][2] if len(pairs) == 1 else out
+    typer.echo(
+        f"wrote {written} image(s) ({loaded.size} px, {name}) to {target}"
+        + (f" and {warps} warp image(s)" if warps else "")
+    )

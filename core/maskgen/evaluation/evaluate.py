@@ -1,0 +1,353 @@
+"""``maskgen eval``: every requested metric between a real and a fake image set, as one result dict.
+
+Which networks the learned metrics use is set by one switch, ``features``:
+
+* ``masknet`` (default, offline): FD[masknet], KD[masknet], LPIPS[masknet], Acc[masknet];
+* ``inception``: FID[inception] and KID[inception] on clean-fid's Inception, LPIPS[alex] with the lpips
+  package (AlexNet), as in the paper. Missing weights are an error, never a silent fallback.
+
+``lpips_net`` and ``classifier`` override the LPIPS network and the classifier on their own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from maskgen.errors import MaskgenError
+from maskgen.evaluation.imagesets import ImageSet
+
+METRICS = ("fid", "kid", "ssim", "msssim", "lpips", "classify")
+FEATURES = ("masknet", "inception")
+KID_SCALE = 1e3
+
+
+class Tracker:
+    """Progress reporting: ``task(description, total)`` returns a callback taking the units just done."""
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        return lambda _n: None
+
+
+@dataclass
+class EvalSettings:
+    metrics: list[str] = field(default_factory=lambda: list(METRICS))
+    features: str = "masknet"
+    lpips_net: str | None = None
+    weights: Path | None = None  # Inception file
+    lpips_weights: Path | None = None  # AlexNet file
+    masknet: Path | None = None  # masknet weights other than the shipped ones
+    classifier: Path | None = None  # a `maskgen classify train` folder
+    seed: int = 0
+    max_pairs: int | None = None
+    download: bool = False
+
+    def check(self) -> None:
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown or not self.metrics:
+            raise MaskgenError(
+                f"unknown metric(s) {', '.join(unknown) or '(none)'}; valid: {', '.join(METRICS)}"
+            )
+        if self.features not in FEATURES:
+            raise MaskgenError(f"unknown feature network {self.features!r}; valid: {', '.join(FEATURES)}")
+        if self.lpips_net not in (None, "alex", "masknet"):
+            raise MaskgenError(f"unknown LPIPS network {self.lpips_net!r}; valid: alex, masknet")
+
+    def preflight(self) -> None:
+        """Fail before any image is loaded when a weight file the metrics need is missing."""
+        from maskgen.evaluation.masknet import load_masknet
+        from maskgen.evaluation.weights import ALEXNET, INCEPTION, locate
+
+        self.check()
+        uses_masknet = "classify" in self.metrics and self.classifier is None
+        if {"fid", "kid"} & set(self.metrics):
+            if self.features == "inception":
+                locate(INCEPTION, self.weights, self.download)
+            else:
+                uses_masknet = True
+        if "lpips" in self.metrics:
+            if self.lpips_network == "alex":
+                locate(ALEXNET, self.lpips_weights, self.download)
+            else:
+                uses_masknet = True
+        if uses_masknet:
+            load_masknet(self.masknet)
+        if "classify" in self.metrics and self.classifier is not None and not Path(self.classifier).is_dir():
+            raise MaskgenError(f"classifier folder not found: {self.classifier}")
+
+    @property
+    def lpips_network(self) -> str:
+        return self.lpips_net or ("alex" if self.features == "inception" else "masknet")
+
+
+def parse_metrics(text: str) -> list[str]:
+    """'fid, KID,ms-ssim' -> ['fid', 'kid', 'msssim'] (order kept, duplicates dropped)."""
+    names = [m.strip().lower().replace("-", "").replace("_", "") for m in text.split(",") if m.strip()]
+    return list(dict.fromkeys(names))
+
+
+def evaluate(
+    real: ImageSet,
+    fake: ImageSet,
+    settings: EvalSettings,
+    device: torch.device,
+    tracker: Tracker | None = None,
+) -> dict[str, Any]:
+    """All requested metrics: ``{"metrics": {key: {"label", "value", ...}}, "notes": [...], ...}``."""
+    settings.check()
+    tracker = tracker or Tracker()
+    if real.size != fake.size:
+        raise MaskgenError(f"real images are {real.size} px but fake images are {fake.size} px")
+    started = time.perf_counter()
+    metrics: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    timings: dict[str, float] = {}
+    phases = (
+        ("fid/kid", {"fid", "kid"}, lambda: _distances(real, fake, settings, device, tracker)),
+        (
+            "ssim/msssim",
+            {"ssim", "msssim"},
+            lambda: _similarity(real, fake, settings, device, tracker, notes),
+        ),
+        ("lpips", {"lpips"}, lambda: _lpips(real, fake, settings, device, tracker)),
+        ("classify", {"classify"}, lambda: _classify(real, fake, settings, device, tracker, notes)),
+    )
+    for phase, names, run in phases:
+        if names & set(settings.metrics):
+            phase_start = time.perf_counter()
+            metrics |= run()
+            timings[phase] = round(time.perf_counter() - phase_start, 2)
+    return {
+        "metrics": metrics,
+        "notes": notes,
+        "features": settings.features,
+        "seed": settings.seed,
+        "real": real.describe(),
+        "fake": fake.describe(),
+        "device": str(device),
+        "seconds": round(time.perf_counter() - started, 2),
+        "phase_seconds": timings,
+    }
+
+
+def _distances(
+    real: ImageSet, fake: ImageSet, settings: EvalSettings, device: torch.device, tracker: Tracker
+) -> dict[str, dict[str, Any]]:
+    from maskgen.evaluation.distances import frechet, kernel
+    from maskgen.evaluation.features import extract_features, feature_network
+
+    weights = settings.weights if settings.features == "inception" else settings.masknet
+    net = feature_network(settings.features, device, weights, settings.download)
+    feats_real = extract_features(
+        net, real.images, tracker.task(f"{net.name} features (real)", len(real.images))
+    )
+    feats_fake = extract_features(
+        net, fake.images, tracker.task(f"{net.name} features (fake)", len(fake.images))
+    )
+    prefix = ("FID", "KID") if net.name == "inception" else ("FD", "KD")
+    out: dict[str, dict[str, Any]] = {}
+    common = {"feature_network": net.name, "higher_is_better": False}
+    if "fid" in settings.metrics:
+        out["fid"] = {"label": f"{prefix[0]}[{net.name}]", "value": frechet(feats_real, feats_fake)} | common
+    if "kid" in settings.metrics:
+        raw = kernel(feats_real, feats_fake, seed=settings.seed)
+        out["kid"] = {
+            "label": f"{prefix[1]}[{net.name}] x10^3",
+            "value": raw * KID_SCALE,
+            "raw": raw,
+            "subsets": 100,
+            "subset_size": min(len(feats_real), len(feats_fake), 1000),
+        } | common
+    return out
+
+
+def _similarity(
+    real: ImageSet,
+    fake: ImageSet,
+    settings: EvalSettings,
+    device: torch.device,
+    tracker: Tracker,
+    notes: list[str],
+) -> dict[str, dict[str, Any]]:
+    from maskgen.evaluation.pairing import cross_pairs
+    from maskgen.evaluation.similarity import msssim_batch, msssim_setup, paired_mean, ssim_batch
+
+    ia, ib = cross_pairs(len(real.images), len(fake.images), settings.seed, settings.max_pairs)
+    pairing = {"pairs": len(ia), "pairing": "real/fake random pairs", "pairing_seed": settings.seed}
+    out: dict[str, dict[str, Any]] = {}
+    if "ssim" in settings.metrics:
+        value = paired_mean(
+            ssim_batch, real.images, fake.images, ia, ib, device, progress=tracker.task("SSIM", len(ia))
+        )
+        out["ssim"] = {"label": "SSIM", "value": value, "higher_is_better": True, "window": 11} | pairing
+    if "msssim" in settings.metrics:
+        setup = msssim_setup(real.size)
+        value = paired_mean(
+            lambda a, b: msssim_batch(a, b, setup),
+            real.images,
+            fake.images,
+            ia,
+            ib,
+            device,
+            progress=tracker.task(setup.label, len(ia)),
+        )
+        out["msssim"] = {
+            "label": setup.label,
+            "value": value,
+            "higher_is_better": True,
+            "window": setup.window,
+            "scales": setup.scales,
+            "weights": [round(w, 4) for w in setup.weights],
+        } | pairing
+        if not setup.standard:
+            notes.append(
+                f"MS-SSIM at {real.size} px uses a {setup.window}-px window and {setup.scales} scales "
+                "(the standard 11-px window with 5 scales needs images over 160 px)"
+            )
+    return out
+
+
+def _lpips(
+    real: ImageSet, fake: ImageSet, settings: EvalSettings, device: torch.device, tracker: Tracker
+) -> dict[str, dict[str, Any]]:
+    from maskgen.evaluation.pairing import cross_pairs, within_pairs
+    from maskgen.evaluation.perceptual import lpips_network
+    from maskgen.evaluation.similarity import paired_mean
+
+    name = settings.lpips_network
+    weights = settings.lpips_weights if name == "alex" else settings.masknet
+    net = lpips_network(name, device, weights, settings.download)
+    ia, ib = cross_pairs(len(real.images), len(fake.images), settings.seed, settings.max_pairs)
+    to_real = paired_mean(
+        net,
+        real.images,
+        fake.images,
+        ia,
+        ib,
+        device,
+        net.batch_size,
+        tracker.task("LPIPS fake-real", len(ia)),
+    )
+    fa, fb = within_pairs(len(fake.images), settings.seed, settings.max_pairs)
+    diversity = paired_mean(
+        net,
+        fake.images,
+        fake.images,
+        fa,
+        fb,
+        device,
+        net.batch_size,
+        tracker.task("LPIPS fake-fake", len(fa)),
+    )
+    common = {"feature_network": name, "pairing_seed": settings.seed}
+    return {
+        "lpips_real": {
+            "label": f"LPIPS[{name}] fake-real",
+            "value": to_real,
+            "pairs": len(ia),
+            "higher_is_better": False,
+        }
+        | common,
+        "lpips_diversity": {
+            "label": f"LPIPS[{name}] fake-fake",
+            "value": diversity,
+            "pairs": len(fa),
+            "higher_is_better": True,
+        }
+        | common,
+    }
+
+
+class _MasknetColours(torch.nn.Module):
+    """The shipped masknet's own seven-colour head as a classifier."""
+
+    def __init__(self, weights: Path | None, device: torch.device) -> None:
+        super().__init__()
+        from maskgen.evaluation.masknet import load_masknet
+
+        self.model = load_masknet(weights, device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)["colour"]
+
+
+def _classify(
+    real: ImageSet,
+    fake: ImageSet,
+    settings: EvalSettings,
+    device: torch.device,
+    tracker: Tracker,
+    notes: list[str],
+) -> dict[str, dict[str, Any]]:
+    from maskgen.data.procedural import CATEGORY_NAMES
+    from maskgen.evaluation.classification import accuracy_report, load_classifier, map_labels, predict
+    from maskgen.evaluation.colour_rule import colour_labels
+
+    if settings.classifier is not None:
+        model, config = load_classifier(settings.classifier, device)
+        names, who = config.class_names, f"classifier {Path(settings.classifier).name}"
+        tag = config.backbone
+    else:
+        model, names, who, tag = (
+            _MasknetColours(settings.masknet, device),
+            list(CATEGORY_NAMES),
+            "masknet",
+            "masknet",
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for key, images, role in (("acc_real", real, "real"), ("acc_fake", fake, "fake")):
+        if images.labels is not None and images.class_names is not None:
+            labels, source = images.labels, f"{role} labels ({images.kind})"
+            data_names = images.class_names
+        elif role == "fake" and set(names) >= set(CATEGORY_NAMES):
+            labels, _ = colour_labels(images.images)
+            source, data_names = "colour rule (maskgen dataset label-colors)", list(CATEGORY_NAMES)
+        else:
+            notes.append(f"no labels for the {role} images: their classification accuracy is not measured")
+            continue
+        labels = map_labels(labels, data_names, names)
+        predictions = predict(model, images.images, device)
+        tracker.task(f"classify ({role})", len(images.images))(len(images.images))
+        report = accuracy_report(labels, predictions, names)
+        out[key] = {
+            "label": f"Acc[{tag}] {role}",
+            "value": report["accuracy"],
+            "higher_is_better": True,
+            "classifier": who,
+            "label_source": source,
+            "per_class": report["per_class"],
+            "confusion": report["confusion"],
+            "class_names": names,
+        }
+    return out
+
+
+def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, formatted value, detail) rows for a table, in a fixed order."""
+    order = ("fid", "kid", "ssim", "msssim", "lpips_real", "lpips_diversity", "acc_real", "acc_fake")
+    rows = []
+    for key in order:
+        entry = result["metrics"].get(key)
+        if entry is None:
+            continue
+        value = entry["value"]
+        if key.startswith("acc"):
+            text = f"{value:.1%}"
+        elif key in ("fid", "kid"):
+            text = f"{value:.3f}"
+        else:
+            text = f"{value:.4f}"
+        detail = ""
+        if "pairs" in entry:
+            detail = f"{entry['pairs']} pairs"
+        if key.startswith("acc"):
+            detail = entry["label_source"]
+        if key == "kid":
+            detail = f"{entry['subsets']} subsets of {entry['subset_size']}"
+        rows.append((entry["label"], text, detail))
+    return rows

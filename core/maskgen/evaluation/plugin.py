@@ -1,0 +1,149 @@
+"""maskgen's evaluators as plugins (entry point ``evaluators = "maskgen.evaluation.plugin"``).
+
+Each evaluator is ``factory(options) -> Evaluator`` whose ``compute(real, fake)`` takes float images in
+[0, 1], [N, 3, H, W], and returns ``{label: value}``, the label naming the network, e.g. ``FD[masknet]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+
+from maskgen.devices import pick_device
+from maskgen.evaluation.evaluate import EvalSettings, evaluate
+from maskgen.evaluation.imagesets import ImageSet, to_uint8_nhwc
+from maskgen.hookspecs import hookimpl
+from maskgen.interfaces import Evaluator, Options, PluginSpec
+
+
+class CommonOptions(Options):
+    device: str = "auto"
+    seed: int = 0
+
+
+class FeatureOptions(CommonOptions):
+    features: Literal["masknet", "inception"] = "masknet"
+    weights: str | None = None  # the Inception file, or masknet weights other than the shipped ones
+
+
+class PairOptions(CommonOptions):
+    max_pairs: int | None = None
+
+
+class LpipsOptions(PairOptions):
+    net: Literal["masknet", "alex"] = "masknet"
+    weights: str | None = None
+
+
+class ClassifyOptions(CommonOptions):
+    classifier: str | None = None  # a `maskgen classify train` folder; default: masknet's colour head
+
+
+class MetricEvaluator(Evaluator):
+    """One metric of :func:`maskgen.evaluation.evaluate.evaluate` behind the Evaluator interface."""
+
+    def __init__(
+        self, name: str, higher_is_better: bool, settings: EvalSettings, device: str, network: str | None
+    ):
+        self.name = name
+        self.higher_is_better = higher_is_better
+        self.feature_network = network
+        self.settings = settings
+        self.device = device
+
+    def compute(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        sets = [ImageSet(to_uint8_nhwc(x), "tensor", "tensor") for x in (real, fake)]
+        result = evaluate(sets[0], sets[1], self.settings, pick_device(self.device))
+        return {entry["label"]: float(entry["value"]) for entry in result["metrics"].values()}
+
+
+def _features(name: str, higher: bool) -> Any:
+    def factory(options: FeatureOptions) -> Evaluator:
+        weights = options.weights
+        settings = EvalSettings(
+            metrics=[name],
+            features=options.features,
+            weights=weights if options.features == "inception" else None,
+            masknet=weights if options.features == "masknet" else None,
+            seed=options.seed,
+        )
+        return MetricEvaluator(name, higher, settings, options.device, options.features)
+
+    return factory
+
+
+def _pairs(name: str) -> Any:
+    def factory(options: PairOptions) -> Evaluator:
+        settings = EvalSettings(metrics=[name], seed=options.seed, max_pairs=options.max_pairs)
+        return MetricEvaluator(name, True, settings, options.device, None)
+
+    return factory
+
+
+def _lpips(options: LpipsOptions) -> Evaluator:
+    settings = EvalSettings(
+        metrics=["lpips"],
+        lpips_net=options.net,
+        lpips_weights=options.weights if options.net == "alex" else None,
+        masknet=options.weights if options.net == "masknet" else None,
+        seed=options.seed,
+        max_pairs=options.max_pairs,
+    )
+    # Two numbers: fake-real (lower: closer to the reals) and fake-fake (higher: more diverse).
+    return MetricEvaluator("lpips", True, settings, options.device, options.net)
+
+
+def _classify(options: ClassifyOptions) -> Evaluator:
+    settings = EvalSettings(metrics=["classify"], classifier=options.classifier, seed=options.seed)
+    return MetricEvaluator(
+        "classify", True, settings, options.device, "masknet" if not options.classifier else None
+    )
+
+
+@hookimpl
+def maskgen_evaluators() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            "evaluator",
+            "fid",
+            "Fréchet distance (FID[inception] / FD[masknet])",
+            _features("fid", False),
+            FeatureOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "kid",
+            "Kernel distance x10^3 (KID[inception] / KD[masknet])",
+            _features("kid", False),
+            FeatureOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "ssim",
+            "SSIM over random real/fake pairs (pytorch_msssim)",
+            _pairs("ssim"),
+            PairOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "msssim",
+            "MS-SSIM over random real/fake pairs (reduced below 161 px)",
+            _pairs("msssim"),
+            PairOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "lpips",
+            "LPIPS fake-real and fake-fake (alex: lpips package; masknet: offline)",
+            _lpips,
+            LpipsOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "classify",
+            "Seven primary-colour classification accuracy (real, fake)",
+            _classify,
+            ClassifyOptions,
+        ),
+    ]

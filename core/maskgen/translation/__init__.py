@@ -1,0 +1,15 @@
+"""Exemplar-based translation (sketch + colour reference -> mask): data, losses, trainer, inference.
+
+The translators themselves (CoCosNet, the SPADE baseline) are plugins; this package holds what they
+share: the (sketch, reference, target) triplets with pseudo-exemplar deformation, the perceptual feature
+networks, the losses, SPADE building blocks, the training loop and ``translate apply``.
+"""
+
+from maskgen.translation.model import (
+    ExemplarTranslator,
+    TranslationContext,
+    TranslationModel,
+    TripletBatch,
+)
+
+__all__ = ["ExemplarTranslator", "TranslationContext", "TranslationModel", "TripletBatch"]

@@ -1,0 +1,148 @@
+"""``translate apply``: load a translation checkpoint and colour sketches after references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from maskgen.checkpoint import load_checkpoint, load_strict, split_weights
+from maskgen.data.folder import find_images
+from maskgen.errors import MaskgenError
+from maskgen.images import save_png, to_uint8
+from maskgen.sketch import XDoGParams, xdog
+from maskgen.translation.model import ExemplarTranslator, TranslationContext
+from maskgen.translation.trainer import build_model, check_checkpoint_kind
+
+
+@dataclass
+class LoadedTranslator:
+    translator: ExemplarTranslator
+    config: dict[str, Any]
+    size: int
+    device: torch.device
+
+
+def load_translator(path: str | Path, device: torch.device) -> LoadedTranslator:
+    """The translator of a checkpoint (dir, run dir or its checkpoints/), in eval mode on ``device``."""
+    checkpoint = load_checkpoint(path)
+    check_checkpoint_kind(checkpoint.config, checkpoint.path)
+    config = checkpoint.config
+    name, size = config.get("translator"), config.get("size")
+    if not isinstance(name, str) or not isinstance(size, int):
+        raise MaskgenError(f"checkpoint {checkpoint.path} has no translator name or size in its config.json")
+    context = TranslationContext(resolution=size, batch_size=1, device=device, features=None)
+    model, _, _ = build_model(name, config.get("translator_options", {}), context)
+    load_strict(model.translator, split_weights(checkpoint.weights, "T"), f"{name} translator ({size} px)")
+    return LoadedTranslator(model.translator.eval().requires_grad_(False), config, size, device)
+
+
+def open_rgb(path: Path) -> Image.Image:
+    """Any image file -> RGB; transparency composited on white, greyscale expanded."""
+    if not path.is_file():
+        raise MaskgenError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                rgba = im.convert("RGBA")
+                canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                canvas.alpha_composite(rgba)
+                return canvas.convert("RGB")
+            return im.convert("RGB")
+    except MaskgenError:
+        raise
+    except Exception as exc:  # decoders raise many types on broken files
+        raise MaskgenError(f"cannot read image {path}: {exc}") from None
+
+
+def square_resize(im: Image.Image, size: int) -> np.ndarray:
+    """Centre-crop to a square and resize: uint8 [size, size, 3] (the dataset convention)."""
+    w, h = im.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    box = (left, top, left + side, top + side)
+    return np.asarray(im.resize((size, size), Image.Resampling.LANCZOS, box=box), dtype=np.uint8)
+
+
+def load_sketch(path: Path, size: int, extract: XDoGParams | None = None) -> torch.Tensor:
+    """[1, 1, size, size] in [0, 1]. A line drawing is read as grey (darkest channel, so coloured lines
+    count); with ``extract`` the file is a colour image whose XDoG lines are taken instead."""
+    arr = square_resize(open_rgb(path), size)
+    tensor = torch.from_numpy(arr.copy()).permute(2, 0, 1)[None]
+    if extract is not None:
+        return xdog(tensor, extract)
+    return tensor.amin(1, keepdim=True).float() / 255
+
+
+def load_reference(path: Path, size: int) -> torch.Tensor:
+    """[1, 3, size, size] in [-1, 1]."""
+    arr = square_resize(open_rgb(path), size)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def warp_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_warp{out.suffix or '.png'}")
+
+
+def plan_pairs(sketch: Path, reference: Path, out: Path) -> list[tuple[Path, Path, Path]]:
+    """(sketch, reference, output) for a file or a folder of sketches and one or a folder of references.
+
+    Folders pair in sorted order (counts must match); one reference file serves every sketch.
+    """
+    if not sketch.exists():
+        raise MaskgenError(f"sketch not found: {sketch}")
+    if not reference.exists():
+        raise MaskgenError(f"reference not found: {reference}")
+    if sketch.is_file():
+        if reference.is_dir():
+            raise MaskgenError("one --sketch file needs one --reference file, not a folder")
+        if out.is_dir() or out.suffix.lower() != ".png":
+            raise MaskgenError(f"--out must be a .png file when --sketch is a file, got {out}")
+        return [(sketch, reference, out)]
+    sketches = find_images(sketch)
+    if not sketches:
+        raise MaskgenError(f"no images found in sketch folder {sketch}")
+    if reference.is_dir():
+        references = find_images(reference)
+        if len(references) != len(sketches):
+            raise MaskgenError(
+                f"{len(sketches)} sketches but {len(references)} references: folders pair in sorted order, "
+                "so their counts must match (or give one --reference file)"
+            )
+    else:
+        references = [reference] * len(sketches)
+    if out.suffix.lower() == ".png":
+        raise MaskgenError(f"--out must be a folder when --sketch is a folder, got {out}")
+    return [
+        (s, r, out / s.relative_to(sketch).with_suffix(".png"))
+        for s, r in zip(sketches, references, strict=True)
+    ]
+
+
+@torch.no_grad()
+def apply_pairs(
+    loaded: LoadedTranslator,
+    pairs: list[tuple[Path, Path, Path]],
+    show_warp: bool = False,
+    extract: XDoGParams | None = None,
+    batch: int = 16,
+) -> tuple[int, int]:
+    """Translate every pair; returns (outputs written, warp images written)."""
+    written = warps = 0
+    for start in range(0, len(pairs), batch):
+        chunk = pairs[start : start + batch]
+        sketches = torch.cat([load_sketch(s, loaded.size, extract) for s, _, _ in chunk]).to(loaded.device)
+        references = torch.cat([load_reference(r, loaded.size) for _, r, _ in chunk]).to(loaded.device)
+        images, warped = loaded.translator.translate_with_warp(sketches, references)
+        for index, (_, _, out) in enumerate(chunk):
+            save_png(to_uint8(images[index : index + 1])[0], out)
+            written += 1
+            if show_warp and warped is not None:
+                save_png(to_uint8(warped[index : index + 1])[0], warp_path(out))
+                warps += 1
+    return written, warps

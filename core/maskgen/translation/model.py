@@ -1,0 +1,78 @@
+"""What a translator plugin provides, and what the translation trainer hands it.
+
+A translator plugin's ``PluginSpec.factory`` is called as ``factory(options, TranslationContext)`` and
+returns a :class:`TranslationModel`: the inference network (``translator``, an
+:class:`ExemplarTranslator`), the discriminator, their optimizers and one ``training_step``. The
+trainer never knows which translator it runs; it saves ``translator`` as ``T.*`` and
+``discriminator`` as ``D.*`` in the checkpoint, and the optimizers' state with the training state.
+
+Tensor conventions everywhere in translation:
+
+- sketch: [N, 1, H, W] float in [0, 1], 1 = white paper, 0 = line (what :func:`maskgen.sketch.xdog` gives);
+- reference, target and output images: [N, 3, H, W] float in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from maskgen.interfaces import Translator
+
+if TYPE_CHECKING:
+    from maskgen.translation.features import FeatureExtractor
+
+
+@dataclass
+class TripletBatch:
+    """One training minibatch: the target's sketch, a reference and the target itself."""
+
+    sketch: torch.Tensor  # [N, 1, H, W] in [0, 1]
+    reference: torch.Tensor  # [N, 3, H, W] in [-1, 1]
+    target: torch.Tensor  # [N, 3, H, W] in [-1, 1]
+    pseudo: torch.Tensor  # [N] bool: the reference is a deformed copy of the target (pseudo exemplar)
+
+
+@dataclass(frozen=True)
+class TranslationContext:
+    """What a translator factory knows about the run it is built for."""
+
+    resolution: int
+    batch_size: int
+    device: torch.device
+    # Frozen perceptual feature network for the losses; None when building for inference only.
+    features: FeatureExtractor | None = None
+    total_kimg: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class ExemplarTranslator(Translator):
+    """A :class:`~maskgen.interfaces.Translator` that can also show its correspondence."""
+
+    def translate_with_warp(
+        self, sketch: torch.Tensor, reference: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(output image, the reference warped onto the sketch, or None if the model has no warp)."""
+        raise NotImplementedError
+
+    def translate(self, sketch: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        return self.translate_with_warp(sketch, reference)[0]
+
+
+class TranslationModel(torch.nn.Module):
+    """Everything one translator needs to train: networks, optimizers, one step.
+
+    Subclasses set ``translator``, ``discriminator`` and ``optimizers`` (a dict name -> optimizer; the
+    trainer checkpoints their state) in ``__init__``. All randomness in ``training_step`` must come from
+    torch's global RNG so that a resumed run continues exactly like an uninterrupted one.
+    """
+
+    translator: ExemplarTranslator
+    discriminator: torch.nn.Module
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
+        """One generator and one discriminator update; returns detached losses for logging."""
+        raise NotImplementedError
