@@ -1,0 +1,51 @@
+"""The evaluators as plugins: registered names, options, labels naming their network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from maskgen.data.procedural import render_masks
+from maskgen.evaluation import plugin
+from maskgen.evaluation.imagesets import as_float
+from maskgen.plugins import PluginRegistry
+
+
+@pytest.fixture(scope="module")
+def images() -> tuple[torch.Tensor, torch.Tensor]:
+    return as_float(render_masks(12, 32, seed=0)[0]), as_float(render_masks(12, 32, seed=1)[0])
+
+
+def _registry() -> PluginRegistry:
+    registry = PluginRegistry(entry_points=False)
+    registry.register(plugin, distribution="maskgen", version="test")
+    return registry
+
+
+def test_evaluators_are_registered() -> None:
+    assert _registry().names("evaluator") == ["classify", "fid", "kid", "lpips", "msssim", "ssim"]
+
+
+def test_evaluators_compute_labelled_numbers(images) -> None:
+    registry = _registry()
+    real, fake = images
+    expected = {
+        "fid": ["FD[masknet]"],
+        "kid": ["KD[masknet] x10^3"],
+        "ssim": ["SSIM"],
+        "msssim": ["MS-SSIM (window 7, 3 scales)"],
+        "lpips": ["LPIPS[masknet] fake-real", "LPIPS[masknet] fake-fake"],
+        "classify": ["Acc[masknet] fake"],
+    }
+    for name, labels in expected.items():
+        spec = registry.get("evaluator", name)
+        evaluator = spec.factory(spec.options(device="cpu"))
+        values = evaluator.compute(real, fake)
+        assert sorted(values) == sorted(labels), name
+        assert all(isinstance(v, float) for v in values.values())
+    fid = registry.get("evaluator", "fid")
+    assert fid.factory(fid.options()).feature_network == "masknet"
+    assert fid.factory(fid.options(features="inception")).feature_network == "inception"
+    with pytest.raises(ValidationError):
+        fid.options(bogus=1)
