@@ -463,7 +463,7 @@ def label_colors(
         raise MaskgenError(f"{target} exists; pass --force to overwrite it or --out to write elsewhere")
     paths = find_images(folder)
     if not paths:
-        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp) found in {folder}")
+        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {folder}")
     rows, skipped = [], []
     for path in paths:
         try:

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from maskgen.errors import MaskgenError
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 WHITE = (255, 255, 255)
 
 
@@ -93,7 +93,7 @@ def load_folder(root: str | Path, size: int) -> tuple[np.ndarray, list[Path], in
         raise MaskgenError(f"dataset path is not a folder: {root}")
     paths = find_images(root)
     if not paths:
-        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp) found in {root}")
+        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {root}")
     images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[Path] = []
     skipped: list[Path] = []

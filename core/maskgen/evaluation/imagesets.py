@@ -140,7 +140,7 @@ def folder_size(root: Path, role: str) -> int:
                 "pass --size N to resize all images to N px"
             )
     if not sizes:
-        raise MaskgenError(f"no readable images (png/jpg/jpeg/webp/bmp) found in {root}")
+        raise MaskgenError(f"no readable images (png/jpg/jpeg/webp/bmp/gif) found in {root}")
     return next(iter(sizes))
 
 
@@ -243,7 +243,7 @@ def _load_folder(
         raise MaskgenError(f"{role} image folder not found: {root}")
     paths = find_images(root)
     if not paths:
-        raise MaskgenError(f"no {role} images (png/jpg/jpeg/webp/bmp) found in {root}")
+        raise MaskgenError(f"no {role} images (png/jpg/jpeg/webp/bmp/gif) found in {root}")
     if len(paths) > num:
         keep = np.sort(np.random.default_rng(seed).choice(len(paths), num, replace=False))
         paths = [paths[i] for i in keep]
