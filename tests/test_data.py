@@ -273,7 +273,7 @@ def test_load_folder_decompression_bomb_is_skipped(tmp_path, monkeypatch, capsys
 def test_load_folder_errors(tmp_path):
     with pytest.raises(MaskgenError, match="dataset folder not found"):
         load_folder(tmp_path / "missing", 8)
-    with pytest.raises(MaskgenError, match=r"no images \(png/jpg/jpeg/webp/bmp\) found in"):
+    with pytest.raises(MaskgenError, match=r"no images \(png/jpg/jpeg/webp/bmp/gif\) found in"):
         load_folder(tmp_path, 8)
     (tmp_path / "file.png").write_bytes(b"")
     with pytest.raises(MaskgenError, match="not a folder"):
