@@ -37,8 +37,15 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
 
 def bench_resolution(res: int, batch: int, augment: str, iterations: int, preset: str) -> dict:
     config = resolve_config(
-        {"preset": preset, "resolution": res, "batch": batch, "augment": augment, "dataset_count": 256,
-         "device": "cpu", "kimg": 1000}
+        {
+            "preset": preset,
+            "resolution": res,
+            "batch": batch,
+            "augment": augment,
+            "dataset_count": 256,
+            "device": "cpu",
+            "kimg": 1000,
+        }
     )
     trainer = Trainer(config, run_dir=None)  # type: ignore[arg-type]
     window = config.r1_interval  # 16: contains 4 path-length and 1 R1 step, their usual proportion
