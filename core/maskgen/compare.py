@@ -8,12 +8,11 @@ r_t over kimg for every run, and the final samples of every run side by side.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,14 @@ from maskgen.plugins import PluginRegistry, get_registry
 
 # The paper's names for the rows of its Table 1; other augmenters keep their plugin name.
 PAPER_NAMES = {"none": "StyleGAN2", "ada": "ADA", "apa": "APA", "diffusion": "Diffusion-GAN"}
-# Table 1's columns: (normalized metric key, header). KID is shown x 10^3 like the paper.
+# Table 1's columns: (metric key, header); FID/KID are on Inception. KID is shown x 10^3 like the paper.
 TABLE1_COLUMNS = (("fid", "FID"), ("kid", "KID (×10³)"), ("ssim", "SSIM"), ("msssim", "MS-SSIM"))
 SCALED_BY_1000 = ("kid", "kd")
+# Evaluators run by default (those installed): the paper's Table 1 metrics.
+DEFAULT_METRICS = ("fid", "kid", "ssim", "msssim")
+# Feature networks tried for evaluators with a ``features`` option: the offline one always works,
+# Inception (the paper's FID/KID) where its weights are present.
+FEATURE_NETWORKS = ("masknet", "inception")
 HEURISTIC_KEY = "D/real_sign"  # tick mean of sign(D(real)): r_t of Eq. (3), logged for every augmenter
 DEFAULT_TARGET = 0.6
 MIN_LOG_POINTS = 20  # short comparisons log more often than the trainer's 1-kimg tick
@@ -158,22 +162,6 @@ def _merged_options(
     return merged
 
 
-@contextlib.contextmanager
-def log_every(kimg: float) -> Iterator[None]:
-    """Make the trainer write metrics.jsonl every ``kimg`` (its 1-kimg tick is coarse for short runs)."""
-    from maskgen.training import loop
-
-    previous = getattr(loop, "TICK_KIMG", None)
-    if previous is None:
-        yield
-        return
-    loop.TICK_KIMG = min(previous, kimg)
-    try:
-        yield
-    finally:
-        loop.TICK_KIMG = previous
-
-
 def tick_kimg_for(total_kimg: float) -> float:
     """At least MIN_LOG_POINTS records per run, in whole images of 1/1000 kimg."""
     return max(0.001, math.floor(total_kimg / MIN_LOG_POINTS * 1000) / 1000)
@@ -194,8 +182,9 @@ def train_runs(
         if on_run_start is not None:
             on_run_start(index, len(planned), row_label(augment))
         say(f"[{index}/{len(planned)}] training {row_label(augment)} ({augment}), seed {seed}")
-        with log_every(tick_kimg_for(config.kimg)):
-            run_dir = train(config, out_root=runs_root, on_progress=on_progress, on_message=say)
+        # Short comparison runs need more than the default one log record per kimg for their curves.
+        config = config.model_copy(update={"tick_kimg": min(config.tick_kimg, tick_kimg_for(config.kimg))})
+        run_dir = train(config, out_root=runs_root, on_progress=on_progress, on_message=say)
         summaries.append(RunSummary(augment, seed, run_dir, config, read_metrics_log(run_dir)))
     return summaries
 
@@ -212,9 +201,17 @@ def read_metrics_log(run_dir: Path) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def normalize_metric_key(key: str) -> str:
-    """'MS-SSIM' -> 'msssim', 'KID' -> 'kid': one spelling per metric for the table's columns."""
-    return "".join(ch for ch in key.lower() if ch.isalnum() or ch == "[" or ch == "]")
+def metric_key(label: str) -> tuple[str, bool, str]:
+    """An evaluator's label -> (column key, value already x10^3, detail in parentheses).
+
+    'FID[inception]' -> ('fid', False, ''): Inception's FID is the paper's FID. 'KD[masknet] x10^3'
+    -> ('kd[masknet]', True, ''). 'MS-SSIM (window 7, 3 scales)' -> ('msssim', False, 'window 7, 3 scales').
+    """
+    base, _, detail = label.partition(" (")
+    scaled = "x10^3" in base or "×10³" in base
+    base = base.replace("x10^3", "").replace("×10³", "")
+    key = "".join(ch for ch in base.lower() if ch.isalnum() or ch in "[]").replace("[inception]", "")
+    return key, scaled, detail.rstrip(")")
 
 
 def evaluation_images(
@@ -249,31 +246,55 @@ def evaluate_run(
 
     The evaluators are plugins (``maskgen.interfaces.Evaluator``), imported only when their factory
     runs; one that fails (e.g. Inception weights missing) becomes a note, the others still count.
+    ``names`` None: those of :data:`DEFAULT_METRICS` that are installed. An evaluator with a
+    ``features`` option runs once per network of :data:`FEATURE_NETWORKS`.
     """
     from maskgen.devices import pick_device
-    from maskgen.factory import parse_options
 
     registry = registry or get_registry()
-    wanted = registry.names("evaluator") if names is None else names
+    installed = registry.names("evaluator")
+    wanted = [name for name in DEFAULT_METRICS if name in installed] if names is None else names
     if not wanted:
-        return {}, ["no evaluator plugins are registered yet (the evaluation issue adds them)"]
+        return {}, ["no evaluator plugins are installed (the evaluation issue adds them)"]
     device = pick_device(config.device)
     real, fake = evaluation_images(run_dir, config, count, device)
     metrics: dict[str, float] = {}
     notes: list[str] = []
     for name in wanted:
-        try:
-            spec = registry.get("evaluator", name)
-            evaluator = spec.factory(parse_options("evaluator", name, {}, registry))
-            values = evaluator.compute(real, fake)
-        except Exception as exc:  # noqa: BLE001 - one evaluator's failure must not hide the others
-            notes.append(f"{name}: {' '.join(str(exc).split()) or type(exc).__name__}")
-            continue
-        network = getattr(evaluator, "feature_network", None)
-        for key, value in values.items():
-            label = key if not network or network == "inception" or network in key else f"{key}[{network}]"
-            metrics[label] = float(value)
+        for options in _evaluator_variants(name, registry):
+            values, note = _run_evaluator(name, options, real, fake, registry)
+            metrics |= values
+            if note:
+                notes.append(note)
     return metrics, notes
+
+
+def _evaluator_variants(name: str, registry: PluginRegistry) -> list[dict[str, Any]]:
+    fields = registry.get("evaluator", name).options.model_fields
+    return [{"features": net} for net in FEATURE_NETWORKS] if "features" in fields else [{}]
+
+
+def _run_evaluator(
+    name: str, options: dict[str, Any], real: torch.Tensor, fake: torch.Tensor, registry: PluginRegistry
+) -> tuple[dict[str, float], str | None]:
+    from maskgen.factory import parse_options
+
+    try:
+        evaluator = registry.get("evaluator", name).factory(
+            parse_options("evaluator", name, options, registry)
+        )
+        values = evaluator.compute(real, fake)
+    except Exception as exc:  # noqa: BLE001 - one evaluator's failure must not hide the others
+        where = name + "".join(f" ({k}={v})" for k, v in options.items())
+        return {}, f"{where}: {' '.join(str(exc).split()) or type(exc).__name__}"
+    network = getattr(evaluator, "feature_network", None)
+    out = {}
+    for label, value in values.items():
+        # Name the network unless the label does (the evaluation plugins do: 'FD[masknet]').
+        if network and network != "inception" and "[" not in label:
+            label = f"{label}[{network}]"
+        out[label] = float(value)
+    return out, None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -424,12 +445,24 @@ def metric_columns(runs: list[RunSummary]) -> list[tuple[str, str]]:
     columns = list(TABLE1_COLUMNS)
     known = {key for key, _ in columns}
     for run in runs:
-        for key in run.metrics:
-            norm = normalize_metric_key(key)
-            if norm not in known:
-                known.add(norm)
-                columns.append((norm, key + (" (×10³)" if norm.split("[")[0] in SCALED_BY_1000 else "")))
+        for label in run.metrics:
+            key, _, _ = metric_key(label)
+            if key not in known:
+                known.add(key)
+                header = label.partition(" (")[0].replace(" x10^3", "")
+                columns.append((key, header + (" (×10³)" if key.split("[")[0] in SCALED_BY_1000 else "")))
     return columns
+
+
+def metric_details(runs: list[RunSummary]) -> list[str]:
+    """'MS-SSIM: window 7, 3 scales' for labels that carry how they were computed."""
+    details = {}
+    for run in runs:
+        for label in run.metrics:
+            key, _, detail = metric_key(label)
+            if detail:
+                details[label.partition(" (")[0]] = detail
+    return [f"{name}: {detail}" for name, detail in details.items()]
 
 
 def grouped(runs: list[RunSummary]) -> dict[str, list[RunSummary]]:
@@ -448,17 +481,24 @@ def metrics_table(runs: list[RunSummary]) -> list[str]:
     groups = grouped(runs)
     cells: dict[str, list[str]] = {augment: [] for augment in groups}
     for key, _ in columns:
-        scale = 1000.0 if key.split("[")[0] in SCALED_BY_1000 else 1.0
-        values = {
-            augment: [v for run in group for k, v in run.metrics.items() if normalize_metric_key(k) == key]
-            for augment, group in groups.items()
-        }
+        values = {augment: _column_values(group, key) for augment, group in groups.items()}
         # One precision per column: 4 decimals for SSIM-like numbers below 1, 2 for distances.
-        digits = 4 if all(abs(v * scale) < 1 for vs in values.values() for v in vs) else 2
+        digits = 4 if all(abs(v) < 1 for vs in values.values() for v in vs) else 2
         for augment in groups:
-            cells[augment].append(_fmt(values[augment], digits, scale))
+            cells[augment].append(_fmt(values[augment], digits))
     lines += [f"| {row_label(augment)} | " + " | ".join(cells[augment]) + " |" for augment in groups]
     return lines
+
+
+def _column_values(group: list[RunSummary], key: str) -> list[float]:
+    """The runs' values of one column, KID-like numbers brought to x10^3 unless they already are."""
+    values = []
+    for run in group:
+        for label, value in run.metrics.items():
+            label_key, scaled, _ = metric_key(label)
+            if label_key == key:
+                values.append(value if scaled or key.split("[")[0] not in SCALED_BY_1000 else value * 1000)
+    return values
 
 
 def dynamics_table(runs: list[RunSummary]) -> list[str]:
@@ -514,10 +554,13 @@ def write_report(runs: list[RunSummary], settings: CompareSettings, out_dir: Pat
         lines += ["Metrics not computed (shown as n/a):", ""]
         lines += [f"- {note} [{', '.join(labels)}]" for note, labels in notes.items()]
         lines += [""]
+    details = metric_details(runs)
     lines += [
         f"Metrics: {settings.eval_num} samples of each run's G_ema (seeds 0..{settings.eval_num - 1}) "
         f"against the training images (at most {settings.eval_num}, the same for every run). "
-        "Several seeds: mean ± standard deviation.",
+        "FID and KID are on Inception features as in the paper; FD/KD[masknet] are the same distances "
+        "on the project's offline feature network. Several seeds: mean ± standard deviation."
+        + (f" Computed as: {'; '.join(details)}." if details else ""),
         "",
         "## Training dynamics",
         "",

@@ -91,6 +91,7 @@ class TrainConfig(BaseModel):
     ema_kimg: float | None = Field(None, gt=0, description="G EMA half-life in kimg; None: batch * 10 / 32.")
     ema_rampup: float | None = Field(0.05, ge=0)
     snapshot_kimg: float = Field(10.0, gt=0, description="Sample grid and checkpoint every this many kimg.")
+    tick_kimg: float = Field(1.0, gt=0, description="Losses and augment strength logged every N kimg.")
     keep_snapshots: int = Field(3, ge=1, description="Old checkpoints kept besides the latest.")
     grid_size: int = Field(8, ge=1, le=32, description="The sample grid is grid_size x grid_size.")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.")

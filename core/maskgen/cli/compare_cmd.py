@@ -29,7 +29,7 @@ def parse_scoped_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def parse_metric_names(text: str | None) -> list[str] | None:
-    """None -> every registered evaluator; 'none' -> no metrics; 'fid,kid' -> those."""
+    """None -> the default evaluators; 'none' -> no metrics; 'fid,kid' -> those."""
     if text is None:
         return None
     if text.strip().lower() == "none":
@@ -70,7 +70,7 @@ def compare(
         [], "--augment-option", "-A", help="AUGMENTER.KEY=VALUE, e.g. -A apa.use_ema=true (repeatable)."
     ),
     metrics: str = typer.Option(
-        None, "--metrics", help="Evaluators to run, e.g. fid,kid; 'none' for none; default: all installed."
+        None, "--metrics", help="Evaluators, e.g. fid,kid,lpips; 'none': none; default fid,kid,ssim,msssim."
     ),
     eval_num: int = typer.Option(500, "--eval-num", min=2, help="Generated images per run for the metrics."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

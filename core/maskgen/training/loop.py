@@ -33,8 +33,6 @@ from maskgen.plugins import get_registry
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
 
-TICK_KIMG = 1.0  # how often losses are logged to metrics.jsonl
-
 
 class TrainingDiverged(MaskgenError):
     """A loss or a weight became NaN/inf; the last good checkpoint is kept as it is."""
@@ -365,7 +363,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
         trainer.save_reals_grid(samples / "reals.png")
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
-    tick_nimg = int(TICK_KIMG * 1000)
+    tick_nimg = max(1, int(config.tick_kimg * 1000))
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg

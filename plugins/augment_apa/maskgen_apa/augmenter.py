@@ -1,0 +1,129 @@
+"""APA as a maskgen :class:`~maskgen.interfaces.Augmenter`: pseudo reals plus the controller that adapts p."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.distributed as dist
+from pydantic import Field, model_validator
+
+from maskgen.interfaces import AugmentContext, Augmenter, Options
+
+Tensor = torch.Tensor
+
+
+class APAOptions(Options):
+    """Options of the ``apa`` augmenter."""
+
+    target: float = Field(0.6, ge=0.0, le=1.0, description="Target of the overfitting heuristic lambda_t.")
+    interval: int = Field(4, ge=1, description="Minibatches between adjustments of p.")
+    speed_kimg: float | None = Field(
+        None, gt=0.0, description="Thousands of images for p to go 0 -> 1; None: the preset's value."
+    )
+    p: float | None = Field(None, ge=0.0, le=1.0, description="Fixed probability; disables adaptation.")
+    initial_p: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Probability at the start of adaptive training."
+    )
+    max_p: float = Field(0.99, gt=0.0, lt=1.0, description="Upper clamp of the adapted p (p stays below 1).")
+    use_ema: bool = Field(
+        False, description="Draw pseudo reals from G_ema instead of the generator being trained."
+    )
+
+    @model_validator(mode="after")
+    def _initial_below_max(self) -> APAOptions:
+        if self.initial_p > self.max_p:
+            raise ValueError(f"initial_p ({self.initial_p}) must not exceed max_p ({self.max_p})")
+        return self
+
+
+class APAAugmenter(Augmenter):
+    """Adaptive pseudo augmentation (Jiang et al. 2021, "Deceive D").
+
+    ``prepare_reals`` replaces each real image, independently with probability p, by a generated image
+    (detached: D learns from it, G gets no gradient through it), so D is told that some fakes are
+    real. ``forward`` is the identity. ``observe`` accumulates sign(D(real)); every ``interval``
+    minibatches ``end_step`` computes lambda_t = E[sign(D(real))] and moves p by
+    ``sign(lambda_t - target) * batch_size * interval / (speed_kimg * 1000)``, clamped to
+    [0, max_p]. With a fixed ``p`` the heuristic is still measured but p never moves.
+    """
+
+    p: Tensor
+    sign_sum: Tensor
+    sign_count: Tensor
+    minibatches: Tensor
+    heuristic: Tensor
+
+    def __init__(self, options: APAOptions, context: AugmentContext) -> None:
+        super().__init__()
+        self.options = options
+        self.adaptive = options.p is None
+        self.target = options.target
+        self.interval = options.interval
+        self.max_p = options.max_p
+        self.use_ema = options.use_ema
+        self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
+        start = options.initial_p if options.p is None else options.p
+        self.register_buffer("p", torch.tensor(float(start)))
+        self.register_buffer("sign_sum", torch.zeros([]))
+        self.register_buffer("sign_count", torch.zeros([]))
+        self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
+        self.register_buffer("heuristic", torch.tensor(math.nan))  # last lambda_t; NaN until measured
+
+    def prepare_reals(self, reals: Tensor, make_fakes: Callable[..., Tensor]) -> Tensor:
+        p = float(self.p)
+        if p <= 0.0:
+            return reals  # the common case early in training: no random numbers, no generator call
+        mask = torch.rand(reals.shape[0], device=reals.device) < p
+        count = int(mask.sum())
+        if count == 0:
+            return reals
+        # Only the replaced positions are generated, so the cost grows with p.
+        fakes = make_fakes(count, use_ema=self.use_ema).detach().to(reals.dtype)
+        if fakes.shape[1:] != reals.shape[1:] or fakes.shape[0] != count:
+            raise ValueError(
+                f"make_fakes({count}) returned shape {tuple(fakes.shape)}; reals are {tuple(reals.shape)}"
+            )
+        out = reals.clone()
+        out[mask] = fakes
+        return out
+
+    @torch.no_grad()
+    def observe(self, real_logits: Tensor) -> None:
+        signs = real_logits.detach().sign()
+        self.sign_sum += signs.sum().to(self.sign_sum)
+        self.sign_count += signs.numel()
+
+    @torch.no_grad()
+    def end_step(self, batch_size: int) -> None:
+        """Count a minibatch; every ``interval`` of them measure lambda_t and adapt p.
+
+        ``batch_size`` is the number of real images in one step over all processes.
+        """
+        self.minibatches += 1
+        if int(self.minibatches) % self.interval != 0:
+            return
+        totals = torch.stack([self.sign_sum, self.sign_count])
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(totals)  # every process must see the same lambda_t and keep the same p
+        if float(totals[1]) == 0:
+            return  # nothing observed yet: keep accumulating
+        lambda_t = totals[0] / totals[1]
+        self.heuristic.copy_(lambda_t)
+        if self.adaptive:
+            step = batch_size * self.interval / (self.speed_kimg * 1000)
+            self.p.copy_((self.p + torch.sign(lambda_t - self.target) * step).clamp(0.0, self.max_p))
+        self.sign_sum.zero_()
+        self.sign_count.zero_()
+
+    def stats(self) -> dict[str, float]:
+        out = {"augment/strength": float(self.p)}
+        lambda_t = float(self.heuristic)
+        if not math.isnan(lambda_t):
+            out["augment/heuristic"] = lambda_t
+        return out
+
+    def extra_repr(self) -> str:
+        mode = f"target={self.target}, speed_kimg={self.speed_kimg:g}" if self.adaptive else "fixed p"
+        return f"{mode}, use_ema={self.use_ema}"

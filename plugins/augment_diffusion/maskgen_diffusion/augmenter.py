@@ -1,0 +1,241 @@
+"""Diffusion-GAN as a maskgen :class:`~maskgen.interfaces.Augmenter`.
+
+Every image entering D is diffused, y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps, with a fresh
+t per image and call; D is told t through the conditioning vector; the largest timestep T adapts
+to D's overfitting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.distributed as dist
+from pydantic import Field, model_validator
+
+from maskgen.interfaces import AugmentContext, Augmenter, Options
+
+Tensor = torch.Tensor
+TimestepDistribution = Literal["priority", "uniform"]
+ScheduleSpan = Literal["T", "t_max"]
+
+
+class DiffusionOptions(Options):
+    """Options of the ``diffusion`` augmenter (defaults: the Diffusion-GAN reference implementation)."""
+
+    target: float = Field(0.6, ge=0.0, le=1.0, description="Target of the overfitting heuristic r_t.")
+    interval: int = Field(4, ge=1, description="Minibatches between adjustments of T.")
+    speed_kimg: float | None = Field(
+        None, gt=0.0, description="Thousands of images for T to go t_min -> t_max; None: the preset's value."
+    )
+    t_min: int = Field(10, ge=1, description="Smallest value of the adapted T.")
+    t_max: int = Field(1000, ge=1, description="Largest value of the adapted T.")
+    beta_start: float = Field(1e-4, gt=0.0, lt=1.0, description="beta_1 of the linear schedule.")
+    beta_end: float = Field(2e-2, gt=0.0, lt=1.0, description="beta at the last step of the schedule.")
+    schedule_span: ScheduleSpan = Field(
+        "T", description="Steps the linear schedule spans: 'T' (rebuilt when T moves) or 't_max' (fixed)."
+    )
+    sigma: float = Field(0.05, gt=0.0, description="Standard deviation of the diffusion noise.")
+    ts_dist: TimestepDistribution = Field(
+        "priority", description="Distribution of t in 1..T: 'priority' (P(t) ~ t) or 'uniform'."
+    )
+    clean_prob: float = Field(0.5, ge=0.0, le=1.0, description="Probability that an image gets t = 0.")
+    t_embed_dim: int = Field(
+        8, ge=1, description="Length of D's conditioning: 1 = t/t_max, even = sin/cos embedding."
+    )
+    fixed_T: int | None = Field(None, ge=1, description="Fixed T; disables adaptation.")
+    initial_T: int | None = Field(None, ge=1, description="T at the start of adaptive training; None: t_min.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DiffusionOptions:
+        if self.t_min > self.t_max:
+            raise ValueError(f"t_min ({self.t_min}) must not exceed t_max ({self.t_max})")
+        if self.beta_start > self.beta_end:
+            raise ValueError(f"beta_start ({self.beta_start}) must not exceed beta_end ({self.beta_end})")
+        if self.t_embed_dim > 1 and self.t_embed_dim % 2:
+            raise ValueError(f"t_embed_dim must be 1 or even, got {self.t_embed_dim}")
+        for name in ("fixed_T", "initial_T"):
+            value = getattr(self, name)
+            if value is not None and not self.t_min <= value <= self.t_max:
+                raise ValueError(
+                    f"{name} ({value}) must lie in [t_min, t_max] = [{self.t_min}, {self.t_max}]"
+                )
+        return self
+
+
+# --------------------------------------------------------------------------------------------------
+# The forward process, as plain functions
+# --------------------------------------------------------------------------------------------------
+
+
+def linear_alphas_bar(beta_start: float, beta_end: float, steps: int, length: int) -> Tensor:
+    """abar_t for t = 0..length-1 of a linear beta schedule over ``steps`` steps.
+
+    abar_0 = 1 (t = 0 is the clean image); entries past ``steps`` repeat abar_steps (never sampled
+    while T <= steps, but keeping one fixed length lets the buffer survive a checkpoint round trip).
+    """
+    betas = torch.linspace(beta_start, beta_end, steps, dtype=torch.float64)
+    cumulative = torch.cumprod(1.0 - betas, dim=0)
+    out = torch.ones(length, dtype=torch.float64)
+    n = min(steps, length - 1)
+    out[1 : n + 1] = cumulative[:n]
+    out[n + 1 :] = cumulative[n - 1] if n > 0 else 1.0
+    return out.float()
+
+
+def sample_timesteps(
+    count: int, T: Tensor, dist_name: TimestepDistribution, clean_prob: float, device: torch.device
+) -> Tensor:
+    """``count`` timesteps in 0..T: 0 with probability ``clean_prob``, else from 1..T.
+
+    'uniform' gives every t in 1..T the same weight, 'priority' a weight proportional to t (larger t,
+    i.e. noisier images, more often). T is a 0-dim tensor; sampling by inverse CDF needs no host sync.
+    """
+    T_f = T.to(device=device, dtype=torch.float32)
+    u = 1.0 - torch.rand(count, device=device)  # in (0, 1]
+    if dist_name == "uniform":
+        t = torch.ceil(u * T_f)
+    else:
+        # CDF(k) = k (k + 1) / (T (T + 1)); the smallest k with CDF(k) >= u.
+        t = torch.ceil((torch.sqrt(1.0 + 4.0 * u * T_f * (T_f + 1.0)) - 1.0) / 2.0)
+    t = torch.minimum(t.clamp(min=1.0), T_f).long()
+    if clean_prob > 0:
+        t = torch.where(torch.rand(count, device=device) < clean_prob, torch.zeros_like(t), t)
+    return t
+
+
+def timestep_embedding(t: Tensor, t_max: int, dim: int) -> Tensor:
+    """[N] timesteps -> [N, dim] conditioning: t / t_max (dim 1) or sin/cos at octave frequencies.
+
+    s = t / t_max lies in [0, 1]; the pairs sin(pi 2^k s), cos(pi 2^k s), k = 0..dim/2-1, differ for
+    every pair of timesteps (cos(pi s) alone is one-to-one on [0, 1]) and give D's mapping network
+    features that vary on coarse and fine scales of t.
+    """
+    s = t.float() / t_max
+    if dim == 1:
+        return s[:, None]
+    freqs = math.pi * 2.0 ** torch.arange(dim // 2, device=t.device, dtype=torch.float32)
+    angles = s[:, None] * freqs[None, :]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# The augmenter
+# --------------------------------------------------------------------------------------------------
+
+
+class DiffusionAugmenter(Augmenter):
+    """Diffusion-GAN (Wang et al., ICLR 2023): adaptive forward diffusion in front of D.
+
+    ``forward`` diffuses every image with its own t in 0..T and returns ``(y, c)`` where ``c`` embeds
+    t; y is differentiable in x, so G is trained through the diffusion. ``observe`` accumulates
+    sign(D(real)); every ``interval`` minibatches ``end_step`` moves the strength p in [0, 1] by
+    ``sign(r_t - target) * batch_size * interval / (speed_kimg * 1000)`` and sets
+    ``T = t_min + round(p (t_max - t_min))``. With ``fixed_T`` the heuristic is measured, T never moves.
+    """
+
+    p: Tensor
+    T: Tensor
+    alphas_bar: Tensor
+    sign_sum: Tensor
+    sign_count: Tensor
+    minibatches: Tensor
+    heuristic: Tensor
+
+    def __init__(self, options: DiffusionOptions, context: AugmentContext) -> None:
+        super().__init__()
+        self.options = options
+        self.adaptive = options.fixed_T is None
+        self.target = options.target
+        self.interval = options.interval
+        self.t_min, self.t_max = options.t_min, options.t_max
+        self.sigma = options.sigma
+        self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
+        self.c_dim = options.t_embed_dim
+        start_T = options.fixed_T or options.initial_T or options.t_min
+        span = max(self.t_max - self.t_min, 1)
+        self.register_buffer("p", torch.tensor(min(1.0, (start_T - self.t_min) / span)))
+        self.register_buffer("T", torch.tensor(start_T, dtype=torch.long))
+        self.register_buffer("alphas_bar", self._schedule(start_T))
+        self.register_buffer("sign_sum", torch.zeros([]))
+        self.register_buffer("sign_count", torch.zeros([]))
+        self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
+        self.register_buffer("heuristic", torch.tensor(math.nan))  # last r_t; NaN until measured
+
+    def _schedule(self, T: int) -> Tensor:
+        steps = T if self.options.schedule_span == "T" else self.t_max
+        return linear_alphas_bar(self.options.beta_start, self.options.beta_end, steps, self.t_max + 1)
+
+    # -- the forward process -------------------------------------------------------------------------
+
+    def sample_t(self, count: int, device: torch.device) -> Tensor:
+        return sample_timesteps(count, self.T, self.options.ts_dist, self.options.clean_prob, device)
+
+    def diffuse(self, images: Tensor, t: Tensor) -> Tensor:
+        """y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps, one t per image."""
+        abar = self.alphas_bar.to(images.device)[t].to(images.dtype).view(-1, 1, 1, 1)
+        noise = torch.randn_like(images)
+        return abar.sqrt() * images + (1.0 - abar).sqrt() * self.sigma * noise
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
+        t = self.sample_t(images.shape[0], images.device)  # fresh per call, also for the same reals in R1
+        condition = timestep_embedding(t, self.t_max, self.c_dim).to(images.dtype)
+        return self.diffuse(images, t), condition
+
+    # -- the controller ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def observe(self, real_logits: Tensor) -> None:
+        signs = real_logits.detach().sign()
+        self.sign_sum += signs.sum().to(self.sign_sum)
+        self.sign_count += signs.numel()
+
+    @torch.no_grad()
+    def end_step(self, batch_size: int) -> None:
+        """Count a minibatch; every ``interval`` of them measure r_t and adapt T.
+
+        ``batch_size`` is the number of real images in one step over all processes.
+        """
+        self.minibatches += 1
+        if int(self.minibatches) % self.interval != 0:
+            return
+        totals = torch.stack([self.sign_sum, self.sign_count])
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(totals)  # every process must see the same r_t and keep the same T
+        if float(totals[1]) == 0:
+            return  # nothing observed yet: keep accumulating
+        r_t = totals[0] / totals[1]
+        self.heuristic.copy_(r_t)
+        self.sign_sum.zero_()
+        self.sign_count.zero_()
+        if not self.adaptive:
+            return
+        step = batch_size * self.interval / (self.speed_kimg * 1000)
+        self.p.copy_((self.p + torch.sign(r_t - self.target) * step).clamp(0.0, 1.0))
+        new_T = self.t_min + round(float(self.p) * (self.t_max - self.t_min))
+        if new_T != int(self.T):
+            self.T.fill_(new_T)
+            if self.options.schedule_span == "T":
+                self.alphas_bar.copy_(self._schedule(new_T))
+
+    def stats(self) -> dict[str, float]:
+        T = int(self.T)
+        out = {
+            "augment/strength": float(self.p),
+            "augment/T": float(T),
+            # The weakest signal D sees: sqrt(abar_T) of the image survives at the largest t.
+            "augment/abar_T": float(self.alphas_bar[T]),
+        }
+        r_t = float(self.heuristic)
+        if not math.isnan(r_t):
+            out["augment/heuristic"] = r_t
+        return out
+
+    def extra_repr(self) -> str:
+        o = self.options
+        mode = f"target={self.target}, speed_kimg={self.speed_kimg:g}" if self.adaptive else "fixed T"
+        return (
+            f"T in [{self.t_min}, {self.t_max}], betas {o.beta_start:g}..{o.beta_end:g} over "
+            f"{o.schedule_span}, sigma={self.sigma:g}, ts_dist={o.ts_dist!r}, {mode}"
+        )
