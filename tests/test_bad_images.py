@@ -28,7 +28,7 @@ def _write_corpus(root: Path) -> tuple[int, int]:
     red = Image.new("RGB", (40, 30), (200, 20, 20))
     red.save(root / "good.png")
     red.convert("CMYK").save(root / "cmyk.jpg", format="JPEG")
-    Image.fromarray((np.arange(32 * 32, dtype=np.uint16).reshape(32, 32) * 60)).save(root / "deep16.png")
+    Image.fromarray(np.arange(32 * 32, dtype=np.uint16).reshape(32, 32) * 60).save(root / "deep16.png")
     frames = [Image.new("RGB", (20, 20), c) for c in ((255, 0, 0), (0, 255, 0))]
     frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:])
     frames[0].save(root / "animated.webp", save_all=True, append_images=frames[1:])
