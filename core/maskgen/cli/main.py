@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from maskgen.cli import compare_cmd, dataset_cmd, eval_cmd, generate_cmd, hub_cmd, plugins_cmd, run_cmd  # noqa: F401  (register commands)
+# Importing a command module registers its commands on the shared app.
+from maskgen.cli import (  # noqa: F401
+    compare_cmd,
+    dataset_cmd,
+    eval_cmd,
+    generate_cmd,
+    hub_cmd,
+    plugins_cmd,
+    run_cmd,
+    translate_cmd,
+)
 from maskgen.cli.app import app
 
 __all__ = ["app", "main"]

@@ -139,10 +139,12 @@ def train_cmd(
             out_root=out,
             resume_dir=resume,
             on_progress=on_progress,
-            on_message=lambda msg: console.print(msg, markup=False, highlight=False),
+            on_message=lambda msg: console.print(msg, markup=False, highlight=False, soft_wrap=True),
         )
     console.print(
-        f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})", markup=False
+        f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})",
+        markup=False,
+        soft_wrap=True,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from maskgen.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.data.folder import find_images
@@ -72,11 +72,18 @@ def square_resize(im: Image.Image, size: int) -> np.ndarray:
 def load_sketch(path: Path, size: int, extract: XDoGParams | None = None) -> torch.Tensor:
     """[1, 1, size, size] in [0, 1]. A line drawing is read as grey (darkest channel, so coloured lines
     count); with ``extract`` the file is a colour image whose XDoG lines are taken instead."""
-    arr = square_resize(open_rgb(path), size)
-    tensor = torch.from_numpy(arr.copy()).permute(2, 0, 1)[None]
+    image = open_rgb(path)
     if extract is not None:
-        return xdog(tensor, extract)
-    return tensor.amin(1, keepdim=True).float() / 255
+        arr = square_resize(image, size)
+        return xdog(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None], extract)
+    grey = Image.fromarray(np.asarray(image).min(axis=2))  # darkest channel: coloured lines count
+    scale = min(grey.size) / size
+    if scale >= 2:
+        # Shrinking would fade thin lines to grey (unlike the XDoG lines the model was trained on):
+        # widen them first by about the shrink factor, so they arrive about one pixel wide.
+        grey = grey.filter(ImageFilter.MinFilter(int(scale) // 2 * 2 + 1))
+    arr = square_resize(grey.convert("RGB"), size)[..., 0]
+    return torch.from_numpy(arr.copy())[None, None].float() / 255
 
 
 def load_reference(path: Path, size: int) -> torch.Tensor:

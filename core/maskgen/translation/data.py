@@ -144,7 +144,7 @@ class TripletData:
     def fixed_pairs(self, count: int, seed: int = 1234) -> tuple[torch.Tensor, torch.Tensor]:
         """``count`` (sketch index, reference index) pairs for contact sheets, independent of training RNG.
 
-        Half the references share the sketch's category, half do not: the sheet shows both.
+        References are drawn at random, so most have another primary colour than the sketch's mask.
         """
         gen = torch.Generator().manual_seed(seed)
         count = min(count, len(self))

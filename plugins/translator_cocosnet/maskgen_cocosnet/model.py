@@ -1,0 +1,133 @@
+"""CoCosNet: the translator (correspondence + SPADE generator) and its training step (paper Eq. 20)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from maskgen.translation.losses import (
+    contextual_loss,
+    feature_matching,
+    hinge_d,
+    hinge_g,
+    perceptual_mse,
+    weighted_feature_l1,
+)
+from maskgen.translation.model import ExemplarTranslator, TranslationContext, TranslationModel, TripletBatch
+from maskgen.translation.networks import MultiscaleDiscriminator, SPADEGenerator, intermediates, logits
+from maskgen_cocosnet.correspondence import Correspondence, CorrespondenceNet, auto_corr_size, warp_back
+from maskgen_cocosnet.options import CocosNetOptions
+
+
+class CocosTranslator(ExemplarTranslator):
+    """(sketch, reference) -> mask: warp the reference onto the sketch, then synthesise with SPADE blocks
+    modulated by the sketch and the warped reference (Eq. 14)."""
+
+    def __init__(self, options: CocosNetOptions, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.corr_size = auto_corr_size(size, options.corr_size)
+        self.correspondence = CorrespondenceNet(
+            size,
+            self.corr_size,
+            options.adaptor_nf,
+            options.w_channels,
+            options.temperature,
+            options.coord_conv,
+        )
+        self.generator = SPADEGenerator(
+            size,
+            cond_channels=4,
+            nf=options.ngf,
+            max_channels=options.g_max_channels,
+            hidden=options.spade_hidden,
+            spectral=options.g_spectral_norm,
+        )
+
+    def synthesize(self, sketch: torch.Tensor, warp: torch.Tensor) -> torch.Tensor:
+        return self.generator(torch.cat([sketch * 2 - 1, warp], 1))
+
+    def forward(self, sketch: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, Correspondence]:
+        corr = self.correspondence(sketch, reference)
+        return self.synthesize(sketch, corr.warp), corr
+
+    def translate_with_warp(
+        self, sketch: torch.Tensor, reference: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        image, corr = self(sketch, reference)
+        return image, corr.warp
+
+
+class CocosNetModel(TranslationModel):
+    def __init__(self, options: CocosNetOptions, context: TranslationContext) -> None:
+        super().__init__()
+        self.options = options
+        self.features = context.features  # frozen, not a submodule: never checkpointed
+        self.translator = CocosTranslator(options, context.resolution)
+        self.discriminator = MultiscaleDiscriminator(4, options.ndf, options.d_layers, options.num_d)
+        betas = (options.beta1, options.beta2)
+        self.optimizers = {
+            "G": torch.optim.Adam(self.translator.parameters(), lr=options.lr_g, betas=betas),
+            "D": torch.optim.Adam(self.discriminator.parameters(), lr=options.lr_d, betas=betas),
+        }
+
+    def generator_losses(self, batch: TripletBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Weighted loss terms of the translator (Eq. 20 without D's part), and the fake images."""
+        if self.features is None:
+            raise RuntimeError("CoCosNet was built without a feature network; it can only translate")
+        o, T, D = self.options, self.translator, self.discriminator
+        sketch, reference, target = batch.sketch, batch.reference, batch.target
+        fake, corr = T(sketch, reference)
+        cond = sketch * 2 - 1
+        losses: dict[str, torch.Tensor] = {}
+
+        if o.w_adv > 0 or o.w_fm > 0:
+            pred_fake = D(torch.cat([cond, fake], 1))
+            with torch.no_grad():
+                pred_real = D(torch.cat([cond, target], 1))
+            losses["adv"] = o.w_adv * hinge_g(logits(pred_fake))
+            losses["fm"] = o.w_fm * feature_matching(intermediates(pred_fake), intermediates(pred_real))
+
+        fake_feats = self.features(fake)
+        with torch.no_grad():
+            target_feats = self.features(target)
+            ref_feats = self.features(reference)
+        pseudo = batch.pseudo.float()
+        if o.w_feat > 0 and pseudo.sum() > 0:  # Eq. 15 only where the reference is a deformed target
+            losses["feat"] = o.w_feat * weighted_feature_l1(fake_feats, target_feats, pseudo / pseudo.sum())
+        if o.w_perc > 0:
+            losses["perc"] = o.w_perc * perceptual_mse(fake_feats, target_feats, o.perceptual_layer)
+        if o.w_context > 0:
+            losses["context"] = o.w_context * contextual_loss(fake_feats, ref_feats, o.context_bandwidth)
+        if o.w_domain > 0:  # Eq. 9: the sketch and its own colour image must land on the same W features
+            losses["domain"] = o.w_domain * F.l1_loss(corr.x_w, T.correspondence.to_w_b(target))
+        if o.w_cycle > 0:  # Eq. 13: warping there and back gives the (pooled) reference again
+            ref_low = F.adaptive_avg_pool2d(reference, T.corr_size)
+            losses["cycle"] = o.w_cycle * F.l1_loss(warp_back(corr.warp_low, corr.m, o.temperature), ref_low)
+        if o.w_warp_self > 0 and pseudo.sum() > 0:
+            per_sample = (corr.warp - target).abs().mean(dim=(1, 2, 3))
+            losses["warp_self"] = o.w_warp_self * (per_sample * pseudo).sum() / pseudo.sum()
+        return losses, fake
+
+    def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
+        D, opt_g, opt_d = self.discriminator, self.optimizers["G"], self.optimizers["D"]
+        D.requires_grad_(False)
+        losses, fake = self.generator_losses(batch)
+        total = sum(losses.values())
+        opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        opt_g.step()
+
+        D.requires_grad_(True)
+        cond = batch.sketch * 2 - 1
+        pred_fake = D(torch.cat([cond, fake.detach()], 1))
+        pred_real = D(torch.cat([cond, batch.target], 1))
+        loss_d = self.options.w_adv * hinge_d(logits(pred_real), logits(pred_fake))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        out = {f"loss/{k}": v.detach() for k, v in losses.items()}
+        out["loss/G"] = total.detach()
+        out["loss/D"] = loss_d.detach()
+        return out
