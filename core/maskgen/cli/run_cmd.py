@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,9 @@ def run(
         generator_options=parse_key_values(generator_option, "--generator-option") or None,
     )
     config = resolve_config(file_values, **flags)
+    # Ctrl-C must checkpoint and stop even when we were started with SIGINT ignored (background jobs
+    # of non-interactive shells inherit that), so install Python's handler explicitly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from maskgen.training.loop import Progress as TrainProgress
     from maskgen.training.loop import train
 
