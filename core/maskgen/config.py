@@ -24,7 +24,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_minutes": 14.0,
         "lr_g": 0.002,
         "lr_d": 0.002,
-        "augment_speed_kimg": 20.0,
+        "augment_speed_kimg": 100.0,
         "snapshot_kimg": 10.0,
         "generator_options": {
             "z_dim": 128,
