@@ -6,10 +6,10 @@ import math
 from collections.abc import Callable
 
 import torch
-import torch.distributed as dist
 from pydantic import Field, model_validator
 
-from maskgen.interfaces import AugmentContext, Augmenter, Options
+from maskgen.adaptive import SignHeuristicAugmenter
+from maskgen.interfaces import AugmentContext, Options
 
 Tensor = torch.Tensor
 
@@ -38,7 +38,7 @@ class APAOptions(Options):
         return self
 
 
-class APAAugmenter(Augmenter):
+class APAAugmenter(SignHeuristicAugmenter):
     """Adaptive pseudo augmentation (Jiang et al. 2021, "Deceive D").
 
     ``prepare_reals`` replaces each real image, independently with probability p, by a generated image
@@ -50,26 +50,17 @@ class APAAugmenter(Augmenter):
     """
 
     p: Tensor
-    sign_sum: Tensor
-    sign_count: Tensor
-    minibatches: Tensor
-    heuristic: Tensor
 
     def __init__(self, options: APAOptions, context: AugmentContext) -> None:
-        super().__init__()
+        super().__init__(options.interval)
         self.options = options
         self.adaptive = options.p is None
         self.target = options.target
-        self.interval = options.interval
         self.max_p = options.max_p
         self.use_ema = options.use_ema
         self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
         start = options.initial_p if options.p is None else options.p
         self.register_buffer("p", torch.tensor(float(start)))
-        self.register_buffer("sign_sum", torch.zeros([]))
-        self.register_buffer("sign_count", torch.zeros([]))
-        self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
-        self.register_buffer("heuristic", torch.tensor(math.nan))  # last lambda_t; NaN until measured
 
     def prepare_reals(self, reals: Tensor, make_fakes: Callable[..., Tensor]) -> Tensor:
         p = float(self.p)
@@ -90,32 +81,17 @@ class APAAugmenter(Augmenter):
         return out
 
     @torch.no_grad()
-    def observe(self, real_logits: Tensor) -> None:
-        signs = real_logits.detach().sign()
-        self.sign_sum += signs.sum().to(self.sign_sum)
-        self.sign_count += signs.numel()
-
-    @torch.no_grad()
     def end_step(self, batch_size: int) -> None:
         """Count a minibatch; every ``interval`` of them measure lambda_t and adapt p.
 
         ``batch_size`` is the number of real images in one step over all processes.
         """
-        self.minibatches += 1
-        if int(self.minibatches) % self.interval != 0:
+        lambda_t = self.measure_heuristic()
+        if lambda_t is None:
             return
-        totals = torch.stack([self.sign_sum, self.sign_count])
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(totals)  # every process must see the same lambda_t and keep the same p
-        if float(totals[1]) == 0:
-            return  # nothing observed yet: keep accumulating
-        lambda_t = totals[0] / totals[1]
-        self.heuristic.copy_(lambda_t)
         if self.adaptive:
-            step = batch_size * self.interval / (self.speed_kimg * 1000)
+            step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
             self.p.copy_((self.p + torch.sign(lambda_t - self.target) * step).clamp(0.0, self.max_p))
-        self.sign_sum.zero_()
-        self.sign_count.zero_()
 
     def stats(self) -> dict[str, float]:
         out = {"augment/strength": float(self.p)}

@@ -11,10 +11,10 @@ import math
 from typing import Literal
 
 import torch
-import torch.distributed as dist
 from pydantic import Field, model_validator
 
-from maskgen.interfaces import AugmentContext, Augmenter, Options
+from maskgen.adaptive import SignHeuristicAugmenter
+from maskgen.interfaces import AugmentContext, Options
 
 Tensor = torch.Tensor
 TimestepDistribution = Literal["priority", "uniform"]
@@ -125,7 +125,7 @@ def timestep_embedding(t: Tensor, t_max: int, dim: int) -> Tensor:
 # --------------------------------------------------------------------------------------------------
 
 
-class DiffusionAugmenter(Augmenter):
+class DiffusionAugmenter(SignHeuristicAugmenter):
     """Diffusion-GAN (Wang et al., ICLR 2023): adaptive forward diffusion in front of D.
 
     ``forward`` diffuses every image with its own t in 0..T and returns ``(y, c)`` where ``c`` embeds
@@ -138,17 +138,12 @@ class DiffusionAugmenter(Augmenter):
     p: Tensor
     T: Tensor
     alphas_bar: Tensor
-    sign_sum: Tensor
-    sign_count: Tensor
-    minibatches: Tensor
-    heuristic: Tensor
 
     def __init__(self, options: DiffusionOptions, context: AugmentContext) -> None:
-        super().__init__()
+        super().__init__(options.interval)
         self.options = options
         self.adaptive = options.fixed_T is None
         self.target = options.target
-        self.interval = options.interval
         self.t_min, self.t_max = options.t_min, options.t_max
         self.sigma = options.sigma
         self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
@@ -158,10 +153,6 @@ class DiffusionAugmenter(Augmenter):
         self.register_buffer("p", torch.tensor(min(1.0, (start_T - self.t_min) / span)))
         self.register_buffer("T", torch.tensor(start_T, dtype=torch.long))
         self.register_buffer("alphas_bar", self._schedule(start_T))
-        self.register_buffer("sign_sum", torch.zeros([]))
-        self.register_buffer("sign_count", torch.zeros([]))
-        self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
-        self.register_buffer("heuristic", torch.tensor(math.nan))  # last r_t; NaN until measured
 
     def _schedule(self, T: int) -> Tensor:
         steps = T if self.options.schedule_span == "T" else self.t_max
@@ -186,32 +177,17 @@ class DiffusionAugmenter(Augmenter):
     # -- the controller ------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def observe(self, real_logits: Tensor) -> None:
-        signs = real_logits.detach().sign()
-        self.sign_sum += signs.sum().to(self.sign_sum)
-        self.sign_count += signs.numel()
-
-    @torch.no_grad()
     def end_step(self, batch_size: int) -> None:
         """Count a minibatch; every ``interval`` of them measure r_t and adapt T.
 
         ``batch_size`` is the number of real images in one step over all processes.
         """
-        self.minibatches += 1
-        if int(self.minibatches) % self.interval != 0:
+        r_t = self.measure_heuristic()
+        if r_t is None:
             return
-        totals = torch.stack([self.sign_sum, self.sign_count])
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(totals)  # every process must see the same r_t and keep the same T
-        if float(totals[1]) == 0:
-            return  # nothing observed yet: keep accumulating
-        r_t = totals[0] / totals[1]
-        self.heuristic.copy_(r_t)
-        self.sign_sum.zero_()
-        self.sign_count.zero_()
         if not self.adaptive:
             return
-        step = batch_size * self.interval / (self.speed_kimg * 1000)
+        step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
         self.p.copy_((self.p + torch.sign(r_t - self.target) * step).clamp(0.0, 1.0))
         new_T = self.t_min + round(float(self.p) * (self.t_max - self.t_min))
         if new_T != int(self.T):

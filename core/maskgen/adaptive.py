@@ -1,0 +1,64 @@
+"""The overfitting heuristic shared by adaptive augmenters (ADA's r_t, APA's lambda_t, Diffusion-GAN's r_d).
+
+All three measure E[sign(D(real))] over ``interval`` minibatches and move their strength by a fixed
+step towards a target. The measurement lives here once; each augmenter only decides what to move.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from maskgen.interfaces import Augmenter
+
+
+class SignHeuristicAugmenter(Augmenter):
+    """An augmenter that accumulates sign(D(real)) in buffers, so a resumed run continues the count."""
+
+    sign_sum: Tensor
+    sign_count: Tensor
+    minibatches: Tensor
+    heuristic: Tensor
+
+    def __init__(self, interval: int) -> None:
+        super().__init__()
+        self.interval = interval
+        self.register_buffer("sign_sum", torch.zeros([]))
+        self.register_buffer("sign_count", torch.zeros([]))
+        self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
+        self.register_buffer("heuristic", torch.tensor(math.nan))  # last measurement; NaN until then
+
+    @torch.no_grad()
+    def observe(self, real_logits: Tensor) -> None:
+        signs = real_logits.detach().sign()
+        self.sign_sum += signs.sum().to(self.sign_sum)
+        self.sign_count += signs.numel()
+
+    @torch.no_grad()
+    def measure_heuristic(self) -> Tensor | None:
+        """Count one minibatch; every ``interval`` of them return E[sign(D(real))], else None.
+
+        The accumulators are all-reduced first, so every process sees the same value and keeps the
+        same strength. Returns None (and keeps accumulating) when nothing was observed yet.
+        """
+        self.minibatches += 1
+        if int(self.minibatches) % self.interval != 0:
+            return None
+        totals = torch.stack([self.sign_sum, self.sign_count])
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(totals)
+        if float(totals[1]) == 0:
+            return None
+        value = totals[0] / totals[1]
+        self.heuristic.copy_(value)
+        self.sign_sum.zero_()
+        self.sign_count.zero_()
+        return value
+
+    @staticmethod
+    def adjustment_step(batch_size: int, interval: int, speed_kimg: float) -> float:
+        """Strength change per measurement so that 0 -> 1 takes ``speed_kimg`` thousand images."""
+        return batch_size * interval / (speed_kimg * 1000)
