@@ -63,6 +63,9 @@ class TrainConfig(BaseModel):
     dataset_count: int = Field(2000, ge=1, description="Number of built-in procedural masks.")
     dataset_seed: int = Field(0, description="Seed of the built-in procedural masks.")
     xflip: bool = Field(False, description="Add mirrored copies of the training images.")
+    data_cache: bool = Field(
+        True, description="Keep an image folder's decoded images in DATA/.maskgen-cache/ for the next run."
+    )
     resolution: int = Field(32, description="Image size in pixels (power of two, 4-1024).")
     generator: str = Field("stylegan2", description="Generator plugin name.")
     generator_options: dict[str, Any] = Field(default_factory=dict)

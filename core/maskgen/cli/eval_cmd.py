@@ -186,7 +186,7 @@ def _labelled_folder(data: Path, labels: Path | None, size: int) -> tuple[Any, A
         raise MaskgenError(f"image folder not found: {data}")
     if not data.is_dir():
         raise MaskgenError(f"not a folder: {data}")
-    images, paths, _ = load_folder(data, size)
+    images, paths, _ = load_folder(data, size, cache=False)
     values, names = resolve_labels(data, paths, labels)
     return images, values, names
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +79,24 @@ def run(
         None, "--init", help="Fine-tune: start G, D and G_ema from this checkpoint (same architecture)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    nproc: int = typer.Option(
+        None,
+        "--nproc",
+        min=1,
+        help="Train with N processes on this machine (launches torchrun; one GPU each, or CPU with "
+        "gloo). --batch is the global batch, split over the processes.",
+    ),
 ) -> None:
     """Train StyleGAN2 with an augmenter in front of the discriminator.
 
     Leaves a run directory with config.json, metrics.jsonl, samples/*.png and checkpoints/latest.
     Options come from the preset, then the --config file, then the flags.
     """
+    from maskgen.distributed import world_from_environment
+
+    world = world_from_environment()
+    if nproc is not None and nproc > 1 and not world.distributed:
+        raise typer.Exit(_launch_torchrun(nproc))
     file_values: dict[str, Any] = read_config_file(config_file) if config_file else {}
     if resume is not None:
         previous = resume / "config.json"
@@ -107,8 +122,14 @@ def run(
     # Ctrl-C must checkpoint and stop even when we were started with SIGINT ignored (background jobs
     # of non-interactive shells inherit that), so install Python's handler explicitly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    from maskgen import distributed
     from maskgen.training.loop import Progress as TrainProgress
     from maskgen.training.loop import train
+
+    if world.distributed:
+        quiet = quiet or not world.is_main
+        distributed.split_threads(world)
+        distributed.start(world, distributed.training_device(_device_of(config.device), world))
 
     console = Console(stderr=True)
     bar = Progress(
@@ -140,8 +161,56 @@ def run(
 
     try:
         run_dir = train(
-            config, out_root=out, resume_dir=resume, on_progress=on_progress, on_message=on_message
+            config,
+            out_root=out,
+            resume_dir=resume,
+            on_progress=on_progress,
+            on_message=on_message,
+            world=world,
         )
     finally:
         bar.stop()
-    console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")
+    if world.is_main:
+        console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")
+    if world.distributed:
+        # All ranks meet, tear the group down, then leave at once: letting gloo's threads race the
+        # interpreter's shutdown is what makes multi-process CPU runs abort at exit now and then.
+        distributed.finish(world)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _device_of(name: str) -> Any:
+    from maskgen.devices import pick_device
+
+    return pick_device(name)
+
+
+def _launch_torchrun(nproc: int) -> int:
+    """Re-run this command under torchrun with ``nproc`` processes; returns its exit status."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "maskgen.cli.main",
+        *_without_nproc(sys.argv[1:]),
+    ]
+    # Ctrl-C reaches the workers through torchrun, and rank 0 writes its checkpoint.
+    return subprocess.call(command)
+
+
+def _without_nproc(args: list[str]) -> list[str]:
+    # Workers must not see --nproc: torchrun's own parser would take it for its --nproc-per-node.
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept

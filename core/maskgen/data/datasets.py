@@ -72,13 +72,14 @@ def check_resolution(resolution: int) -> int:
 
 
 def load_training_images(
-    data: str | None, resolution: int, seed: int = 0, count: int = 2000
+    data: str | None, resolution: int, seed: int = 0, count: int = 2000, cache: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Images to train on: (uint8 [N, R, R, 3], int64 labels or None, a short description).
 
     ``data`` None or "builtin": ``count`` procedural masks made with ``seed`` (labels: the seven colour
     classes). Otherwise an image folder; ``seed`` and ``count`` are not used then, and labels come from
     an optional ``labels.csv`` (columns ``file,label``, file relative to the folder) covering every image.
+    With ``cache`` a folder's decoded images are kept in a packed array file (see ``data.cache``).
     """
     resolution = check_resolution(resolution)
     if data is None or str(data).strip().lower() == BUILTIN:
@@ -93,7 +94,7 @@ def load_training_images(
         return images, labels, f"builtin procedural masks ({count} at {resolution} px, seed {seed})"
 
     root = Path(data).expanduser()
-    images, paths, skipped = load_folder(root, resolution)
+    images, paths, skipped = load_folder(root, resolution, cache=cache)
     labels = _folder_labels(root, paths)
     extra = f", {skipped} skipped" if skipped else ""
     extra += ", labelled" if labels is not None else ""

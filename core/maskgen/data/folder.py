@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from maskgen.data.cache import cached_decode
 from maskgen.errors import MaskgenError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -81,10 +82,11 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def load_folder(root: str | Path, size: int) -> tuple[np.ndarray, list[Path], int]:
+def load_folder(root: str | Path, size: int, cache: bool = True) -> tuple[np.ndarray, list[Path], int]:
     """Decode every image under ``root``: (uint8 [N, size, size, 3], their paths, number skipped).
 
-    Unreadable files are skipped and counted, with one warning line on stderr.
+    Unreadable files are skipped and counted, with one warning line on stderr. With ``cache`` the
+    decoded arrays are kept in ``root/.maskgen-cache/`` and reused while the folder is unchanged.
     """
     root = Path(root)
     if not root.exists():
@@ -94,6 +96,19 @@ def load_folder(root: str | Path, size: int) -> tuple[np.ndarray, list[Path], in
     paths = find_images(root)
     if not paths:
         raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {root}")
+    if cache:
+        images, kept, skipped_count = cached_decode(root, size, paths, lambda: _decode_all(root, paths, size))
+    else:
+        images, kept, skipped_count = _decode_all(root, paths, size)
+    if skipped_count:
+        kept_set = set(kept)
+        warn_skipped(root, [p for p in paths if p not in kept_set])
+    if not kept:
+        raise MaskgenError(f"none of the {len(paths)} image file(s) in {root} could be read")
+    return images, kept, skipped_count
+
+
+def _decode_all(root: Path, paths: list[Path], size: int) -> tuple[np.ndarray, list[Path], int]:
     images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[Path] = []
     skipped: list[Path] = []
@@ -104,10 +119,6 @@ def load_folder(root: str | Path, size: int) -> tuple[np.ndarray, list[Path], in
             skipped.append(path)
             continue
         kept.append(path)
-    if skipped:
-        warn_skipped(root, skipped)
-    if not kept:
-        raise MaskgenError(f"none of the {len(paths)} image file(s) in {root} could be read")
     return images[: len(kept)], kept, len(skipped)
 
 

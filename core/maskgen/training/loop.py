@@ -23,6 +23,16 @@ from maskgen.checkpoint import load_checkpoint, load_strict, split_weights, writ
 from maskgen.config import TrainConfig
 from maskgen.data.datasets import load_training_images
 from maskgen.devices import pick_device
+from maskgen.distributed import (
+    SINGLE,
+    World,
+    any_process,
+    average_gradients,
+    average_tensor,
+    broadcast_module,
+    broadcast_text,
+    training_device,
+)
 from maskgen.errors import MaskgenError
 from maskgen.factory import build_augmenter, build_gan
 from maskgen.hub import pin_reference
@@ -53,13 +63,30 @@ MessageCallback = Callable[[str], None]
 
 
 class Trainer:
-    """Holds G, D, G_ema, the augmenter, optimizers and counters of one run."""
+    """Holds G, D, G_ema, the augmenter, optimizers and counters of one run.
 
-    def __init__(self, config: TrainConfig, run_dir: Path) -> None:
+    With several processes (``world``), each computes its share of the global batch and gradients are
+    averaged over processes; every process holds identical networks and augmenter state.
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: Path, world: World = SINGLE) -> None:
         self.config = config
         self.run_dir = run_dir
-        self.device = pick_device(config.device)
+        self.world = world
+        self.device = training_device(pick_device(config.device), world)
+        if config.batch % world.size:
+            raise MaskgenError(
+                f"batch {config.batch} cannot be split evenly over {world.size} processes; "
+                f"use a multiple of {world.size}"
+            )
+        self.local_batch = config.batch // world.size
         torch.manual_seed(config.seed)
+        # Latents and dataset indices of the GLOBAL batch come from one stream that every process
+        # advances identically, and each process takes its slice: the processes together see exactly
+        # the batch one process would. Per-sample randomness inside the step (noise inputs,
+        # augmentation) comes from torch's global RNG, which differs per process.
+        self.shared_rng = torch.Generator(device=self.device)
+        self.shared_rng.manual_seed(config.seed)
 
         registry = get_registry()
         context = AugmentContext(
@@ -74,6 +101,8 @@ class Trainer:
             config.generator, config.generator_options, config.resolution, self.augmenter.c_dim, registry
         )
         self.G, self.D = G.to(self.device), D.to(self.device)
+        broadcast_module(self.G, world)
+        broadcast_module(self.D, world)
         if self.device.type == "cpu" and "fused_modconv" not in config.generator_options:
             # Same result; on CPU one shared-weight conv beats the grouped per-sample conv (measured).
             if hasattr(self.G, "fused_modconv"):
@@ -88,7 +117,11 @@ class Trainer:
 
         # Parts first, data second: a wrong plugin name fails before minutes of data loading.
         images, _, self.dataset_name = load_training_images(
-            config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
+            config.data,
+            config.resolution,
+            seed=config.dataset_seed,
+            count=config.dataset_count,
+            cache=config.data_cache,
         )
         reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
         if config.xflip:
@@ -114,7 +147,10 @@ class Trainer:
             self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None
         )
         self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval)
+        self.loss.mean_over_processes = lambda value: average_tensor(value, world)
         self.make_fakes = self.loss.make_fakes_fn(self.G_ema)
+        if world.rank > 0:
+            torch.manual_seed(_process_seed(config.seed, world.rank, 0))
         self.cur_nimg = 0
         self.iteration = 0
         self.wall_seconds = 0.0
@@ -130,24 +166,27 @@ class Trainer:
     # -- one iteration -------------------------------------------------------------------------------
 
     def step(self) -> dict[str, torch.Tensor]:
-        """One training iteration; returns its losses as (unsynchronized) tensors."""
-        cfg, batch = self.config, self.config.batch
-        index = torch.randint(len(self.reals_uint8), (batch,), device=self.device)
-        reals = self.reals_uint8[index].float() / 127.5 - 1
-        z_dim = self.G.z_dim
+        """One training iteration; returns its losses (this process's share) as unsynchronized tensors."""
+        cfg, world = self.config, self.world
         out: dict[str, torch.Tensor] = {}
+        index = self._global_draw(torch.randint(len(self.reals_uint8), (cfg.batch,), **self._shared()))
+        reals = self.reals_uint8[index].float() / 127.5 - 1
 
         self.D.requires_grad_(False)
         self.G.requires_grad_(True)
         self.opt_G.zero_grad(set_to_none=True)
-        loss_G = self.loss.generator_main(torch.randn(batch, z_dim, device=self.device))
+        loss_G = self.loss.generator_main(self._latents())
         loss_G.backward()
+        average_gradients(self.G, world)
         self.opt_G.step()
+        if world.distributed:  # the w_avg EMA is linear in the batch mean: averaging it is exact
+            average_tensor(self.G.w_avg, world)
         out["loss/G"] = loss_G.detach()
         if cfg.pl_weight > 0 and self.iteration % cfg.pl_interval == 0:
             self.opt_G.zero_grad(set_to_none=True)
-            penalty = self.loss.generator_path_length(torch.randn(batch, z_dim, device=self.device))
+            penalty = self.loss.generator_path_length(self._latents())
             penalty.backward()
+            average_gradients(self.G, world)
             self.opt_G.step()
             out["loss/pl"] = penalty.detach()
         self.G.requires_grad_(False)
@@ -155,10 +194,9 @@ class Trainer:
         self.D.requires_grad_(True)
         reals = self.augmenter.prepare_reals(reals, self.make_fakes)
         self.opt_D.zero_grad(set_to_none=True)
-        loss_D, real_logits = self.loss.discriminator_main(
-            torch.randn(batch, z_dim, device=self.device), reals
-        )
+        loss_D, real_logits = self.loss.discriminator_main(self._latents(), reals)
         loss_D.backward()
+        average_gradients(self.D, world)
         self.opt_D.step()
         out["loss/D"] = loss_D.detach()
         out["D/real_sign"] = real_logits.sign().mean()
@@ -166,15 +204,27 @@ class Trainer:
             self.opt_D.zero_grad(set_to_none=True)
             penalty = self.loss.discriminator_r1(reals)
             penalty.backward()
+            average_gradients(self.D, world)
             self.opt_D.step()
             out["loss/r1"] = penalty.detach()
         self.D.requires_grad_(False)
-        self.augmenter.end_step(batch)
+        self.augmenter.end_step(cfg.batch)
 
-        self.cur_nimg += batch
+        self.cur_nimg += cfg.batch
         self.iteration += 1
         self._update_ema()
         return out
+
+    def _shared(self) -> dict[str, Any]:
+        return {"device": self.device, "generator": self.shared_rng}
+
+    def _global_draw(self, values: torch.Tensor) -> torch.Tensor:
+        """This process's slice of a tensor drawn for the whole global batch."""
+        start = self.world.rank * self.local_batch
+        return values[start : start + self.local_batch]
+
+    def _latents(self) -> torch.Tensor:
+        return self._global_draw(torch.randn(self.config.batch, self.G.z_dim, **self._shared()))
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -243,7 +293,10 @@ class Trainer:
         return path
 
     def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors: dict[str, torch.Tensor] = {"rng/cpu": torch.random.get_rng_state()}
+        tensors: dict[str, torch.Tensor] = {
+            "rng/cpu": torch.random.get_rng_state(),
+            "rng/shared": self.shared_rng.get_state(),
+        }
         if self.device.type == "cuda":
             tensors["rng/cuda"] = torch.cuda.get_rng_state(self.device)
         tensors["loss/pl_mean"] = self.loss.pl_mean.reshape(1)
@@ -280,6 +333,8 @@ class Trainer:
         torch.random.set_rng_state(tensors["rng/cpu"])
         if "rng/cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng/cuda"], self.device)
+        if "rng/shared" in tensors:
+            self.shared_rng.set_state(tensors["rng/shared"])
         self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)
         load_strict(self.augmenter, split_weights(tensors, "augmenter"), "augmenter")
         for name, opt in (("opt_G", self.opt_G), ("opt_D", self.opt_D)):
@@ -294,6 +349,10 @@ class Trainer:
             opt.load_state_dict({"state": state, "param_groups": meta[name]})
         self.cur_nimg, self.iteration = int(meta["cur_nimg"]), int(meta["iteration"])
         self.wall_seconds = float(meta.get("wall_seconds", 0.0))
+        if self.world.rank > 0:
+            # Only rank 0's stream is saved; the others get fresh streams, so a run can resume with
+            # any number of processes.
+            torch.manual_seed(_process_seed(self.config.seed, self.world.rank, self.iteration))
 
     def _check_finite_weights(self) -> None:
         for prefix, module in (("G", self.G), ("D", self.D)):
@@ -303,6 +362,10 @@ class Trainer:
                         f"training diverged at kimg {self.cur_nimg / 1000:.3f}: {prefix}.{name} is not "
                         "finite; the last good checkpoint was kept"
                     )
+
+
+def _process_seed(seed: int, rank: int, iteration: int) -> int:
+    return (seed * 1_000_003 + rank * 7_919 + iteration) % 2**63
 
 
 def _spec_version(spec: Any) -> str:
@@ -320,19 +383,26 @@ def train(
     resume_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
     on_message: MessageCallback | None = None,
+    world: World = SINGLE,
 ) -> Path:
-    """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory."""
+    """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory.
+
+    Under torchrun every process calls this with its ``world``; only rank 0 writes files and reports.
+    """
+    if not world.is_main:
+        on_progress, on_message = None, None
     say = on_message or (lambda _msg: None)
     if resume_dir is not None:
-        with RunLock(resume_dir):
-            trainer = Trainer(config, resume_dir)
+        with _lock_on_main(resume_dir, world):
+            trainer = Trainer(config, resume_dir, world)
             trainer.load(resume_dir / "checkpoints" / "latest")
             say(f"resuming {resume_dir} at kimg {trainer.cur_nimg / 1000:.3f}")
-            _write_config(config, resume_dir)
+            if world.is_main:
+                _write_config(config, resume_dir)
             _run_loop(trainer, on_progress, say)
         return resume_dir
     # Everything that can fail on bad input (plugins, options, data) fails before the run dir exists.
-    trainer = Trainer(config, Path())
+    trainer = Trainer(config, Path(), world)
     if config.init:
         # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
         pinned, trainer.init_source = pin_reference(config.init)
@@ -340,13 +410,19 @@ def train(
         trainer.load(config.init, with_training_state=False)
         say(f"initialized G, D and G_ema from {config.init}")
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
-    run_dir = new_run_dir(out_root or Path("runs"), f"{config.augment}-{dataset}-{config.resolution}px")
-    trainer.run_dir = run_dir
+    run_name = f"{config.augment}-{dataset}-{config.resolution}px"
+    made = str(new_run_dir(out_root or Path("runs"), run_name)) if world.is_main else ""
+    run_dir = trainer.run_dir = Path(broadcast_text(made, world))
     say(f"run directory: {run_dir}")
-    with RunLock(run_dir):
-        _write_config(config, run_dir)
+    with _lock_on_main(run_dir, world):
+        if world.is_main:
+            _write_config(config, run_dir)
         _run_loop(trainer, on_progress, say)
     return run_dir
+
+
+def _lock_on_main(run_dir: Path, world: World) -> contextlib.AbstractContextManager[Any]:
+    return RunLock(run_dir) if world.is_main else contextlib.nullcontext()
 
 
 def _write_config(config: TrainConfig, run_dir: Path) -> None:
@@ -355,11 +431,13 @@ def _write_config(config: TrainConfig, run_dir: Path) -> None:
 
 
 def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: MessageCallback) -> None:
-    config, run_dir = trainer.config, trainer.run_dir
+    config, run_dir, world = trainer.config, trainer.run_dir, trainer.world
+    main = world.is_main
     log = MetricsLog(run_dir / "metrics.jsonl")
-    log.truncate_after(trainer.cur_nimg / 1000)
+    if main:
+        log.truncate_after(trainer.cur_nimg / 1000)
     samples = run_dir / "samples"
-    if trainer.cur_nimg == 0:
+    if trainer.cur_nimg == 0 and main:
         trainer.save_reals_grid(samples / "reals.png")
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
@@ -379,7 +457,9 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
             averages = {k: v / counts[k] for k, v in sums.items()}
-            done = trainer.cur_nimg >= total_nimg or time.monotonic() >= deadline
+            # Every process must stop at the same step: any one running out of time stops them all.
+            out_of_time = any_process(time.monotonic() >= deadline, world)
+            done = trainer.cur_nimg >= total_nimg or out_of_time
             elapsed = time.perf_counter() - tick_start
             if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
                 images_per_second = (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
@@ -390,7 +470,8 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                     "seconds": round(trainer.wall_seconds, 3),
                     "images_per_second": images_per_second,
                 }
-                log.write(record | averages | trainer.augmenter.stats())
+                if main:
+                    log.write(record | averages | trainer.augmenter.stats())
                 sums, counts = {}, {}
                 tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
             if on_progress is not None:
@@ -398,7 +479,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 on_progress(
                     Progress(trainer.cur_nimg / 1000, config.kimg, rate, averages | trainer.augmenter.stats())
                 )
-            if done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg:
+            if main and (done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg):
                 kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
                 _write_samples(trainer, samples, kimg_tag, say)
                 path = _save_checkpoint(trainer)
@@ -411,6 +492,8 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                     )
                 break
     except KeyboardInterrupt:
+        if not main:
+            raise MaskgenError("interrupted; rank 0 writes the checkpoint") from None
         trainer.wall_seconds += time.perf_counter() - tick_start
         path = _save_checkpoint(trainer)
         raise MaskgenError(

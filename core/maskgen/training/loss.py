@@ -36,6 +36,8 @@ class StyleGAN2Loss:
     ) -> None:
         self.G, self.D, self.augmenter, self.w = G, D, augmenter, weights
         self.pl_mean = torch.zeros([], device=next(G.parameters()).device)
+        # Mean of a statistic over training processes (identity for one); keeps pl_mean identical.
+        self.mean_over_processes: Callable[[torch.Tensor], torch.Tensor] = lambda value: value
 
     # -- generator ---------------------------------------------------------------------------------
 
@@ -66,7 +68,8 @@ class StyleGAN2Loss:
         noise = torch.randn_like(fakes) / (fakes.shape[2] * fakes.shape[3]) ** 0.5
         (grads,) = torch.autograd.grad((fakes * noise).sum(), ws, create_graph=True)
         lengths = grads.square().sum(2).mean(1).sqrt()
-        self.pl_mean = self.pl_mean.lerp(lengths.mean().detach(), self.w.pl_decay)
+        batch_mean = self.mean_over_processes(lengths.mean().detach())
+        self.pl_mean = self.pl_mean.lerp(batch_mean, self.w.pl_decay)
         penalty = (lengths - self.pl_mean).square().mean()
         return penalty * self.w.pl_weight * self.w.pl_interval
 
