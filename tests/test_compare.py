@@ -145,6 +145,18 @@ def test_plan_keys_options_by_augmenter_and_shares_the_budget(compare_registry) 
         plan_configs(CompareSettings(["none"], [0], Path("unused"), metrics=["nope"]))
 
 
+def test_cpu_comparison_defaults_to_equal_length_runs_with_fast_adaptation(compare_registry) -> None:
+    ((_, _, default),) = plan_configs(CompareSettings(["none"], [0], Path("unused")))
+    assert default.kimg == 25.0 and default.max_minutes is None  # equal kimg, not the time budget
+    assert default.augment_speed_kimg == 10.0 and default.dataset_count == 200
+    ((_, _, chosen),) = plan_configs(
+        CompareSettings(["none"], [0], Path("unused"), {"augment_speed_kimg": 50.0}, {"kimg": 3.0})
+    )
+    assert chosen.kimg == 3.0 and chosen.augment_speed_kimg == 50.0
+    ((_, _, paper),) = plan_configs(CompareSettings(["none"], [0], Path("unused"), {"preset": "paper256"}))
+    assert paper.kimg == 25000.0 and paper.augment_speed_kimg == 500.0
+
+
 def test_small_helpers() -> None:
     assert parse_augment_list("none, ada,apa + ada") == ["none", "ada", "apa+ada"]
     with pytest.raises(MaskgenError, match="twice"):

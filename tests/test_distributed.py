@@ -122,3 +122,10 @@ def test_a_batch_that_does_not_split_over_the_processes_is_one_clear_error(tmp_p
     config = TrainConfig(**tiny_config_values(batch=6))
     with pytest.raises(MaskgenError, match="multiple of 4"):
         Trainer(config, tmp_path, World(rank=0, size=4))
+
+
+def test_nproc_is_not_passed_on_to_the_workers() -> None:
+    from maskgen.cli.run_cmd import _without_nproc
+
+    args = ["run", "--nproc", "2", "--kimg", "1", "--nproc=3", "-q"]
+    assert _without_nproc(args) == ["run", "--kimg", "1", "-q"]

@@ -39,6 +39,10 @@ DEFAULT_TARGET = 0.6
 MIN_LOG_POINTS = 20  # short comparisons log more often than the trainer's 1-kimg tick
 # Built-in masks per comparison unless set: few enough that D overfits, as in the paper's setting.
 DEFAULT_DATASET_COUNT = 200
+# Unless set, a comparison on the cpu preset trains every run for the same length (not the preset's
+# time budget: augmenters cost different amounts per image, and a fair table needs equal kimg), and its
+# adaptive augmenters react fast enough for the heuristic to be held within that length.
+COMPARE_CPU_DEFAULTS: dict[str, Any] = {"kimg": 25.0, "augment_speed_kimg": 10.0}
 
 MessageCallback = Callable[[str], None]
 RunStartCallback = Callable[[int, int, str], None]  # (index from 1, number of runs, row label)
@@ -57,6 +61,7 @@ class CompareSettings:
     metrics: list[str] | None = None  # evaluator names; None: every registered evaluator
     eval_num: int = 500
     default_dataset_count: int | None = DEFAULT_DATASET_COUNT  # when neither file nor flags set it
+    cpu_defaults: dict[str, Any] = field(default_factory=lambda: dict(COMPARE_CPU_DEFAULTS))
 
 
 @dataclass
@@ -124,6 +129,10 @@ def plan_configs(
     flags = dict(settings.flags)
     if flags.get("dataset_count") is None and "dataset_count" not in file_values:
         flags["dataset_count"] = settings.default_dataset_count
+    if (flags.get("preset") or file_values.get("preset") or "cpu") == "cpu":
+        for key, value in settings.cpu_defaults.items():
+            if flags.get(key) is None and key not in file_values:
+                flags[key] = value
     planned = []
     for augment in settings.augments:
         _check_augmenter(augment, options, registry)
