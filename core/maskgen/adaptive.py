@@ -30,6 +30,12 @@ class SignHeuristicAugmenter(Augmenter):
         self.register_buffer("sign_count", torch.zeros([]))
         self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
         self.register_buffer("heuristic", torch.tensor(math.nan))  # last measurement; NaN until then
+        # A host copy of ``minibatches``: deciding whether this step measures must not read a GPU tensor.
+        self._host_minibatches: int | None = None
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_minibatches = None  # re-read from the loaded buffer at the next step
 
     @torch.no_grad()
     def observe(self, real_logits: Tensor) -> None:
@@ -44,8 +50,11 @@ class SignHeuristicAugmenter(Augmenter):
         The accumulators are all-reduced first, so every process sees the same value and keeps the
         same strength. Returns None (and keeps accumulating) when nothing was observed yet.
         """
+        if self._host_minibatches is None:
+            self._host_minibatches = int(self.minibatches)
+        self._host_minibatches += 1
         self.minibatches += 1
-        if int(self.minibatches) % self.interval != 0:
+        if self._host_minibatches % self.interval != 0:
             return None
         totals = torch.stack([self.sign_sum, self.sign_count])
         if dist.is_available() and dist.is_initialized():

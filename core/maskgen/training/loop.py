@@ -442,26 +442,33 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
     tick_nimg = max(1, int(config.tick_kimg * 1000))
-    sums: dict[str, float] = {}
+    sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
+    latest: dict[str, float] = {}  # tick means of the losses and the augmenter's numbers
     tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
     images_per_second = 0.0
     try:
         deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else math.inf
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
-            # Reading the losses every step costs one sync, and catches a NaN before any checkpoint.
-            step_scalars = {key: float(value) for key, value in trainer.step().items()}
-            _check_finite_losses(step_scalars, trainer)
-            for key, value in step_scalars.items():
-                sums[key] = sums.get(key, 0.0) + value
+            for key, value in trainer.step().items():
+                # Summed on the device: reading a loss every step would make the host wait for a GPU.
+                sums[key] = sums[key] + value if key in sums else value.detach().float().clone()
                 counts[key] = counts.get(key, 0) + 1
-            averages = {k: v / counts[k] for k, v in sums.items()}
-            # Every process must stop at the same step: any one running out of time stops them all.
-            out_of_time = any_process(time.monotonic() >= deadline, world)
+            tick_due = trainer.cur_nimg // tick_nimg > before // tick_nimg
+            snapshot_due = trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg
+            out_of_time = time.monotonic() >= deadline
+            if world.distributed:
+                # Every process must stop at the same step; agreeing is a collective, so only at ticks.
+                out_of_time = tick_due and any_process(out_of_time, world)
             done = trainer.cur_nimg >= total_nimg or out_of_time
             elapsed = time.perf_counter() - tick_start
-            if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
+            if done or tick_due or snapshot_due:
+                # The one read of the losses per tick; it also catches a NaN before any checkpoint.
+                averages = {key: float(total) / counts[key] for key, total in sums.items()}
+                _check_finite_losses(averages, trainer)
+                latest = averages | trainer.augmenter.stats()
+            if done or tick_due:
                 images_per_second = (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
                 trainer.wall_seconds += elapsed
                 record = {
@@ -471,15 +478,13 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                     "images_per_second": images_per_second,
                 }
                 if main:
-                    log.write(record | averages | trainer.augmenter.stats())
+                    log.write(record | latest)
                 sums, counts = {}, {}
                 tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
             if on_progress is not None:
                 rate = images_per_second or (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
-                on_progress(
-                    Progress(trainer.cur_nimg / 1000, config.kimg, rate, averages | trainer.augmenter.stats())
-                )
-            if main and (done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg):
+                on_progress(Progress(trainer.cur_nimg / 1000, config.kimg, rate, latest))
+            if main and (done or snapshot_due):
                 kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
                 _write_samples(trainer, samples, kimg_tag, say)
                 path = _save_checkpoint(trainer)
@@ -527,6 +532,6 @@ def _check_finite_losses(scalars: dict[str, float], trainer: Trainer) -> None:
     for name, value in scalars.items():
         if not math.isfinite(value):
             raise TrainingDiverged(
-                f"training diverged at iteration {trainer.iteration} (kimg {trainer.cur_nimg / 1000:.3f}): "
+                f"training diverged by iteration {trainer.iteration} (kimg {trainer.cur_nimg / 1000:.3f}): "
                 f"{name} = {value}; the last good checkpoint was kept"
             )
