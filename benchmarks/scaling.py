@@ -71,7 +71,8 @@ def measure(res: int, widths: str, batch: int, repeats: int, threads: int) -> di
         trainer.step()
         return time.perf_counter() - start
 
-    timed(1)  # warm-up
+    for iteration in (1, 4, 0):  # warm-up of every kind of iteration
+        timed(iteration)
     plain = statistics.median(timed(1) for _ in range(repeats))
     with_pl = statistics.median(timed(4) for _ in range(repeats))  # path length, no R1
     with_all = statistics.median(timed(0) for _ in range(repeats))  # both

@@ -10,9 +10,9 @@ G main, D main and the G EMA every iteration, path length every 4 and R1 every 1
     python benchmarks/vs_reference.py --res 64 --batch 8 --channel-base 4096 --channel-max 256
 
 Reported like the reference: the "full step" (one iteration that runs every phase) and the
-"amortized iteration" (the mean over one 16-iteration window, i.e. with lazy regularization), plus
-the FLOP rate of the amortized iteration (convolutions and matmuls by torch's FLOP counter) against a
-large fp32 matmul in this process.
+"amortized iteration" t(plain) + t(path length) / 4 + t(R1) / 16 from the medians of iterations that
+run each phase, plus the FLOP rate of the amortized iteration (convolutions and matmuls by torch's
+FLOP counter) against a large fp32 matmul in this process.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--channel-base", type=int, default=16384)
     parser.add_argument("--channel-max", type=int, default=512)
     parser.add_argument("--p", type=float, default=0.2)
-    parser.add_argument("--windows", type=int, default=1, help="16-iteration windows timed")
+    parser.add_argument("--repeats", type=int, default=3, help="timed iterations of each kind")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
@@ -99,41 +99,47 @@ def main() -> None:
     torch.manual_seed(0)
 
     trainer = build_trainer(args)
-    window = trainer.config.r1_interval
-    for _ in range(2):  # warm-up
-        trainer.step()
-    probe_before, load_before = matmul_gflops(), os.getloadavg()[0]
+    # Iteration numbers that select the phases: 1 runs G main, D main and EMA; 4 adds path length;
+    # 0 adds path length and R1 (a "full step").
+    kinds = {"plain": 1, "with_pl": 4, "full": 0}
 
-    full_steps, amortized = [], []
-    for _ in range(args.windows):
-        trainer.iteration = 0  # iteration 0 of a window runs every phase
+    def run(iteration: int) -> float:
+        trainer.iteration = iteration
         start = time.perf_counter()
         trainer.step()
-        full_steps.append(time.perf_counter() - start)
-        for _ in range(window - 1):
-            trainer.step()
-        amortized.append((time.perf_counter() - start) / window)
-    probe_after, load_after = matmul_gflops(), os.getloadavg()[0]
+        return time.perf_counter() - start
 
-    trainer.iteration = 0
-    with flop_counter() as counter:
-        for _ in range(window):
-            trainer.step()
-    flops_per_iteration = counter.get_total_flops() / window
-    seconds = statistics.median(amortized)
+    for iteration in kinds.values():  # warm-up
+        run(iteration)
+    probe_before, load_before = matmul_gflops(), os.getloadavg()[0]
+    seconds = {name: statistics.median(run(i) for _ in range(args.repeats)) for name, i in kinds.items()}
+    probe_after, load_after = matmul_gflops(), os.getloadavg()[0]
+    flops = {}
+    for name, iteration in kinds.items():
+        with flop_counter() as counter:
+            run(iteration)
+        flops[name] = counter.get_total_flops()
+
+    def amortized(cost: dict[str, float]) -> float:
+        # Path length every 4 iterations and R1 every 16, as in the reference's lazy regularization.
+        pl = max(0.0, cost["with_pl"] - cost["plain"])
+        r1 = max(0.0, cost["full"] - cost["with_pl"])
+        return cost["plain"] + pl / 4 + r1 / 16
+
+    iteration_seconds, iteration_flops = amortized(seconds), amortized(flops)
     probe = max(probe_before, probe_after)
     result = {
         "resolution": args.res,
         "batch": args.batch,
         "channel_base": args.channel_base,
         "channel_max": args.channel_max,
-        "full_step_seconds": round(statistics.median(full_steps), 3),
-        "amortized_iteration_seconds": round(seconds, 3),
-        "images_per_second": round(args.batch / seconds, 3),
-        "gflop_per_iteration": round(flops_per_iteration / 1e9, 2),
-        "gflops": round(flops_per_iteration / seconds / 1e9, 1),
+        "full_step_seconds": round(seconds["full"], 3),
+        "amortized_iteration_seconds": round(iteration_seconds, 3),
+        "images_per_second": round(args.batch / iteration_seconds, 3),
+        "gflop_per_iteration": round(iteration_flops / 1e9, 2),
+        "gflops": round(iteration_flops / iteration_seconds / 1e9, 1),
         "matmul_gflops": round(probe, 1),
-        "fraction_of_matmul": round(flops_per_iteration / seconds / 1e9 / probe, 3),
+        "fraction_of_matmul": round(iteration_flops / iteration_seconds / 1e9 / probe, 3),
         "loadavg": [round(load_before, 2), round(load_after, 2)],
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
     }
