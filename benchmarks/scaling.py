@@ -36,6 +36,7 @@ WIDTHS = {
     "reference": (512, 2, 16384, 512),
 }
 ROOT = Path(__file__).resolve().parent.parent
+GENERATED_END = "<!-- end of the part written by benchmarks/scaling.py -->\n"
 
 
 def measure(res: int, widths: str, batch: int, repeats: int, threads: int) -> dict:
@@ -163,7 +164,11 @@ def write_report(rows: list[dict], path: Path, args: argparse.Namespace) -> None
         f"![seconds per image against resolution]({plot.name})",
         "",
     ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Sections recorded by hand below the marker (the comparison with the reference) are kept.
+    kept = ""
+    if path.is_file() and GENERATED_END in path.read_text(encoding="utf-8"):
+        kept = path.read_text(encoding="utf-8").split(GENERATED_END, 1)[1]
+    path.write_text("\n".join(lines) + "\n" + GENERATED_END + kept, encoding="utf-8")
 
 
 def main() -> None:
