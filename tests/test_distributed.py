@@ -129,3 +129,11 @@ def test_nproc_is_not_passed_on_to_the_workers() -> None:
 
     args = ["run", "--nproc", "2", "--kimg", "1", "--nproc=3", "-q"]
     assert _without_nproc(args) == ["run", "--kimg", "1", "-q"]
+
+
+def test_nproc_with_a_batch_that_does_not_split_fails_before_launching(cli) -> None:
+    from maskgen.cli.main import app
+
+    result = cli.invoke(app, ["run", "--nproc", "2", "--batch", "3", "--kimg", "0.01", "-q"])
+    assert result.exit_code == 1
+    assert "use a multiple of 2" in result.output and "Traceback" not in result.output

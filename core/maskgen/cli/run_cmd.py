@@ -95,8 +95,6 @@ def run(
     from maskgen.distributed import world_from_environment
 
     world = world_from_environment()
-    if nproc is not None and nproc > 1 and not world.distributed:
-        raise typer.Exit(_launch_torchrun(nproc))
     file_values: dict[str, Any] = read_config_file(config_file) if config_file else {}
     if resume is not None:
         previous = resume / "config.json"
@@ -119,6 +117,14 @@ def run(
         generator_options=parse_key_values(generator_option, "--generator-option") or None,
     )
     config = resolve_config(file_values, **flags)
+    if nproc is not None and nproc > 1 and not world.distributed:
+        # Checked here so that a bad config is one line, not a failure report from every worker.
+        if config.batch % nproc:
+            raise MaskgenError(
+                f"batch {config.batch} cannot be split evenly over {nproc} processes; "
+                f"use a multiple of {nproc}"
+            )
+        raise typer.Exit(_launch_torchrun(nproc))
     # Ctrl-C must checkpoint and stop even when we were started with SIGINT ignored (background jobs
     # of non-interactive shells inherit that), so install Python's handler explicitly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
