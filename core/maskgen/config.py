@@ -26,8 +26,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_d": 0.002,
         "augment_speed_kimg": 100.0,
         # The 0.0002 * res^2 / batch rule (0.0128 here) leaves these small nets' D so sharp that G
-        # drifts into high-frequency speckle and back (FD[masknet] 25 -> 70-90 between 4 and 8 kimg in
-        # 6 of 7 variants); gamma 4 trained steadily (FD 21 -> 19 -> 18 at 4/8/12 kimg).
+        # drifts into high-frequency speckle and back (FD[masknet] 25 -> 66-90 between 4 and 8 kimg in
+        # 7 of 8 variants); gamma 4 trained steadily (FD 21 -> 19 -> 18 at 4/8/12 kimg).
         "r1_gamma": 4.0,
         "snapshot_kimg": 10.0,
         "generator_options": {
