@@ -12,7 +12,8 @@ from conftest import tiny_config_values
 from maskgen.checkpoint import load_checkpoint, split_weights
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
-from maskgen.training.loop import Trainer, TrainingDiverged, train
+from maskgen.training.divergence import TrainingDiverged
+from maskgen.training.loop import Trainer, train
 
 
 def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:

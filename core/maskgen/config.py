@@ -142,6 +142,17 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def file_values_for(config_file: Path | None, resume: Path | None) -> dict[str, Any]:
+    """Options from ``--config`` layered over a resumed run's saved ``config.json`` (file wins)."""
+    values = read_config_file(config_file) if config_file else {}
+    if resume is None:
+        return values
+    previous = Path(resume) / "config.json"
+    if not previous.is_file():
+        raise MaskgenError(f"cannot resume: {previous} not found (is {resume} a run directory?)")
+    return read_config_file(previous) | values
+
+
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():

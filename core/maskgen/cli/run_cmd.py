@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskgen.cli.app import app
-from maskgen.config import read_config_file, resolve_config
+from maskgen.config import file_values_for, resolve_config
 from maskgen.errors import MaskgenError
 
 
@@ -95,12 +95,7 @@ def run(
     from maskgen.distributed import world_from_environment
 
     world = world_from_environment()
-    file_values: dict[str, Any] = read_config_file(config_file) if config_file else {}
-    if resume is not None:
-        previous = resume / "config.json"
-        if not previous.is_file():
-            raise MaskgenError(f"cannot resume: {previous} not found (is {resume} a run directory?)")
-        file_values = read_config_file(previous) | file_values
+    file_values = file_values_for(config_file, resume)
     flags = dict(
         augment=augment,
         data=data,

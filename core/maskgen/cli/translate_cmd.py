@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from maskgen.cli.app import app, new_app
 from maskgen.cli.dataset_cmd import dataset_app
 from maskgen.cli.run_cmd import parse_key_values
-from maskgen.errors import MaskgenError
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
 app.add_typer(translate_app, name="translate")
@@ -83,15 +82,10 @@ def train_cmd(
     reference | warped reference | output) and checkpoints/latest. Options come from the preset, then
     --config, then the flags.
     """
-    from maskgen.config import read_config_file
+    from maskgen.config import file_values_for
     from maskgen.translation.config import resolve_translate_config
 
-    file_values: dict[str, Any] = read_config_file(config_file) if config_file else {}
-    if resume is not None:
-        previous = resume / "config.json"
-        if not previous.is_file():
-            raise MaskgenError(f"cannot resume: {previous} not found (is {resume} a run directory?)")
-        file_values = read_config_file(previous) | file_values
+    file_values = file_values_for(config_file, resume)
     config = resolve_translate_config(
         file_values,
         translator=translator,

@@ -40,12 +40,9 @@ from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, 
 from maskgen.interfaces import AugmentContext
 from maskgen.modelcard import SAMPLES_FILE, attach_samples, model_card
 from maskgen.plugins import get_registry
+from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
-
-
-class TrainingDiverged(MaskgenError):
-    """A loss or a weight became NaN/inf; the last good checkpoint is kept as it is."""
 
 
 @dataclass
@@ -268,7 +265,7 @@ class Trainer:
         } | ({"init_source": self.init_source} if self.init_source else {})
 
     def save_checkpoint(self, card: str = "") -> Path:
-        self._check_finite_weights()
+        check_finite_weights({"G": self.G, "D": self.D}, self.cur_nimg)
         weights = {f"G.{k}": v for k, v in self.G.state_dict().items()}
         weights |= {f"D.{k}": v for k, v in self.D.state_dict().items()}
         weights |= {f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()}
@@ -353,15 +350,6 @@ class Trainer:
             # Only rank 0's stream is saved; the others get fresh streams, so a run can resume with
             # any number of processes.
             torch.manual_seed(_process_seed(self.config.seed, self.world.rank, self.iteration))
-
-    def _check_finite_weights(self) -> None:
-        for prefix, module in (("G", self.G), ("D", self.D)):
-            for name, param in module.named_parameters():
-                if not torch.isfinite(param).all():
-                    raise TrainingDiverged(
-                        f"training diverged at kimg {self.cur_nimg / 1000:.3f}: {prefix}.{name} is not "
-                        "finite; the last good checkpoint was kept"
-                    )
 
 
 def _process_seed(seed: int, rank: int, iteration: int) -> int:
@@ -466,7 +454,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
             if done or tick_due or snapshot_due:
                 # The one read of the losses per tick; it also catches a NaN before any checkpoint.
                 averages = {key: float(total) / counts[key] for key, total in sums.items()}
-                _check_finite_losses(averages, trainer)
+                check_finite_losses(averages, trainer.iteration, trainer.cur_nimg)
                 latest = averages | trainer.augmenter.stats()
             if done or tick_due:
                 images_per_second = (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
@@ -526,12 +514,3 @@ def _save_checkpoint(trainer: Trainer) -> Path:
             "the previous checkpoint is intact, resume with: maskgen run --resume "
             f"{trainer.run_dir} once the problem is fixed"
         ) from None
-
-
-def _check_finite_losses(scalars: dict[str, float], trainer: Trainer) -> None:
-    for name, value in scalars.items():
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"training diverged by iteration {trainer.iteration} (kimg {trainer.cur_nimg / 1000:.3f}): "
-                f"{name} = {value}; the last good checkpoint was kept"
-            )

@@ -27,6 +27,7 @@ from maskgen.factory import parse_options
 from maskgen.images import make_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
 from maskgen.sketch import XDoGParams
+from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
 from maskgen.translation.config import TranslateConfig
 from maskgen.translation.data import TripletData, load_images, load_sketch_folder, sketches_of
@@ -35,10 +36,6 @@ from maskgen.translation.model import TranslationContext, TranslationModel
 
 TICK_KIMG = 0.1  # how often losses are logged to metrics.jsonl
 CHECKPOINT_KIND = "translation"
-
-
-class TrainingDiverged(MaskgenError):
-    """A loss or a weight became NaN/inf; the last good checkpoint is kept as it is."""
 
 
 @dataclass
@@ -165,7 +162,7 @@ class TranslationTrainer:
         }
 
     def save_checkpoint(self, card: str = "") -> Path:
-        self._check_finite_weights()
+        check_finite_weights({"T": self.model.translator, "D": self.model.discriminator}, self.cur_nimg)
         weights = {f"T.{k}": v for k, v in self.model.translator.state_dict().items()}
         weights |= {f"D.{k}": v for k, v in self.model.discriminator.state_dict().items()}
         tensors, meta = self._training_state()
@@ -230,15 +227,6 @@ class TranslationTrainer:
             opt.load_state_dict({"state": state, "param_groups": meta[f"opt.{name}"]})
         self.cur_nimg, self.iteration = int(meta["cur_nimg"]), int(meta["iteration"])
         self.wall_seconds = float(meta.get("wall_seconds", 0.0))
-
-    def _check_finite_weights(self) -> None:
-        for prefix, module in (("T", self.model.translator), ("D", self.model.discriminator)):
-            for name, param in module.named_parameters():
-                if not torch.isfinite(param).all():
-                    raise TrainingDiverged(
-                        f"training diverged at kimg {self.cur_nimg / 1000:.3f}: {prefix}.{name} is not "
-                        "finite; the last good checkpoint was kept"
-                    )
 
 
 def check_checkpoint_kind(config: dict[str, Any], path: Path, translator: str | None = None) -> None:
@@ -320,7 +308,7 @@ def _run_loop(
             elapsed = time.perf_counter() - tick_start
             if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
                 scalars = {k: float(v) / counts[k] for k, v in sums.items()}
-                _check_finite_losses(scalars, trainer)
+                check_finite_losses(scalars, trainer.iteration, trainer.cur_nimg)
                 seconds_per_step = elapsed / max(1, trainer.iteration - tick_start_iter)
                 trainer.wall_seconds += elapsed
                 record = {
@@ -348,15 +336,6 @@ def _run_loop(
             f"interrupted at kimg {trainer.cur_nimg / 1000:.3f}; checkpoint {path} written; "
             f"resume with: maskgen translate train --resume {run_dir}"
         ) from None
-
-
-def _check_finite_losses(scalars: dict[str, float], trainer: TranslationTrainer) -> None:
-    for name, value in scalars.items():
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"training diverged at iteration {trainer.iteration} (kimg {trainer.cur_nimg / 1000:.3f}): "
-                f"{name} = {value}; the last good checkpoint was kept"
-            )
 
 
 def sheet_array(columns: list[torch.Tensor]) -> np.ndarray:
