@@ -14,6 +14,7 @@ Tensor conventions everywhere in translation:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -76,3 +77,36 @@ class TranslationModel(torch.nn.Module):
     def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
         """One generator and one discriminator update; returns detached losses for logging."""
         raise NotImplementedError
+
+    def hinge_training_step(
+        self,
+        batch: TripletBatch,
+        generator_losses: Callable[[TripletBatch], tuple[dict[str, torch.Tensor], torch.Tensor]],
+        adversarial_weight: float,
+    ) -> dict[str, torch.Tensor]:
+        """The step SPADE and CoCosNet share: G on the sum of its weighted losses, then the
+        multi-scale D on the hinge loss with the sketch as condition (optimizers "G" and "D")."""
+        from maskgen.translation.losses import hinge_d
+        from maskgen.translation.networks import logits
+
+        D, opt_g, opt_d = self.discriminator, self.optimizers["G"], self.optimizers["D"]
+        D.requires_grad_(False)
+        losses, fake = generator_losses(batch)
+        total = sum(losses.values())
+        opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        opt_g.step()
+
+        D.requires_grad_(True)
+        cond = batch.sketch * 2 - 1
+        pred_fake = D(torch.cat([cond, fake.detach()], 1))
+        pred_real = D(torch.cat([cond, batch.target], 1))
+        loss_d = adversarial_weight * hinge_d(logits(pred_real), logits(pred_fake))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        out = {f"loss/{k}": v.detach() for k, v in losses.items()}
+        out["loss/G"] = total.detach()
+        out["loss/D"] = loss_d.detach()
+        return out

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from maskgen.translation.losses import (
     contextual_loss,
     feature_matching,
-    hinge_d,
     hinge_g,
     perceptual_mse,
     weighted_feature_l1,
@@ -110,24 +109,4 @@ class CocosNetModel(TranslationModel):
         return losses, fake
 
     def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
-        D, opt_g, opt_d = self.discriminator, self.optimizers["G"], self.optimizers["D"]
-        D.requires_grad_(False)
-        losses, fake = self.generator_losses(batch)
-        total = sum(losses.values())
-        opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        opt_g.step()
-
-        D.requires_grad_(True)
-        cond = batch.sketch * 2 - 1
-        pred_fake = D(torch.cat([cond, fake.detach()], 1))
-        pred_real = D(torch.cat([cond, batch.target], 1))
-        loss_d = self.options.w_adv * hinge_d(logits(pred_real), logits(pred_fake))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-
-        out = {f"loss/{k}": v.detach() for k, v in losses.items()}
-        out["loss/G"] = total.detach()
-        out["loss/D"] = loss_d.detach()
-        return out
+        return self.hinge_training_step(batch, self.generator_losses, self.options.w_adv)

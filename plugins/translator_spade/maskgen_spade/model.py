@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from maskgen.translation.losses import feature_matching, hinge_d, hinge_g, kl_divergence, weighted_feature_l1
+from maskgen.translation.losses import feature_matching, hinge_g, kl_divergence, weighted_feature_l1
 from maskgen.translation.model import ExemplarTranslator, TranslationContext, TranslationModel, TripletBatch
 from maskgen.translation.networks import MultiscaleDiscriminator, SPADEGenerator, intermediates, logits
 from maskgen_spade.options import SpadeOptions
@@ -102,24 +102,4 @@ class SpadeModel(TranslationModel):
         return losses, fake
 
     def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
-        D, opt_g, opt_d = self.discriminator, self.optimizers["G"], self.optimizers["D"]
-        D.requires_grad_(False)
-        losses, fake = self.generator_losses(batch)
-        total = sum(losses.values())
-        opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        opt_g.step()
-
-        D.requires_grad_(True)
-        cond = batch.sketch * 2 - 1
-        pred_fake = D(torch.cat([cond, fake.detach()], 1))
-        pred_real = D(torch.cat([cond, batch.target], 1))
-        loss_d = self.options.w_adv * hinge_d(logits(pred_real), logits(pred_fake))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-
-        out = {f"loss/{k}": v.detach() for k, v in losses.items()}
-        out["loss/G"] = total.detach()
-        out["loss/D"] = loss_d.detach()
-        return out
+        return self.hinge_training_step(batch, self.generator_losses, self.options.w_adv)
