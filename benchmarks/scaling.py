@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Cost against resolution: training and generation throughput and peak memory, 16 to 256 px.
 
-For every resolution and width setting (the ``cpu`` preset and the reference's 'auto' widths) one
-fresh process builds a trainer and measures
+For every resolution and width setting (the ``cpu`` preset and the reference's 'auto' widths, each
+in fp32 and with mixed precision) one fresh process builds a trainer and measures
 
 * the training iteration, amortized over lazy regularization: t(plain) + t(path length) / 4 +
   t(R1) / 16, where each term is the median of timed iterations that run that phase;
@@ -12,7 +12,7 @@ fresh process builds a trainer and measures
 Then it prints a table, writes ``docs/performance.md`` with the table and a plot of seconds per
 image against resolution, and saves the raw numbers as JSON.
 
-    python benchmarks/scaling.py                          # every resolution, both width settings
+    python benchmarks/scaling.py                          # every resolution and width setting
     python benchmarks/scaling.py --res 16 32 64 --widths cpu --repeats 3
 """
 
@@ -31,9 +31,11 @@ from pathlib import Path
 import torch
 
 WIDTHS = {
-    # name: (z/w dim, mapping layers, channel_base, channel_max)
-    "cpu": (128, 2, 1024, 128),
-    "reference": (512, 2, 16384, 512),
+    # name: (z/w dim, mapping layers, channel_base, channel_max, mixed-precision resolutions)
+    "cpu": (128, 2, 1024, 128, 0),
+    "cpu-mixed": (128, 2, 1024, 128, 4),
+    "reference": (512, 2, 16384, 512, 0),
+    "reference-mixed": (512, 2, 16384, 512, 4),
 }
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED_END = "<!-- end of the part written by benchmarks/scaling.py -->\n"
@@ -45,7 +47,7 @@ def measure(res: int, widths: str, batch: int, repeats: int, threads: int) -> di
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    dim, mapping, base, cmax = WIDTHS[widths]
+    dim, mapping, base, cmax, mixed = WIDTHS[widths]
     config = resolve_config(
         {
             "resolution": res,
@@ -61,6 +63,7 @@ def measure(res: int, widths: str, batch: int, repeats: int, threads: int) -> di
                 "mapping_layers": mapping,
                 "channel_base": base,
                 "channel_max": cmax,
+                "mixed_precision_resolutions": mixed,
             },
         }
     )
@@ -159,7 +162,8 @@ def write_report(rows: list[dict], path: Path, args: argparse.Namespace) -> None
         "",
         "`cpu` widths: z/w 128, 2 mapping layers, channel_base 1024, channel_max 128 (the default preset). "
         "`reference` widths: z/w 512, 2 mapping layers, channel_base 16384, channel_max 512 "
-        "(StyleGAN2-ADA's 'auto' configuration below 512 px).",
+        "(StyleGAN2-ADA's 'auto' configuration below 512 px). `-mixed`: the same widths with "
+        "`mixed_precision_resolutions=4` (bf16 on this CPU; see [training](training.md#mixed-precision)).",
         "",
         f"![seconds per image against resolution]({plot.name})",
         "",

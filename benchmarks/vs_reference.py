@@ -8,6 +8,10 @@ G main, D main and the G EMA every iteration, path length every 4 and R1 every 1
 
     python benchmarks/vs_reference.py --res 64 --batch 8                      # 'auto' widths
     python benchmarks/vs_reference.py --res 64 --batch 8 --channel-base 4096 --channel-max 256
+    python benchmarks/vs_reference.py --res 64 --batch 8 --mixed 4            # top 4 resolutions in bf16
+
+The reference runs in fp32 on CPUs (its num_fp16_res applies to CUDA only); ``--mixed N`` times
+maskgen's counterpart, bf16 in the highest N resolutions, on CPUs that compute in bf16.
 
 Reported like the reference: the "full step" (one iteration that runs every phase) and the
 "amortized iteration" t(plain) + t(path length) / 4 + t(R1) / 16 from the medians of iterations that
@@ -78,6 +82,7 @@ def build_trainer(args: argparse.Namespace) -> Trainer:
                 "channel_base": args.channel_base,
                 "channel_max": args.channel_max,
                 "mbstd_group_size": min(args.batch, 4),
+                "mixed_precision_resolutions": args.mixed,
             },
         }
     )
@@ -91,6 +96,7 @@ def main() -> None:
     parser.add_argument("--channel-base", type=int, default=16384)
     parser.add_argument("--channel-max", type=int, default=512)
     parser.add_argument("--p", type=float, default=0.2)
+    parser.add_argument("--mixed", type=int, default=0, help="mixed-precision resolutions (0: all fp32)")
     parser.add_argument("--repeats", type=int, default=3, help="timed iterations of each kind")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write the results to this file")

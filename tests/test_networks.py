@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from maskgen.networks import Discriminator, Generator
+from maskgen.networks import Discriminator, Generator, layers
 from maskgen.networks.layers import (
     Conv2dLayer,
     FullyConnectedLayer,
     MinibatchStdLayer,
     bias_act,
     downsample2d,
+    fir_filter2d,
     make_fir_filter,
+    reduced_precision_dtype,
     upsample2d,
 )
-from maskgen.networks.stylegan2 import modulate_weights, modulated_conv2d
+from maskgen.networks.stylegan2 import mixed_precision_resolutions, modulate_weights, modulated_conv2d
 
 SMALL = {"channel_base": 512, "channel_max": 64}
 Z = 32
@@ -141,6 +144,61 @@ def test_bias_act_gain_and_clamp() -> None:
         bias_act(x * 10, torch.tensor([0.0, 1.0]), clamp=3.0), torch.tensor([[-3.0, 3.0]])
     )
     assert bias_act(x * 10, clamp=None).abs().max() == 20
+
+
+def _composite_bias_act(
+    x: torch.Tensor, bias: torch.Tensor, activation: str, gain: float, clamp: float | None
+) -> torch.Tensor:
+    # The plain autograd composite that bias_act's hand-written gradient must reproduce.
+    x = x + bias.reshape(1, -1, 1, 1)
+    if activation == "lrelu":
+        x, gain = F.leaky_relu(x, 0.2), gain * math.sqrt(2)
+    x = x * gain
+    return x if clamp is None else x.clamp(-clamp, clamp)
+
+
+@pytest.mark.parametrize(
+    ("activation", "gain", "clamp"),
+    [("lrelu", 1.0, None), ("lrelu", math.sqrt(0.5), 1.5), ("linear", 2.0, 1.0), ("linear", 1.0, 0.8)],
+)
+def test_bias_act_gradients_match_autograd_to_second_order(
+    activation: str, gain: float, clamp: float | None
+) -> None:
+    torch.manual_seed(0)
+    x = (torch.randn(2, 3, 4, 5, dtype=torch.float64) * 2).requires_grad_(True)
+    bias = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    out = bias_act(x, bias, activation, gain, clamp)
+    if clamp is not None:
+        assert (out.detach().abs() == clamp).any()  # the clamp's zero gradient is exercised
+    torch.testing.assert_close(out, _composite_bias_act(x, bias, activation, gain, clamp))
+    # Second order, as R1 and path length need: differentiate a function of the input gradient,
+    # with respect to the upstream gradient (always connected) and the bias (zero for linear).
+    upstream = torch.randn_like(out).requires_grad_(True)
+
+    def second_order(fn: Callable[..., torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        out = fn(x, bias, activation, gain, clamp)
+        (gx,) = torch.autograd.grad((out * upstream).sum(), x, create_graph=True)
+        penalty = (gx.square() * torch.linspace(0, 1, gx.numel(), dtype=gx.dtype).view_as(gx)).sum()
+        grads = torch.autograd.grad(penalty, [upstream, bias], allow_unused=True, materialize_grads=True)
+        return (gx, *grads)
+
+    for got, want in zip(second_order(bias_act), second_order(_composite_bias_act), strict=True):
+        torch.testing.assert_close(got, want)
+    assert torch.autograd.gradgradcheck(lambda a, b: bias_act(a, b, activation, gain, clamp), (x, bias))
+
+
+@pytest.mark.parametrize("padding", [1, 2, (2, 1, 0, 3), (1, -1, 2, 0)])
+def test_fir_filter_matches_grouped_conv_and_its_gradients_check(
+    padding: int | tuple[int, int, int, int],
+) -> None:
+    torch.manual_seed(0)
+    f = make_fir_filter((1.0, 2.0, 5.0, 1.0))  # asymmetric, so a wrong flip or padding shows
+    x = torch.randn(2, 3, 9, 7, dtype=torch.float64, requires_grad=True)
+    pad = (padding,) * 4 if isinstance(padding, int) else padding
+    want = F.conv2d(F.pad(x, pad), (f.double().flip([0, 1]) * 2).expand(3, 1, 4, 4), groups=3)
+    torch.testing.assert_close(fir_filter2d(x, f, padding, gain=2.0), want)
+    assert torch.autograd.gradcheck(lambda a: fir_filter2d(a, f, padding, 2.0), (x,))
+    assert torch.autograd.gradgradcheck(lambda a: fir_filter2d(a, f, padding, 2.0), (x,))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,3 +413,79 @@ def test_state_dict_keeps_noise_and_w_avg_but_not_fir() -> None:
     assert "w_avg" in keys
     assert any(k.endswith("noise_const") for k in keys)
     assert not any(k.endswith("fir") for k in keys)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mixed precision
+# --------------------------------------------------------------------------------------------------
+
+needs_bf16 = pytest.mark.skipif(
+    reduced_precision_dtype(torch.device("cpu")) is None, reason="this CPU has no native bf16"
+)
+
+
+@pytest.mark.parametrize(
+    ("res", "count", "want"),
+    [(64, 4, {8, 16, 32, 64}), (256, 4, {32, 64, 128, 256}), (16, 4, {8, 16}), (64, 1, {64}), (64, 0, set())],
+)
+def test_mixed_precision_resolutions_follow_the_reference_rule(res: int, count: int, want: set[int]) -> None:
+    # The reference: fp16 from max(2 ** (log2(res) + 1 - num_fp16_res), 8) px upwards.
+    assert mixed_precision_resolutions(res, count) == want
+
+
+def test_cpu_without_bf16_keeps_mixed_blocks_in_full_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layers, "cpu_computes_bf16", lambda: False)
+    assert reduced_precision_dtype(torch.device("cpu")) is None
+    g = small_g(16, num_mixed_res=2)
+    dtypes = _feature_dtypes(g.synthesis_network.blocks, lambda: g(torch.randn(2, Z)))
+    assert dtypes == [torch.float32] * 3
+
+
+def _feature_dtypes(blocks: torch.nn.ModuleList, run: Callable[[], object]) -> list[torch.dtype]:
+    """The type of the features each block computes (its last conv's output) during ``run()``."""
+    seen: list[torch.dtype] = []
+    hooks = [b.conv1.register_forward_hook(lambda m, i, o: seen.append(o.dtype)) for b in blocks]
+    run()
+    for hook in hooks:
+        hook.remove()
+    return seen
+
+
+@needs_bf16
+def test_mixed_precision_networks_compute_top_blocks_in_bf16_and_match_fp32() -> None:
+    g32, d32 = small_g(16), small_d(16)
+    g16, d16 = small_g(16, num_mixed_res=2), small_d(16, num_mixed_res=2)
+    g16.load_state_dict(g32.state_dict())
+    d16.load_state_dict(d32.state_dict())
+    z = torch.randn(4, Z)
+
+    g_types = _feature_dtypes(g16.synthesis_network.blocks, lambda: g16(z, noise_mode="const"))
+    assert g_types == [torch.float32, torch.bfloat16, torch.bfloat16]  # 4, 8, 16 px
+    img16, img32 = g16(z, noise_mode="const"), g32(z, noise_mode="const")
+    assert img16.dtype == torch.float32
+    # bf16 keeps 8 significant bits: agreement to a few percent of the signal, not to fp32 rounding.
+    assert (img16 - img32).abs().mean() < 0.03 * img32.abs().mean()
+
+    d_types = _feature_dtypes(d16.blocks, lambda: d16(img32))
+    assert d_types == [torch.bfloat16, torch.bfloat16]  # 16 -> 8 and 8 -> 4 px
+    logits16, logits32 = d16(img32), d32(img32)
+    assert logits16.dtype == torch.float32
+    torch.testing.assert_close(logits16, logits32, rtol=0.05, atol=0.02)
+
+
+@needs_bf16
+def test_mixed_precision_r1_gradient_agrees_with_fp32() -> None:
+    # R1 differentiates D's input gradient again: the double backward must run through bf16 blocks.
+    d32, d16 = small_d(16), small_d(16, num_mixed_res=2)
+    d16.load_state_dict(d32.state_dict())
+    x = torch.randn(4, 3, 16, 16)
+
+    def r1_weight_grad(d: Discriminator) -> torch.Tensor:
+        reals = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(d(reals).sum(), reals, create_graph=True)
+        grad.square().sum().backward()
+        assert d.from_rgb.weight.grad is not None and d.from_rgb.weight.grad.dtype == torch.float32
+        return torch.cat([p.grad.flatten() for p in d.parameters() if p.grad is not None])
+
+    a, b = r1_weight_grad(d16), r1_weight_grad(d32)
+    assert F.cosine_similarity(a, b, dim=0) > 0.99

@@ -12,6 +12,7 @@ from conftest import tiny_config_values
 from maskgen.checkpoint import load_checkpoint, split_weights
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
+from maskgen.networks.layers import reduced_precision_dtype
 from maskgen.training.divergence import TrainingDiverged
 from maskgen.training.loop import Trainer, train
 
@@ -89,3 +90,26 @@ def test_second_process_on_same_run_dir_is_refused(tmp_path: Path) -> None:
         pass
     with RunLock(tmp_path):  # released when the first holder exits
         pass
+
+
+@pytest.mark.skipif(
+    reduced_precision_dtype(torch.device("cpu")) is None, reason="this CPU has no native bf16"
+)
+def test_mixed_precision_training_learns_and_checkpoints_load_into_fp32_networks(tmp_path: Path) -> None:
+    values = tiny_config_values(kimg=0.2, lr_g=1e-6)
+    values["generator_options"] |= {"mixed_precision_resolutions": 2}
+    trainer = Trainer(validate_config(values), tmp_path)
+    # 40 iterations include path length (every 4) and R1 (every 16) through the bf16 blocks.
+    out = [trainer.step() for _ in range(40)]
+    losses = [float(step["loss/D"]) for step in out]
+    assert sum(losses[-5:]) / 5 < 2 * torch.log(torch.tensor(2.0)).item() - 0.1
+    assert all(torch.isfinite(step[key]) for step in out for key in ("loss/pl", "loss/r1") if key in step)
+
+    weights = load_checkpoint(trainer.save_checkpoint()).weights
+    assert {w.dtype for w in weights.values() if w.is_floating_point()} == {torch.float32}
+    fp32_values = tiny_config_values()
+    fp32 = Trainer(validate_config(fp32_values), tmp_path / "fp32")
+    fp32.G.load_state_dict(split_weights(weights, "G"))
+    z = torch.randn(4, fp32.G.z_dim)
+    mixed_images, fp32_images = trainer.G(z, noise_mode="const"), fp32.G(z, noise_mode="const")
+    assert (mixed_images - fp32_images).abs().mean() < 0.05 * fp32_images.abs().mean()

@@ -19,6 +19,9 @@ class StyleGAN2Options(Options):
     mbstd_group_size: int = Field(4, ge=1)
     # None: grouped per-sample conv on GPUs, one shared-weight conv on CPUs (same result, faster there).
     fused_modconv: bool | None = None
+    # The highest N resolutions (>= 8 px) of G and D compute in 16 bits (bf16 where the hardware has
+    # it): the reference's num_fp16_res. 0 keeps everything in fp32.
+    mixed_precision_resolutions: int = Field(0, ge=0)
 
 
 def build_stylegan2(
@@ -35,6 +38,7 @@ def build_stylegan2(
         channel_max=options.channel_max,
         conv_clamp=options.conv_clamp,
         fused_modconv=options.fused_modconv if options.fused_modconv is not None else True,
+        num_mixed_res=options.mixed_precision_resolutions,
     )
     discriminator = Discriminator(
         img_resolution=resolution,
@@ -43,6 +47,7 @@ def build_stylegan2(
         channel_max=options.channel_max,
         mbstd_group_size=options.mbstd_group_size,
         conv_clamp=options.conv_clamp,
+        num_mixed_res=options.mixed_precision_resolutions,
     )
     return generator, discriminator
 

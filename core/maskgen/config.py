@@ -52,6 +52,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             "mapping_layers": 8,
             "channel_base": 16384,
             "channel_max": 512,
+            # The reference's num_fp16_res: the top 4 resolutions in 16 bits (bf16 where supported).
+            "mixed_precision_resolutions": 4,
         },
     },
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,43 @@ Activation = Literal["linear", "lrelu"]
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)  # keeps the second moment of lrelu(x) equal to that of x for x ~ N(0, 1)
 DEFAULT_FIR_TAPS: tuple[float, ...] = (1.0, 3.0, 3.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mixed precision
+# --------------------------------------------------------------------------------------------------
+
+
+def reduced_precision_dtype(device: torch.device) -> torch.dtype | None:
+    """The 16-bit type for mixed-precision layers on ``device``; None where 16 bits would not pay.
+
+    bfloat16 where the hardware computes in it (the fp32 exponent range: no loss scaling, no
+    overflow); float16 on GPUs without bf16, kept in range by the layers' conv clamp as in the
+    reference; None on CPUs without native bf16, where emulating it is slower than fp32.
+    """
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_computes_bf16() else None
+    return torch.bfloat16
+
+
+def cpu_computes_bf16() -> bool:
+    """Whether this CPU has native bf16 arithmetic (e.g. AVX512-BF16, AMX) that oneDNN uses."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def compute_dtype(mixed_precision: bool, like: torch.Tensor) -> torch.dtype:
+    """A block's compute type: 16 bits for a mixed-precision block, else that of the network input."""
+    reduced = reduced_precision_dtype(like.device) if mixed_precision else None
+    return like.dtype if reduced is None else reduced
+
+
+def to_block_format(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``x`` in a block's compute type; 16-bit blocks also use channels-last, which their convs prefer."""
+    is_16bit = dtype in (torch.float16, torch.bfloat16)
+    memory_format = torch.channels_last if is_16bit else torch.contiguous_format
+    return x.to(dtype=dtype, memory_format=memory_format)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -45,21 +82,92 @@ def bias_act(
 ) -> torch.Tensor:
     """Add a per-channel bias (dim 1), apply the activation and its gain, then clamp to ``±clamp``.
 
-    The clamp bounds activations so a diverging layer cannot produce inf/NaN (and, on GPUs, so fp16
-    stays in range); ``None`` disables it.
+    The clamp bounds activations so a diverging layer cannot produce inf/NaN (and, in 16 bits, keeps
+    fp16 in range); ``None`` disables it.
     """
-    if bias is not None:
-        x = x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
-    if activation == "lrelu":
-        x = F.leaky_relu(x, LRELU_SLOPE)
-        gain = gain * LRELU_GAIN
-    elif activation != "linear":
+    if activation not in ("linear", "lrelu"):
         raise ValueError(f"unknown activation {activation!r}")
-    if gain != 1.0:
-        x = x * gain
-    if clamp is not None:
-        x = x.clamp(-clamp, clamp)
-    return x
+    if bias is not None:
+        bias = bias.to(x.dtype)
+    if activation == "linear" and gain == 1.0 and clamp is None:
+        return x if bias is None else x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
+    return _BiasAct.apply(x, bias, activation, gain, clamp)
+
+
+def _bias_act_forward(
+    x: torch.Tensor, bias: torch.Tensor | None, activation: Activation, gain: float, clamp: float | None
+) -> torch.Tensor:
+    # lrelu(v) * g = lrelu(v * g) for g > 0: bias and gain in one pass, then in-place activation and clamp.
+    if activation == "lrelu":
+        gain = gain * LRELU_GAIN
+    if bias is None:
+        y = x * gain
+    else:
+        y = torch.add(bias.reshape([1, -1] + [1] * (x.ndim - 2)) * gain, x, alpha=gain)
+    if activation == "lrelu":
+        y = F.leaky_relu_(y, LRELU_SLOPE)
+    return y if clamp is None else y.clamp_(-clamp, clamp)
+
+
+class _BiasAct(torch.autograd.Function):
+    """:func:`bias_act` with a hand-written gradient that needs only the output.
+
+    Autograd's composite saves three intermediates and spends several passes on the clamp's mask; the
+    derivative of every step here is a function of the output alone (its sign and whether it was
+    clamped), computed by :class:`_BiasActGrad` in two passes.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: torch.Tensor,
+        bias: torch.Tensor | None,
+        activation: Activation,
+        gain: float,
+        clamp: float | None,
+    ) -> torch.Tensor:
+        y = _bias_act_forward(x, bias, activation, gain, clamp)
+        ctx.save_for_backward(y)
+        ctx.settings = (activation, gain, clamp)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (y,) = ctx.saved_tensors
+        grad_x = _BiasActGrad.apply(grad, y, *ctx.settings)
+        grad_bias = None
+        if ctx.needs_input_grad[1]:
+            grad_bias = grad_x.sum([d for d in range(grad_x.ndim) if d != 1])
+        return grad_x, grad_bias, None, None, None
+
+
+class _BiasActGrad(torch.autograd.Function):
+    """grad -> grad * f'(x), with f' read off the output y: gain (times the slope where y < 0), zero
+    where y was clamped. Linear in ``grad`` with a piecewise-constant factor, so its own gradient is
+    the same map and its gradient with respect to y is zero almost everywhere (R1, path length)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        grad: torch.Tensor,
+        y: torch.Tensor,
+        activation: Activation,
+        gain: float,
+        clamp: float | None,
+    ) -> torch.Tensor:
+        ctx.save_for_backward(y)
+        ctx.settings = (activation, gain, clamp)
+        if clamp is not None:
+            grad = torch.ops.aten.hardtanh_backward(grad, y, -clamp, clamp)
+        if activation == "lrelu":
+            grad = torch.ops.aten.leaky_relu_backward(grad, y, LRELU_SLOPE, True)
+            gain = gain * LRELU_GAIN
+        return grad * gain if gain != 1.0 else grad
+
+    @staticmethod
+    def backward(ctx: Any, grad_grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (y,) = ctx.saved_tensors
+        return _BiasActGrad.apply(grad_grad, y, *ctx.settings), None, None, None, None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -108,18 +216,48 @@ def fir_filter2d(
     padding: int | tuple[int, int, int, int] = 0,
     gain: float = 1.0,
 ) -> torch.Tensor:
-    """Convolve every channel of ``x`` [N, C, H, W] with the separable 2-D filter ``f`` (zero padding).
+    """Convolve every channel of ``x`` [N, C, H, W] with the 2-D filter ``f`` (zero padding).
 
     ``padding`` is one int or (left, right, top, bottom) as in :func:`torch.nn.functional.pad`;
     negative values crop.
     """
     pad = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-    if any(pad):
-        x = F.pad(x, pad)
-    rows, cols = _separable_taps(f.to(dtype=x.dtype))
     # A true convolution flips the filter (a no-op for the symmetric filters used here).
-    y = _correlate1d(x, cols.flip(0) * gain, dim=-1)
-    return _correlate1d(y, rows.flip(0), dim=-2)
+    taps = (f.flip([0, 1]) * gain).to(dtype=x.dtype)
+    return _DepthwiseCorrelation.apply(x, taps, pad)
+
+
+def _depthwise_correlate(x: torch.Tensor, taps: torch.Tensor, pad: tuple[int, ...]) -> torch.Tensor:
+    left, right, top, bottom = pad
+    padding = (top, left)
+    if left != right or top != bottom or min(pad) < 0:  # the convolution pads only symmetrically
+        x, padding = F.pad(x, pad), (0, 0)
+    channels = x.shape[1]
+    weight = taps.expand(channels, 1, *taps.shape).contiguous()
+    return F.conv2d(x, weight, padding=padding, groups=channels)
+
+
+class _DepthwiseCorrelation(torch.autograd.Function):
+    """Zero-pad, then correlate every channel with the same small filter: one depthwise convolution.
+
+    Its gradient is the same operation with the flipped filter and complementary padding, so the
+    backward and double-backward passes (R1, path length) run this fast forward kernel too, instead of
+    autograd's generic convolution double backward, which is several times slower for these shapes.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, taps: torch.Tensor, pad: tuple[int, ...]) -> torch.Tensor:
+        ctx.save_for_backward(taps)
+        ctx.pad = pad
+        return _depthwise_correlate(x, taps, pad)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (taps,) = ctx.saved_tensors
+        kh, kw = taps.shape
+        left, right, top, bottom = ctx.pad
+        adjoint_pad = (kw - 1 - left, kw - 1 - right, kh - 1 - top, kh - 1 - bottom)
+        return _DepthwiseCorrelation.apply(grad, taps.flip([0, 1]), adjoint_pad), None, None
 
 
 def _upsample1d(x: torch.Tensor, taps: torch.Tensor, dim: int) -> torch.Tensor:

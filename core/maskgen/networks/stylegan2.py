@@ -19,9 +19,11 @@ from maskgen.networks.layers import (
     FullyConnectedLayer,
     MinibatchStdLayer,
     bias_act,
+    compute_dtype,
     fir_filter2d,
     make_fir_filter,
     normalize_2nd_moment,
+    to_block_format,
     upsample2d,
 )
 
@@ -48,6 +50,20 @@ def channels_per_resolution(img_resolution: int, channel_base: int, channel_max:
             f"it must be at least {img_resolution}"
         )
     return channels
+
+
+def mixed_precision_resolutions(img_resolution: int, num_mixed_res: int) -> set[int]:
+    """The highest ``num_mixed_res`` resolutions, never below 8 px: those run in 16-bit precision.
+
+    As in the reference (its ``num_fp16_res``): the large, cheap-to-round feature maps gain the most,
+    while the small ones, where each value carries more of the image, stay in fp32.
+    """
+    if num_mixed_res < 0:
+        raise ValueError(f"num_mixed_res must be >= 0, got {num_mixed_res}")
+    if num_mixed_res == 0:
+        return set()
+    lowest = max(img_resolution // 2 ** (num_mixed_res - 1), 8)
+    return {2**i for i in range(2, int(math.log2(img_resolution)) + 1) if 2**i >= lowest}
 
 
 def _reject_unexpected_c(c: torch.Tensor | None, c_dim: int, who: str) -> None:
@@ -99,13 +115,12 @@ def modulated_conv2d(
     """
     n, cin, h, w_ = x.shape
     cout, _, kh, kw = weight.shape
-    weight = weight.to(x.dtype)
-    styles = styles.to(x.dtype)
     if up and fir is None:
         raise ValueError("modulated_conv2d(up=True) needs the FIR filter")
 
     if fused:
-        wts = modulate_weights(weight, styles, demodulate)
+        # Weights are modulated in their own (fp32) precision and only then cast to the input's type.
+        wts = modulate_weights(weight, styles.to(weight.dtype), demodulate).to(x.dtype)
         x = x.reshape(1, n * cin, h, w_)
         if not up:
             y = F.conv2d(x, wts.reshape(n * cout, cin, kh, kw), padding=(kh // 2, kw // 2), groups=n)
@@ -116,16 +131,19 @@ def modulated_conv2d(
         y = F.conv_transpose2d(x, wt, stride=2, groups=n)  # [1, N*O, 2H+k-2, 2W+k-2]
         y = y.reshape(n, cout, y.shape[2], y.shape[3])
     else:
-        x = x * styles[:, :, None, None]
+        x = x * styles.to(x.dtype)[:, :, None, None]
+        conv_weight = weight.to(x.dtype)
         if not up:
-            y = F.conv2d(x, weight, padding=(kh // 2, kw // 2))
+            y = F.conv2d(x, conv_weight, padding=(kh // 2, kw // 2))
         else:
-            y = F.conv_transpose2d(x, weight.transpose(0, 1).flip([2, 3]), stride=2)
+            y = F.conv_transpose2d(x, conv_weight.transpose(0, 1).flip([2, 3]), stride=2)
         if demodulate:
             # sum_{i,k} (w[o,i,k] * s[n,i])^2 = s^2 @ (sum_k w^2)^T: the same coefficients as
-            # modulate_weights, from an [N, O] product instead of an [N, O, I, k, k] tensor.
+            # modulate_weights, from an [N, O] product instead of an [N, O, I, k, k] tensor; computed
+            # in the weights' precision.
+            styles = styles.to(weight.dtype)
             dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
-            y = y * dcoefs[:, :, None, None]  # per-channel scale: commutes with the blur below
+            y = y * dcoefs.to(y.dtype)[:, :, None, None]  # per-channel scale: commutes with the blur
     if not up:
         return y
     assert fir is not None
@@ -285,9 +303,11 @@ class SynthesisBlock(nn.Module):
         resolution: int,
         img_channels: int,
         conv_clamp: float | None = None,
+        mixed_precision: bool = False,
     ) -> None:
         super().__init__()
         self.resolution = resolution
+        self.mixed_precision = mixed_precision
         self.conv0: SynthesisLayer | None = None
         self.const: nn.Parameter | None = None
         if in_channels == 0:
@@ -309,15 +329,16 @@ class SynthesisBlock(nn.Module):
         noise_mode: NoiseMode = "random",
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # ws: [N, num_conv + 1, w_dim]; the last one drives toRGB (and is shared with the next block's
-        # first conv, as in the reference).
+        # first conv, as in the reference). Features run in the block's precision, the image in fp32.
+        dtype = compute_dtype(self.mixed_precision, ws)
         if self.const is not None:
-            x = self.const.to(ws.dtype).unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
-            x = self.conv1(x, ws[:, 0], noise_mode)
+            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+            x = self.conv1(to_block_format(x, dtype), ws[:, 0], noise_mode)
         else:
             assert self.conv0 is not None and x is not None
-            x = self.conv0(x, ws[:, 0], noise_mode)
+            x = self.conv0(to_block_format(x, dtype), ws[:, 0], noise_mode)
             x = self.conv1(x, ws[:, 1], noise_mode)
-        y = self.torgb(x, ws[:, self.num_conv])
+        y = self.torgb(x, ws[:, self.num_conv]).to(dtype=ws.dtype, memory_format=torch.contiguous_format)
         img = y if img is None else upsample2d(img, self.fir) + y
         return x, img
 
@@ -333,9 +354,11 @@ class SynthesisNetwork(nn.Module):
         channel_base: int = 16384,
         channel_max: int = 512,
         conv_clamp: float | None = 256,
+        num_mixed_res: int = 0,
     ) -> None:
         super().__init__()
         channels = channels_per_resolution(img_resolution, channel_base, channel_max)
+        mixed = mixed_precision_resolutions(img_resolution, num_mixed_res)
         self.w_dim = w_dim
         self.img_resolution = img_resolution
         self.img_channels = img_channels
@@ -348,6 +371,7 @@ class SynthesisNetwork(nn.Module):
                 res,
                 img_channels,
                 conv_clamp=conv_clamp,
+                mixed_precision=res in mixed,
             )
             for res in self.block_resolutions
         )
@@ -385,6 +409,7 @@ class Generator(nn.Module):
         conv_clamp: float | None = 256,
         w_avg_beta: float = 0.995,
         fused_modconv: bool = True,
+        num_mixed_res: int = 0,
     ) -> None:
         super().__init__()
         check_resolution(img_resolution)
@@ -396,7 +421,7 @@ class Generator(nn.Module):
         self.img_resolution = img_resolution
         self.img_channels = img_channels
         self.synthesis_network = SynthesisNetwork(
-            w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp
+            w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp, num_mixed_res
         )
         self.num_ws: int = self.synthesis_network.num_ws
         self.mapping_network = MappingNetwork(
@@ -474,8 +499,15 @@ class Generator(nn.Module):
 class DiscriminatorBlock(nn.Module):
     """Residual block: conv3x3, conv3x3 down, plus a 1x1 down skip; the sum is scaled by sqrt(0.5)."""
 
-    def __init__(self, in_channels: int, out_channels: int, conv_clamp: float | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        conv_clamp: float | None = None,
+        mixed_precision: bool = False,
+    ) -> None:
         super().__init__()
+        self.mixed_precision = mixed_precision
         self.conv0 = Conv2dLayer(in_channels, in_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
         self.conv1 = Conv2dLayer(
             in_channels, out_channels, 3, activation="lrelu", down=2, conv_clamp=conv_clamp
@@ -504,9 +536,13 @@ class Discriminator(nn.Module):
         mbstd_num_channels: int = 1,
         conv_clamp: float | None = 256,
         cmap_dim: int | None = None,
+        num_mixed_res: int = 0,
     ) -> None:
         super().__init__()
         channels = channels_per_resolution(img_resolution, channel_base, channel_max)
+        mixed = mixed_precision_resolutions(img_resolution, num_mixed_res)
+        # fromRGB belongs to the first block (as in the reference) and shares its precision.
+        self.from_rgb_mixed = img_resolution in mixed
         if img_channels < 1 or c_dim < 0:
             raise ValueError("Discriminator needs img_channels >= 1 and c_dim >= 0")
         self.img_resolution = img_resolution
@@ -523,7 +559,9 @@ class Discriminator(nn.Module):
             img_channels, channels[img_resolution], 1, activation="lrelu", conv_clamp=conv_clamp
         )
         self.blocks = nn.ModuleList(
-            DiscriminatorBlock(channels[res], channels[res // 2], conv_clamp=conv_clamp)
+            DiscriminatorBlock(
+                channels[res], channels[res // 2], conv_clamp=conv_clamp, mixed_precision=res in mixed
+            )
             for res in sorted(channels, reverse=True)
             if res > 4
         )
@@ -546,10 +584,10 @@ class Discriminator(nn.Module):
             if c is None:
                 raise ValueError(f"this discriminator is conditional: pass c of shape [N, {self.c_dim}]")
             cmap = self.mapping(None, c)
-        x = self.from_rgb(img)
+        x = self.from_rgb(to_block_format(img, compute_dtype(self.from_rgb_mixed, img)))
         for block in self.blocks:
-            x = block(x)
-        x = self.conv(self.mbstd(x))
+            x = block(to_block_format(x, compute_dtype(block.mixed_precision, img)))
+        x = self.conv(self.mbstd(to_block_format(x, img.dtype)))  # the 4x4 epilogue: full precision
         x = self.fc(x.flatten(1))
         x = self.out(x)
         if cmap is not None:
