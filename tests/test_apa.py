@@ -101,6 +101,25 @@ def test_fraction_replaced_follows_p_and_only_replaced_positions_are_generated()
     assert fakes.calls == [(int(replaced.sum()), False)]  # default: the generator being trained
 
 
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_on_gpus_a_whole_batch_is_generated_and_p_still_sets_the_fraction(
+    p: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import maskgen_apa.augmenter as apa_module
+
+    monkeypatch.setattr(apa_module, "host_reads_are_free", lambda device: False)
+    torch.manual_seed(0)
+    augmenter = APAAugmenter(APAOptions(p=p), _context())
+    reals, fakes = _reals(4000, size=2), _Fakes(size=2, requires_grad=True)
+    out = augmenter.prepare_reals(reals, fakes)
+    replaced = (out == 5.0).flatten(1).all(dim=1)
+    kept = (out == reals).flatten(1).all(dim=1)
+    assert torch.all(replaced ^ kept)
+    assert abs(replaced.float().mean().item() - p) < 0.03
+    assert fakes.calls == [(4000, False)]  # always the whole batch: no count is read from the device
+    assert not out.requires_grad
+
+
 def test_wrong_fake_shape_is_a_clear_error() -> None:
     augmenter = APAAugmenter(APAOptions(p=1.0), _context())
     with pytest.raises(ValueError, match="make_fakes"):

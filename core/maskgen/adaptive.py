@@ -30,18 +30,28 @@ class SignHeuristicAugmenter(Augmenter):
         self.register_buffer("sign_count", torch.zeros([]))
         self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
         self.register_buffer("heuristic", torch.tensor(math.nan))  # last measurement; NaN until then
-        # A host copy of ``minibatches``: deciding whether this step measures must not read a GPU tensor.
+        # Host copies of ``minibatches`` and ``sign_count``: deciding whether this step measures, and
+        # whether anything was observed, must not read a GPU tensor.
         self._host_minibatches: int | None = None
+        self._host_sign_count: int | None = None
 
     def _load_from_state_dict(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super()._load_from_state_dict(*args, **kwargs)
-        self._host_minibatches = None  # re-read from the loaded buffer at the next step
+        # Re-read from the loaded buffers at the next step (one read after a resume).
+        self._host_minibatches = self._host_sign_count = None
 
     @torch.no_grad()
     def observe(self, real_logits: Tensor) -> None:
         signs = real_logits.detach().sign()
+        observed = self._observed()
         self.sign_sum += signs.sum().to(self.sign_sum)
         self.sign_count += signs.numel()
+        self._host_sign_count = observed + signs.numel()
+
+    def _observed(self) -> int:
+        if self._host_sign_count is None:
+            self._host_sign_count = int(self.sign_count)
+        return self._host_sign_count
 
     @torch.no_grad()
     def measure_heuristic(self) -> Tensor | None:
@@ -56,15 +66,16 @@ class SignHeuristicAugmenter(Augmenter):
         self.minibatches += 1
         if self._host_minibatches % self.interval != 0:
             return None
+        if self._observed() == 0:  # every process observes the same number of logits
+            return None
         totals = torch.stack([self.sign_sum, self.sign_count])
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(totals)
-        if float(totals[1]) == 0:
-            return None
         value = totals[0] / totals[1]
         self.heuristic.copy_(value)
         self.sign_sum.zero_()
         self.sign_count.zero_()
+        self._host_sign_count = 0
         return value
 
     @staticmethod

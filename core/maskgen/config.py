@@ -104,6 +104,7 @@ class TrainConfig(BaseModel):
     keep_snapshots: int = Field(3, ge=1, description="Old checkpoints kept besides the latest.")
     grid_size: int = Field(8, ge=1, le=32, description="The sample grid is grid_size x grid_size.")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.")
+    allow_tf32: bool = Field(True, description="On CUDA: TF32 matmuls and convolutions (Ampere and later).")
     init: str | None = Field(None, description="Start from this checkpoint's G, D and G_ema (fine-tuning).")
 
     @field_validator("resolution")

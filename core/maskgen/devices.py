@@ -21,3 +21,13 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise MaskgenError(f"device {name!r} requested but CUDA is not available on this machine")
     return device
+
+
+def host_reads_are_free(device: torch.device) -> bool:
+    """Whether reading a tensor's value on the host costs nothing.
+
+    On a CPU the value is already there. On an accelerator the read waits for every queued kernel, and
+    the device idles until the host queues more work; code on the training step's path that would
+    read a value takes a read-free path there instead.
+    """
+    return device.type == "cpu"

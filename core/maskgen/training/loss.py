@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from maskgen.interfaces import Augmenter
+from maskgen.training import host_random
 
 
 @dataclass
@@ -45,8 +46,8 @@ class StyleGAN2Loss:
         ws = self.G.mapping(z, update_w_avg=update_w_avg)
         if self.w.style_mixing_prob > 0:
             # One crossover point per batch: layers from `cutoff` on use a second latent.
-            cutoff = int(torch.randint(1, ws.shape[1], ()))
-            if float(torch.rand(())) >= self.w.style_mixing_prob:
+            cutoff = host_random.integer(1, ws.shape[1])
+            if host_random.uniform() >= self.w.style_mixing_prob:
                 cutoff = ws.shape[1]
             if cutoff < ws.shape[1]:
                 mixed = self.G.mapping(torch.randn_like(z), update_w_avg=False)

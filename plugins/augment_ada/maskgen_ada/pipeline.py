@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from maskgen.devices import host_reads_are_free
+
 Tensor = torch.Tensor
 
 GEOMETRIC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac")
@@ -122,8 +124,12 @@ class AugmentPipe(nn.Module):
         if images.ndim != 4:
             raise ValueError(f"expected images [N, C, H, W], got shape {tuple(images.shape)}")
         p = torch.as_tensor(self.p if p is None else p, dtype=torch.float32).to(images.device)
-        if float(p) == 0.0 or not any(getattr(self.config, name) > 0 for name in TRANSFORMS):
-            return images  # exactly the identity, without drawing random numbers
+        if not any(getattr(self.config, name) > 0 for name in TRANSFORMS):
+            return images
+        if host_reads_are_free(images.device) and float(p) == 0.0:
+            # Exactly the identity, without drawing random numbers. Not on GPUs: reading p would stall
+            # the device every step, so there the transforms run with every gate closed.
+            return images
         x = self._geometric(images, p)
         x = self._color(x, p)
         x = self._filter(x, p)
@@ -167,7 +173,7 @@ class AugmentPipe(nn.Module):
             g = g @ _translate2d(-t[:, 0] * w, -t[:, 1] * h)
 
         changed = ~(g == _eye(3, 1, dev)).flatten(1).all(dim=1)
-        if not bool(changed.any()):
+        if _nothing_changed(changed):
             return x  # nothing to resample anywhere in the batch
         return _where(changed, _resample(x, g), x)
 
@@ -209,7 +215,7 @@ class AugmentPipe(nn.Module):
             m = (_eye(4, 1, dev) + (s - 1)[:, None, None] * chroma) @ m
 
         changed = ~(m == _eye(4, 1, dev)).flatten(1).all(dim=1)
-        if not bool(changed.any()):
+        if _nothing_changed(changed):
             return x
         rgb = x.expand(n, 3, h, w) if c == 1 else x
         m = m.to(x.dtype)
@@ -235,7 +241,7 @@ class AugmentPipe(nn.Module):
             gains = torch.where(on[:, None], gains * t, gains)
 
         changed = (gains != 1).any(dim=1)
-        if not bool(changed.any()):
+        if _nothing_changed(changed):
             return x
         kernels = gains @ self.band_kernels.to(dev)  # [N, taps]: one separable filter per sample
         return _where(changed, _separable_filter(x, kernels.to(x.dtype)), x)
@@ -247,7 +253,7 @@ class AugmentPipe(nn.Module):
         n, dev = x.shape[0], x.device
         sigma = torch.randn(n, device=dev).abs() * cfg.noise_std * _gate(n, cfg.noise * p, dev)
         changed = sigma > 0
-        if not bool(changed.any()):
+        if _nothing_changed(changed):
             return x
         return _where(changed, x + torch.randn_like(x) * sigma.to(x.dtype)[:, None, None, None], x)
 
@@ -258,7 +264,7 @@ class AugmentPipe(nn.Module):
         n, _, h, w = x.shape
         dev = x.device
         changed = _gate(n, cfg.cutout * p, dev).bool()
-        if not bool(changed.any()):
+        if _nothing_changed(changed):
             return x
         centre = torch.rand(n, 2, device=dev)
         half = cfg.cutout_size / 2
@@ -271,6 +277,15 @@ class AugmentPipe(nn.Module):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _nothing_changed(changed: Tensor) -> bool:
+    """True when no image of the batch was transformed, so the work can be skipped.
+
+    Only asked where reading a device value is free (CPUs); on GPUs the answer would stall the device
+    every step, so the transform runs and ``changed`` selects its result per image.
+    """
+    return host_reads_are_free(changed.device) and not bool(changed.any())
 
 
 def _gate(n: int, prob: Tensor | float, dev: torch.device) -> Tensor:

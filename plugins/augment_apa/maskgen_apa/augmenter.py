@@ -9,6 +9,7 @@ import torch
 from pydantic import Field, model_validator
 
 from maskgen.adaptive import SignHeuristicAugmenter
+from maskgen.devices import host_reads_are_free
 from maskgen.interfaces import AugmentContext, Options
 
 Tensor = torch.Tensor
@@ -63,6 +64,12 @@ class APAAugmenter(SignHeuristicAugmenter):
         self.register_buffer("p", torch.tensor(float(start)))
 
     def prepare_reals(self, reals: Tensor, make_fakes: Callable[..., Tensor]) -> Tensor:
+        if not host_reads_are_free(reals.device):
+            # On GPUs: a whole batch of fakes and a per-image choice, so nothing waits for the device
+            # to say how many images p replaced.
+            mask = torch.rand(reals.shape[0], device=reals.device) < self.p
+            fakes = self._fakes(make_fakes, reals.shape[0], reals)
+            return torch.where(mask[:, None, None, None], fakes, reals)
         p = float(self.p)
         if p <= 0.0:
             return reals  # the common case early in training: no random numbers, no generator call
@@ -70,15 +77,18 @@ class APAAugmenter(SignHeuristicAugmenter):
         count = int(mask.sum())
         if count == 0:
             return reals
-        # Only the replaced positions are generated, so the cost grows with p.
+        # On CPUs only the replaced positions are generated, so the cost grows with p.
+        out = reals.clone()
+        out[mask] = self._fakes(make_fakes, count, reals)
+        return out
+
+    def _fakes(self, make_fakes: Callable[..., Tensor], count: int, reals: Tensor) -> Tensor:
         fakes = make_fakes(count, use_ema=self.use_ema).detach().to(reals.dtype)
         if fakes.shape[1:] != reals.shape[1:] or fakes.shape[0] != count:
             raise ValueError(
                 f"make_fakes({count}) returned shape {tuple(fakes.shape)}; reals are {tuple(reals.shape)}"
             )
-        out = reals.clone()
-        out[mask] = fakes
-        return out
+        return fakes
 
     @torch.no_grad()
     def end_step(self, batch_size: int) -> None:

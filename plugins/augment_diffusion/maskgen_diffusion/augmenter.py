@@ -69,19 +69,19 @@ class DiffusionOptions(Options):
 # --------------------------------------------------------------------------------------------------
 
 
-def linear_alphas_bar(beta_start: float, beta_end: float, steps: int, length: int) -> Tensor:
+def linear_alphas_bar(beta_start: float, beta_end: float, steps: int | Tensor, length: int) -> Tensor:
     """abar_t for t = 0..length-1 of a linear beta schedule over ``steps`` steps.
 
     abar_0 = 1 (t = 0 is the clean image); entries past ``steps`` repeat abar_steps (never sampled
     while T <= steps, but keeping one fixed length lets the buffer survive a checkpoint round trip).
+    ``steps`` may be a 0-dim tensor on any device: the result is computed there, without reading it.
     """
-    betas = torch.linspace(beta_start, beta_end, steps, dtype=torch.float64)
-    cumulative = torch.cumprod(1.0 - betas, dim=0)
-    out = torch.ones(length, dtype=torch.float64)
-    n = min(steps, length - 1)
-    out[1 : n + 1] = cumulative[:n]
-    out[n + 1 :] = cumulative[n - 1] if n > 0 else 1.0
-    return out.float()
+    steps_t = torch.as_tensor(steps)
+    s = torch.arange(1, length, dtype=torch.float64, device=steps_t.device)
+    # beta_s = beta_start + (beta_end - beta_start) (s - 1) / (steps - 1), for s = 1..steps.
+    betas = beta_start + (beta_end - beta_start) * (s - 1) / (steps_t - 1).clamp(min=1)
+    betas = torch.where(s <= steps_t, betas, torch.zeros_like(betas))  # no decay past the last step
+    return torch.cat([s.new_ones(1), torch.cumprod(1.0 - betas, dim=0)]).float()
 
 
 def sample_timesteps(
@@ -154,7 +154,7 @@ class DiffusionAugmenter(SignHeuristicAugmenter):
         self.register_buffer("T", torch.tensor(start_T, dtype=torch.long))
         self.register_buffer("alphas_bar", self._schedule(start_T))
 
-    def _schedule(self, T: int) -> Tensor:
+    def _schedule(self, T: int | Tensor) -> Tensor:
         steps = T if self.options.schedule_span == "T" else self.t_max
         return linear_alphas_bar(self.options.beta_start, self.options.beta_end, steps, self.t_max + 1)
 
@@ -189,11 +189,10 @@ class DiffusionAugmenter(SignHeuristicAugmenter):
             return
         step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
         self.p.copy_((self.p + torch.sign(r_t - self.target) * step).clamp(0.0, 1.0))
-        new_T = self.t_min + round(float(self.p) * (self.t_max - self.t_min))
-        if new_T != int(self.T):
-            self.T.fill_(new_T)
-            if self.options.schedule_span == "T":
-                self.alphas_bar.copy_(self._schedule(new_T))
+        # All on the device: T and its schedule follow p without reading either on the host.
+        self.T.copy_(self.t_min + torch.round(self.p.double() * (self.t_max - self.t_min)).long())
+        if self.options.schedule_span == "T":
+            self.alphas_bar.copy_(self._schedule(self.T))
 
     def stats(self) -> dict[str, float]:
         T = int(self.T)
