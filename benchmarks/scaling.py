@@ -14,6 +14,7 @@ image against resolution, and saves the raw numbers as JSON.
 
     python benchmarks/scaling.py                          # every resolution and width setting
     python benchmarks/scaling.py --res 16 32 64 --widths cpu --repeats 3
+    python benchmarks/scaling.py --replot                 # redraw the report from docs/performance.json
 """
 
 from __future__ import annotations
@@ -121,21 +122,22 @@ def write_report(rows: list[dict], path: Path, args: argparse.Namespace) -> None
     import matplotlib.pyplot as plt
 
     plot = path.with_name("performance.png")
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for widths in sorted({r["widths"] for r in rows}):
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for index, widths in enumerate(sorted({r["widths"] for r in rows})):
         points = sorted((r["resolution"], r) for r in rows if r["widths"] == widths)
         xs = [p for p, _ in points]
         train = [1 / r["train_images_per_second"] for _, r in points]
         generate = [1 / r["generate_images_per_second"] for _, r in points]
-        ax.plot(xs, train, "o-", label=f"train, {widths}")
-        ax.plot(xs, generate, "s--", label=f"generate, {widths}")
+        colour = f"C{index}"  # one colour per setting: solid = training, dashed = generation
+        ax.plot(xs, train, "o-", color=colour, label=f"train, {widths}")
+        ax.plot(xs, generate, "s--", color=colour, label=f"generate, {widths}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("resolution (px)")
     ax.set_ylabel("seconds per image")
     ax.set_title(f"maskgen on {args.threads} CPU threads, batch {args.batch}")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     fig.tight_layout()
     fig.savefig(plot, dpi=120)
     plt.close(fig)
@@ -185,7 +187,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed for one point")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--one", nargs=2, metavar=("RES", "WIDTHS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--replot", action="store_true", help="rewrite the report from the saved JSON, measuring nothing"
+    )
     args = parser.parse_args()
+    if args.replot:
+        write_report(json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8")), args.out, args)
+        return
     if args.one:
         print(json.dumps(measure(int(args.one[0]), args.one[1], args.batch, args.repeats, args.threads)))
         return
