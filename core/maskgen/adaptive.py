@@ -23,9 +23,12 @@ class SignHeuristicAugmenter(Augmenter):
     minibatches: Tensor
     heuristic: Tensor
 
-    def __init__(self, interval: int) -> None:
+    def __init__(self, interval: int, target: float, speed_kimg: float, adaptive: bool = True) -> None:
         super().__init__()
         self.interval = interval
+        self.target = target
+        self.speed_kimg = speed_kimg
+        self.adaptive = adaptive  # False: measure the heuristic (for the logs) but never move
         self.register_buffer("sign_sum", torch.zeros([]))
         self.register_buffer("sign_count", torch.zeros([]))
         self.register_buffer("minibatches", torch.zeros([], dtype=torch.long))
@@ -77,6 +80,24 @@ class SignHeuristicAugmenter(Augmenter):
         self.sign_count.zero_()
         self._host_sign_count = 0
         return value
+
+    @torch.no_grad()
+    def adapt(self, strength: Tensor, batch_size: int, upper: float = 1.0) -> bool:
+        """Count one minibatch; every ``interval`` of them measure the heuristic and, when adaptive,
+        move ``strength`` (a buffer, in place, on its device) one step towards the target, within
+        [0, upper]. Returns whether it moved. ``batch_size`` counts real images over all processes.
+        """
+        value = self.measure_heuristic()
+        if value is None or not self.adaptive:
+            return False
+        step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
+        strength.copy_((strength + torch.sign(value - self.target) * step).clamp(0.0, upper))
+        return True
+
+    def heuristic_stats(self) -> dict[str, float]:
+        """The last measurement for the logs; empty until there is one."""
+        value = float(self.heuristic)
+        return {} if math.isnan(value) else {"augment/heuristic": value}
 
     @staticmethod
     def adjustment_step(batch_size: int, interval: int, speed_kimg: float) -> float:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from pydantic import Field
 
@@ -38,11 +36,9 @@ class AdaAugmenter(SignHeuristicAugmenter):
     """
 
     def __init__(self, options: AdaOptions, context: AugmentContext) -> None:
-        super().__init__(options.interval)
+        speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
+        super().__init__(options.interval, options.target, speed_kimg, adaptive=options.p is None)
         self.options = options
-        self.adaptive = options.p is None
-        self.target = options.target
-        self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
         start = options.initial_p if options.p is None else options.p
         self.pipe = AugmentPipe(options.pipeline, p=start)  # holds p as the buffer ``pipe.p``
 
@@ -59,19 +55,10 @@ class AdaAugmenter(SignHeuristicAugmenter):
 
         ``batch_size`` is the number of real images in one step over all processes.
         """
-        r_t = self.measure_heuristic()
-        if r_t is None:
-            return
-        if self.adaptive:
-            step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
-            self.pipe.p.copy_((self.pipe.p + torch.sign(r_t - self.target) * step).clamp(0.0, 1.0))
+        self.adapt(self.pipe.p, batch_size)
 
     def stats(self) -> dict[str, float]:
-        out = {"augment/strength": self.p}
-        r_t = float(self.heuristic)
-        if not math.isnan(r_t):
-            out["augment/heuristic"] = r_t
-        return out
+        return {"augment/strength": self.p} | self.heuristic_stats()
 
     def extra_repr(self) -> str:
         mode = f"target={self.target}, speed_kimg={self.speed_kimg:g}" if self.adaptive else "fixed p"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -53,13 +52,11 @@ class APAAugmenter(SignHeuristicAugmenter):
     p: Tensor
 
     def __init__(self, options: APAOptions, context: AugmentContext) -> None:
-        super().__init__(options.interval)
+        speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
+        super().__init__(options.interval, options.target, speed_kimg, adaptive=options.p is None)
         self.options = options
-        self.adaptive = options.p is None
-        self.target = options.target
         self.max_p = options.max_p
         self.use_ema = options.use_ema
-        self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
         start = options.initial_p if options.p is None else options.p
         self.register_buffer("p", torch.tensor(float(start)))
 
@@ -96,19 +93,10 @@ class APAAugmenter(SignHeuristicAugmenter):
 
         ``batch_size`` is the number of real images in one step over all processes.
         """
-        lambda_t = self.measure_heuristic()
-        if lambda_t is None:
-            return
-        if self.adaptive:
-            step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
-            self.p.copy_((self.p + torch.sign(lambda_t - self.target) * step).clamp(0.0, self.max_p))
+        self.adapt(self.p, batch_size, upper=self.max_p)
 
     def stats(self) -> dict[str, float]:
-        out = {"augment/strength": float(self.p)}
-        lambda_t = float(self.heuristic)
-        if not math.isnan(lambda_t):
-            out["augment/heuristic"] = lambda_t
-        return out
+        return {"augment/strength": float(self.p)} | self.heuristic_stats()
 
     def extra_repr(self) -> str:
         mode = f"target={self.target}, speed_kimg={self.speed_kimg:g}" if self.adaptive else "fixed p"

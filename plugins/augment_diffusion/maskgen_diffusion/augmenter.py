@@ -140,13 +140,11 @@ class DiffusionAugmenter(SignHeuristicAugmenter):
     alphas_bar: Tensor
 
     def __init__(self, options: DiffusionOptions, context: AugmentContext) -> None:
-        super().__init__(options.interval)
+        speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
+        super().__init__(options.interval, options.target, speed_kimg, adaptive=options.fixed_T is None)
         self.options = options
-        self.adaptive = options.fixed_T is None
-        self.target = options.target
         self.t_min, self.t_max = options.t_min, options.t_max
         self.sigma = options.sigma
-        self.speed_kimg = options.speed_kimg if options.speed_kimg is not None else context.speed_kimg
         self.c_dim = options.t_embed_dim
         start_T = options.fixed_T or options.initial_T or options.t_min
         span = max(self.t_max - self.t_min, 1)
@@ -182,13 +180,8 @@ class DiffusionAugmenter(SignHeuristicAugmenter):
 
         ``batch_size`` is the number of real images in one step over all processes.
         """
-        r_t = self.measure_heuristic()
-        if r_t is None:
+        if not self.adapt(self.p, batch_size):
             return
-        if not self.adaptive:
-            return
-        step = self.adjustment_step(batch_size, self.interval, self.speed_kimg)
-        self.p.copy_((self.p + torch.sign(r_t - self.target) * step).clamp(0.0, 1.0))
         # All on the device: T and its schedule follow p without reading either on the host.
         self.T.copy_(self.t_min + torch.round(self.p.double() * (self.t_max - self.t_min)).long())
         if self.options.schedule_span == "T":
@@ -202,10 +195,7 @@ class DiffusionAugmenter(SignHeuristicAugmenter):
             # The weakest signal D sees: sqrt(abar_T) of the image survives at the largest t.
             "augment/abar_T": float(self.alphas_bar[T]),
         }
-        r_t = float(self.heuristic)
-        if not math.isnan(r_t):
-            out["augment/heuristic"] = r_t
-        return out
+        return out | self.heuristic_stats()
 
     def extra_repr(self) -> str:
         o = self.options
