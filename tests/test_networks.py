@@ -489,3 +489,18 @@ def test_mixed_precision_r1_gradient_agrees_with_fp32() -> None:
 
     a, b = r1_weight_grad(d16), r1_weight_grad(d32)
     assert F.cosine_similarity(a, b, dim=0) > 0.99
+
+
+@pytest.mark.parametrize("up", [False, True])
+def test_fp16_modulated_conv_stays_finite_where_unscaled_weights_overflow(up: bool) -> None:
+    # Older GPUs compute mixed-precision blocks in fp16; large styles and weights must not overflow.
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 6, 6)
+    weight, styles = torch.randn(8, 16, 3, 3) * 300, torch.randn(2, 16) * 300
+    fir = make_fir_filter()
+    assert not torch.isfinite(F.conv2d((x * styles[:, :, None, None]).half(), weight.half(), padding=1)).all()
+    want = modulated_conv2d(x, weight, styles, up=up, fir=fir, fused=False)
+    for fused in (False, True):
+        got = modulated_conv2d(x.half(), weight, styles, up=up, fir=fir, fused=fused)
+        assert got.dtype == torch.float16 and torch.isfinite(got).all()
+        torch.testing.assert_close(got.float(), want, rtol=0.02, atol=0.02)

@@ -117,6 +117,13 @@ def modulated_conv2d(
     cout, _, kh, kw = weight.shape
     if up and fir is None:
         raise ValueError("modulated_conv2d(up=True) needs the FIR filter")
+    if x.dtype == torch.float16 and demodulate:
+        # fp16 tops out at 65504: bring weights and styles to at most ~1 first, as the reference does.
+        # Demodulation divides any per-filter or per-sample scale out again.
+        weight = weight * (
+            1 / math.sqrt(cin * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
+        )
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
 
     if fused:
         # Weights are modulated in their own (fp32) precision and only then cast to the input's type.
