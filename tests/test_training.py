@@ -113,3 +113,15 @@ def test_mixed_precision_training_learns_and_checkpoints_load_into_fp32_networks
     z = torch.randn(4, fp32.G.z_dim)
     mixed_images, fp32_images = trainer.G(z, noise_mode="const"), fp32.G(z, noise_mode="const")
     assert (mixed_images - fp32_images).abs().mean() < 0.05 * fp32_images.abs().mean()
+
+
+def test_tick_means_average_each_loss_over_the_steps_that_reported_it() -> None:
+    from maskgen.training.tick import TickMeans, crossed
+
+    means = TickMeans()
+    means.add({"loss/G": torch.tensor(1.0), "loss/pl": torch.tensor(4.0)})
+    means.add({"loss/G": torch.tensor(3.0)})  # path length runs only every few steps
+    assert means.means() == {"loss/G": 2.0, "loss/pl": 4.0}
+    means.reset()
+    assert means.means() == {}
+    assert crossed(990, 1010, 1000) and not crossed(1000, 1999, 1000) and crossed(1999, 2000, 1000)

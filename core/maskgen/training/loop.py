@@ -43,6 +43,7 @@ from maskgen.plugins import get_registry
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
+from maskgen.training.tick import TickMeans, crossed
 
 
 @dataclass
@@ -435,8 +436,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
     tick_nimg = max(1, int(config.tick_kimg * 1000))
-    sums: dict[str, torch.Tensor] = {}
-    counts: dict[str, int] = {}
+    losses = TickMeans()
     latest: dict[str, float] = {}  # tick means of the losses and the augmenter's numbers
     tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
     images_per_second = 0.0
@@ -444,12 +444,9 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
         deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else math.inf
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
-            for key, value in trainer.step().items():
-                # Summed on the device: reading a loss every step would make the host wait for a GPU.
-                sums[key] = sums[key] + value if key in sums else value.detach().float().clone()
-                counts[key] = counts.get(key, 0) + 1
-            tick_due = trainer.cur_nimg // tick_nimg > before // tick_nimg
-            snapshot_due = trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg
+            losses.add(trainer.step())
+            tick_due = crossed(before, trainer.cur_nimg, tick_nimg)
+            snapshot_due = crossed(before, trainer.cur_nimg, snapshot_nimg)
             out_of_time = time.monotonic() >= deadline
             if world.distributed:
                 # Every process must stop at the same step; agreeing is a collective, so only at ticks.
@@ -457,8 +454,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
             done = trainer.cur_nimg >= total_nimg or out_of_time
             elapsed = time.perf_counter() - tick_start
             if done or tick_due or snapshot_due:
-                # The one read of the losses per tick; it also catches a NaN before any checkpoint.
-                averages = {key: float(total) / counts[key] for key, total in sums.items()}
+                averages = losses.means()  # before any checkpoint, so a NaN stops the run first
                 check_finite_losses(averages, trainer.iteration, trainer.cur_nimg)
                 latest = averages | trainer.augmenter.stats()
             if done or tick_due:
@@ -472,7 +468,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 }
                 if main:
                     log.write(record | latest)
-                sums, counts = {}, {}
+                losses.reset()
                 tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
             if on_progress is not None:
                 rate = images_per_second or (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)

@@ -29,6 +29,7 @@ from maskgen.plugins import get_registry
 from maskgen.sketch import XDoGParams
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
+from maskgen.training.tick import TickMeans, crossed
 from maskgen.translation.config import TranslateConfig
 from maskgen.translation.data import TripletData, load_images, load_sketch_folder, sketches_of
 from maskgen.translation.features import perceptual_features
@@ -293,21 +294,18 @@ def _run_loop(
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
     tick_nimg = max(1, int(TICK_KIMG * 1000))
-    sums: dict[str, torch.Tensor] = {}
-    counts: dict[str, int] = {}
+    losses = TickMeans()
     tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
     seconds_per_step = 0.0
     shown: dict[str, float] = {}  # last tick's averages, shown until the next tick
     try:
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
-            for key, value in trainer.step().items():
-                sums[key] = sums.get(key, 0) + value
-                counts[key] = counts.get(key, 0) + 1
+            losses.add(trainer.step())
             done = trainer.cur_nimg >= total_nimg
             elapsed = time.perf_counter() - tick_start
-            if done or trainer.cur_nimg // tick_nimg > before // tick_nimg:
-                scalars = {k: float(v) / counts[k] for k, v in sums.items()}
+            if done or crossed(before, trainer.cur_nimg, tick_nimg):
+                scalars = losses.means()
                 check_finite_losses(scalars, trainer.iteration, trainer.cur_nimg)
                 seconds_per_step = elapsed / max(1, trainer.iteration - tick_start_iter)
                 trainer.wall_seconds += elapsed
@@ -319,11 +317,11 @@ def _run_loop(
                 }
                 log.write(record | scalars)
                 shown = scalars
-                sums, counts = {}, {}
+                losses.reset()
                 tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
             if on_progress is not None:
                 on_progress(Progress(trainer.cur_nimg / 1000, config.kimg, seconds_per_step, shown))
-            if done or trainer.cur_nimg // snapshot_nimg > before // snapshot_nimg:
+            if done or crossed(before, trainer.cur_nimg, snapshot_nimg):
                 kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
                 trainer.contact_sheet(samples / f"contact_kimg{kimg_tag}.png")
                 trainer.contact_sheet(samples / "contact_latest.png")
