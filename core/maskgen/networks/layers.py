@@ -11,6 +11,7 @@ Everything here is device-agnostic and works in fp32 on CPU. Conventions follow 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -45,6 +46,7 @@ def reduced_precision_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16
 
 
+@functools.cache  # asked by every mixed-precision block on every forward; the hardware never changes
 def cpu_computes_bf16() -> bool:
     """Whether this CPU has native bf16 arithmetic (e.g. AVX512-BF16, AMX) that oneDNN uses."""
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
@@ -194,9 +196,10 @@ def _separable_taps(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def _correlate1d(x: torch.Tensor, taps: torch.Tensor, dim: int, stride: int = 1) -> torch.Tensor:
     """Valid 1-D correlation of ``x`` along ``dim`` (-1 or -2) with ``taps``, keeping every stride-th output.
 
-    Written as a few shifted multiply-adds: for the 4-tap filters of StyleGAN2 this is far cheaper
-    than a convolution with one input channel, especially in the backward and double-backward
-    passes (R1, path length), which the convolution kernels handle poorly for such shapes.
+    Written as a few shifted multiply-adds, for the resampling filters (upsample2d, downsample2d):
+    there half of the taps meet inserted zeros, or only every second output is kept, which a
+    convolution would compute anyway. Full-resolution filtering (:func:`fir_filter2d`) is one
+    depthwise convolution instead.
     """
     k = taps.shape[0]
     length = x.shape[dim]
