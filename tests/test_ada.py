@@ -23,8 +23,8 @@ except ImportError:
 import torch.distributed as dist  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from maskgen.interfaces import AugmentContext  # noqa: E402
 from maskgen.plugins import PluginRegistry  # noqa: E402
+from maskgen.plugins.interfaces import AugmentContext  # noqa: E402
 from maskgen_ada import plugin as ada_plugin  # noqa: E402
 from maskgen_ada.augmenter import AdaAugmenter, AdaOptions  # noqa: E402
 from maskgen_ada.pipeline import PRESETS, TRANSFORMS, AugmentPipe, PresetName, _band_kernels  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from maskgen.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
 from maskgen.errors import MaskgenError
 
 
@@ -52,7 +52,7 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path: Path, monkeypatch: pyt
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("maskgen.checkpoint.save_file", disk_full)
+    monkeypatch.setattr("maskgen.artifacts.checkpoint.save_file", disk_full)
     with pytest.raises(OSError):
         _write(tmp_path, "snapshot-bad", 2.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "snapshot-good"]

@@ -16,11 +16,10 @@ try:
 except ImportError:  # plugin not installed: use its source tree
     sys.path.insert(0, str(_ROOT / "plugins" / "augment_apa"))
 
-import maskgen.builtin_plugins as builtin_plugins  # noqa: E402
 import maskgen.cli.compare_cmd  # noqa: E402, F401  (registers the command on the shared app)
+import maskgen.plugins.builtin as builtin_plugins  # noqa: E402
 from conftest import tiny_config_values  # noqa: E402
-from maskgen.cli.main import app  # noqa: E402  (the other commands: a one-command app has no subcommands)
-from maskgen.compare import (  # noqa: E402
+from maskgen.apps.compare import (  # noqa: E402
     CompareSettings,
     metric_key,
     metrics_table,
@@ -30,10 +29,11 @@ from maskgen.compare import (  # noqa: E402
     run_comparison,
     tick_kimg_for,
 )
+from maskgen.cli.main import app  # noqa: E402  (the other commands: a one-command app has no subcommands)
 from maskgen.errors import MaskgenError  # noqa: E402
-from maskgen.hookspecs import hookimpl  # noqa: E402
-from maskgen.interfaces import Evaluator, PluginSpec  # noqa: E402
 from maskgen.plugins import PluginRegistry, set_registry  # noqa: E402
+from maskgen.plugins.hookspecs import hookimpl  # noqa: E402
+from maskgen.plugins.interfaces import Evaluator, PluginSpec  # noqa: E402
 from maskgen_apa import plugin as apa_plugin  # noqa: E402
 
 

@@ -19,13 +19,13 @@ for _package, _folder in (("maskgen_diffusion", "augment_diffusion"), ("maskgen_
 
 from pydantic import ValidationError  # noqa: E402
 
-import maskgen.builtin_plugins as builtin_plugins  # noqa: E402
+import maskgen.plugins.builtin as builtin_plugins  # noqa: E402
 from conftest import tiny_config_values  # noqa: E402
-from maskgen.checkpoint import load_checkpoint  # noqa: E402
+from maskgen.artifacts.checkpoint import load_checkpoint  # noqa: E402
 from maskgen.config import validate_config  # noqa: E402
-from maskgen.factory import build_augmenter  # noqa: E402
-from maskgen.interfaces import AugmentContext  # noqa: E402
 from maskgen.plugins import PluginRegistry, set_registry  # noqa: E402
+from maskgen.plugins.factory import build_augmenter  # noqa: E402
+from maskgen.plugins.interfaces import AugmentContext  # noqa: E402
 from maskgen_ada import plugin as ada_plugin  # noqa: E402
 from maskgen_diffusion import plugin as diffusion_plugin  # noqa: E402
 from maskgen_diffusion.augmenter import (  # noqa: E402

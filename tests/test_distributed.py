@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from conftest import TINY_GENERATOR, tiny_config_values
 from maskgen.config import TrainConfig
-from maskgen.distributed import World, world_from_environment
+from maskgen.training.distributed import World, world_from_environment
 
 WORKER = Path(__file__).parent / "helpers" / "ddp_worker.py"
 ITERATIONS = 4

@@ -2,7 +2,8 @@
 
 No test uses the network: sockets are blocked, the Hub cache is filled by hand in the documented layout
 (models--OWNER--REPO/{blobs,refs,snapshots}) and read with HF_HUB_OFFLINE=1, and pushes go to a fake
-HfApi that records the commit operations our code builds.
+HfApi that records the commit operations our code builds. Pulling over HTTP, from a real
+Hub-compatible server (olah) on loopback, is tested in test_hub_server.py.
 """
 
 from __future__ import annotations
@@ -10,15 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 import torch
@@ -28,14 +24,14 @@ from typer.testing import CliRunner
 
 import maskgen.cli.hub_cmd  # noqa: F401  (registers pull and push on the app)
 from conftest import tiny_config_values
-from maskgen import hub
-from maskgen.checkpoint import describe_mismatch, load_checkpoint, load_strict, split_weights
+from maskgen.artifacts import hub_pull as hub
+from maskgen.artifacts.checkpoint import describe_mismatch, load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.modelcard import model_card
 from maskgen.cli.main import app
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
-from maskgen.hookspecs import hookimpl
-from maskgen.modelcard import model_card
 from maskgen.plugins import PluginRegistry
+from maskgen.plugins.hookspecs import hookimpl
 from maskgen.training.loop import Trainer, train
 
 REPO = "maskgen-test/tiny-masks"
@@ -409,148 +405,3 @@ def test_push_refuses_offline_and_bad_repo_ids(checkpoint: Path, monkeypatch: py
     line = one_error_line(cli.invoke(app, ["push", str(checkpoint), REPO]))
     assert "HF_HUB_OFFLINE" in line and REPO in line
     assert "--revision" in one_error_line(cli.invoke(app, ["push", str(checkpoint), f"{REPO}@v1"]))
-
-
-# --------------------------------------------------------------------------------------------------
-# Real HTTP: huggingface_hub's own client against a read-only Hub on loopback
-# --------------------------------------------------------------------------------------------------
-
-
-class _ReadOnlyHub(BaseHTTPRequestHandler):
-    """The four routes a download uses: repo info, tree listing, and HEAD/GET of /resolve/.
-
-    ``server.repos`` maps repo id -> {"refs": {name: commit}, "commits": {commit: {file: bytes}}}.
-    """
-
-    def log_message(self, *args: Any) -> None:  # keep pytest output clean
-        pass
-
-    def do_HEAD(self) -> None:
-        self._route(body=False)
-
-    def do_GET(self) -> None:
-        self._route(body=True)
-
-    def _route(self, body: bool) -> None:
-        path = unquote(urlsplit(self.path).path)
-        if match := re.fullmatch(r"/api/models/([^/]+/[^/]+)/revision/(.+)", path):
-            repo, commit = self._commit(match[1], match[2])
-            if repo is not None:
-                files = [{"rfilename": name} for name in repo["commits"][commit]]
-                self._json({"id": match[1], "sha": commit, "siblings": files, "private": False}, body)
-        elif match := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?", path):
-            repo, commit = self._commit(match[1], match[2])
-            if repo is not None:
-                files = repo["commits"][commit].items()
-                listing = [{"type": "file", "path": n, "size": len(d), "oid": _git_oid(d)} for n, d in files]
-                self._json(listing, body)
-        elif match := re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path):
-            repo, commit = self._commit(match[1], match[2])
-            if repo is None:
-                return
-            data = repo["commits"][commit].get(match[3])
-            if data is None:
-                self._error(404, "EntryNotFound", commit)
-                return
-            self.send_response(200)
-            self.send_header("X-Repo-Commit", commit)
-            self.send_header("ETag", f'"{_git_oid(data)}"')
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if body:
-                self.wfile.write(data)
-        else:
-            self._error(404, "RepoNotFound")
-
-    def _commit(self, repo_id: str, revision: str) -> tuple[dict[str, Any] | None, str]:
-        repo = self.server.repos.get(repo_id)  # type: ignore[attr-defined]
-        if repo is None:
-            self._error(404, "RepoNotFound")
-            return None, ""
-        commit = revision if revision in repo["commits"] else repo["refs"].get(revision)
-        if commit is None:
-            self._error(404, "RevisionNotFound")
-            return None, ""
-        return repo, commit
-
-    def _json(self, payload: Any, body: bool) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def _error(self, status: int, code: str, commit: str | None = None) -> None:
-        data = json.dumps({"error": code}).encode()
-        self.send_response(status)
-        self.send_header("X-Error-Code", code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if commit:
-            self.send_header("X-Repo-Commit", commit)
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _git_oid(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-@pytest.fixture
-def loopback_hub(
-    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, Any]]:
-    import huggingface_hub.constants
-
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _ReadOnlyHub)
-    except OSError as exc:
-        pytest.skip(f"cannot start a loopback HTTP server here: {exc}")
-    files = {name: (checkpoint / name).read_bytes() for name in sorted(UPLOAD)}
-    newer = dict(files, **{"README.md": b"---\nlibrary_name: maskgen\n---\nnewer\n"})
-    server.repos = {  # type: ignore[attr-defined]
-        REPO: {
-            "refs": {"main": "b" * 40, "v1.0": COMMIT},
-            "commits": {COMMIT: files, "b" * 40: newer},
-        }
-    }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    # huggingface_hub blocks requests on the HF_HUB_OFFLINE it read at import, possibly in another test.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    yield {"files": files}
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-def test_pull_over_http_by_tag_then_offline(
-    loopback_hub: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cli = CliRunner()
-    pulled = cli.invoke(app, ["pull", f"{REPO}@v1.0"])
-    assert pulled.exit_code == 0, pulled.output
-    path = Path(pulled.stdout.strip())
-    assert path.name == COMMIT and path.parent.name == "snapshots"
-    assert {p.name for p in path.iterdir()} == UPLOAD
-    assert all((path / n).read_bytes() == d for n, d in loopback_hub["files"].items())
-    cache_repo = hub.repo_cache_folder(REPO)
-    assert (cache_repo / "refs" / "v1.0").read_text() == COMMIT  # the tag's commit is recorded
-    assert hub.resolve(f"hf://{REPO}").commit == "b" * 40  # main is another commit
-    # Remote errors are one line naming repo, revision and file.
-    assert "no branch, tag or commit 'v9'" in one_error_line(cli.invoke(app, ["pull", f"{REPO}@v9"]))
-    assert "not found" in one_error_line(cli.invoke(app, ["pull", "someone/else@v1.0"]))
-    # Once pulled, the same reference works with the network switched off.
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    out = tmp_path / "masks.png"
-    result = cli.invoke(
-        app, ["generate", "--checkpoint", f"hf://{REPO}@v1.0", "--seeds", "0-1", "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert out.is_file()

@@ -10,10 +10,10 @@ import torch
 
 from maskgen.cli.main import app
 from maskgen.errors import MaskgenError
-from maskgen.factory import build_augmenter
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import AugmentContext, Augmenter, PluginSpec
 from maskgen.plugins import PluginRegistry, set_registry
+from maskgen.plugins.factory import build_augmenter
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import AugmentContext, Augmenter, PluginSpec
 
 CONTEXT = AugmentContext(resolution=16, batch_size=4, total_kimg=1.0, device=torch.device("cpu"))
 

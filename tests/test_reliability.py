@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import tiny_config_values
-from maskgen.checkpoint import load_checkpoint
+from maskgen.artifacts.checkpoint import load_checkpoint
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.training.loop import train
@@ -126,7 +126,7 @@ def test_disk_full_while_checkpointing_keeps_the_previous_one(tmp_path: Path, mo
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("maskgen.checkpoint.save_file", disk_full)
+    monkeypatch.setattr("maskgen.artifacts.checkpoint.save_file", disk_full)
     with pytest.raises(MaskgenError, match="No space left on device.*previous checkpoint is intact"):
         train(validate_config(values), resume_dir=run)
     after = load_checkpoint(run / "checkpoints" / "latest")

@@ -13,7 +13,7 @@ from scipy import ndimage
 import maskgen.cli.translate_cmd  # noqa: F401  (registers `dataset sketch` and `translate`)
 from maskgen.cli.main import app
 from maskgen.data.procedural import render_masks
-from maskgen.sketch import XDoGParams, xdog, xdog_numpy
+from maskgen.data.sketch import XDoGParams, xdog, xdog_numpy
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import tiny_config_values
-from maskgen.checkpoint import load_checkpoint, split_weights
+from maskgen.artifacts.checkpoint import load_checkpoint, split_weights
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.networks.layers import reduced_precision_dtype

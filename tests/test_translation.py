@@ -14,7 +14,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import maskgen.cli.translate_cmd  # noqa: F401  (registers the `translate` commands on the shared app)
-from maskgen.checkpoint import load_checkpoint, split_weights
+from maskgen.artifacts.checkpoint import load_checkpoint, split_weights
 from maskgen.cli.main import app
 from maskgen.data.procedural import render_masks
 from maskgen.translation.config import validate_translate_config
@@ -123,7 +123,7 @@ def test_gradients_reach_both_adaptors() -> None:
     model = CocosNetModel(CocosNetOptions(**TINY_COCOS), _context())
     images, _ = render_masks(4, 16, seed=0)
     target = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    from maskgen.sketch import xdog
+    from maskgen.data.sketch import xdog
     from maskgen.translation.model import TripletBatch
 
     sketch = xdog(torch.from_numpy(images).permute(0, 3, 1, 2))

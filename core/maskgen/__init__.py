@@ -1,10 +1,40 @@
-"""maskgen: generate Peking opera facial masks from small image collections."""
+"""maskgen: generate Peking opera facial masks from small image collections.
 
+The plugin-author API is importable from here (``from maskgen import hookimpl, Augmenter, Options``);
+it is loaded on first use, so ``import maskgen`` stays cheap.
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from maskgen._legacy_paths import install as _install_legacy_paths
 
 try:
     __version__ = version("maskgen")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+# name -> module that defines it
+_PLUGIN_API = {
+    "hookimpl": "maskgen.plugins.hookspecs",
+    "PluginSpec": "maskgen.plugins.interfaces",
+    "Options": "maskgen.plugins.interfaces",
+    "Augmenter": "maskgen.plugins.interfaces",
+    "AugmentContext": "maskgen.plugins.interfaces",
+    "Evaluator": "maskgen.plugins.interfaces",
+    "Translator": "maskgen.plugins.interfaces",
+    "SignHeuristicAugmenter": "maskgen.augment.adaptive",
+    "MaskgenError": "maskgen.errors",
+}
+
+__all__ = ["__version__", *_PLUGIN_API]
+
+_install_legacy_paths()
+
+
+def __getattr__(name: str) -> Any:
+    module = _PLUGIN_API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'maskgen' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from maskgen import distributed
 from maskgen.config import TrainConfig
 from maskgen.networks import stylegan2
+from maskgen.training import distributed
 from maskgen.training.loop import Trainer
 
 

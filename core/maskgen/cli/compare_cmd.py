@@ -81,7 +81,7 @@ def compare(
     of the augment strength and of the overfitting heuristic r_t (mean sign of D on reals) over
     kimg, and every run's samples side by side. See docs/compare.md.
     """
-    from maskgen.compare import CompareSettings, parse_augment_list, plan_configs, run_comparison
+    from maskgen.apps.compare import CompareSettings, parse_augment_list, plan_configs, run_comparison
     from maskgen.training.loop import Progress as TrainProgress
 
     file_values = read_config_file(config_file) if config_file else {}

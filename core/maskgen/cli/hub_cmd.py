@@ -23,7 +23,7 @@ def pull(
     The path (a snapshot folder named by the commit) works wherever a checkpoint path does. With
     HF_HUB_OFFLINE=1 only the cache is read.
     """
-    from maskgen import hub
+    from maskgen.artifacts import hub_pull as hub
 
     resolved = hub.resolve(hub.parse_reference(reference, allow_bare=True))
     typer.echo(f"{resolved.reference} is commit {resolved.commit} ({resolved.pinned})", err=True)
@@ -61,13 +61,14 @@ def push(
     The training state is uploaded only with --with-training-state. samples.png and metrics.json go
     along when the checkpoint has them.
     """
-    from maskgen import hub
+    from maskgen.artifacts import hub_push
+    from maskgen.artifacts.hub_pull import DEFAULT_REVISION
 
-    repo_id = hub.parse_repo_id(repo)
-    branch = revision or hub.DEFAULT_REVISION
+    repo_id = hub_push.parse_repo_id(repo)
+    branch = revision or DEFAULT_REVISION
     if dry_run or dry_run_dir is not None:
         folder = dry_run_dir or Path(tempfile.mkdtemp(prefix="maskgen-push-dry-run-"))
-        plan = hub.stage_upload(
+        plan = hub_push.stage_upload(
             checkpoint, folder, repo_id, branch, tag, with_training_state, license_id, card
         )
         where = f"{repo_id} (branch {branch}" + (f", tag {tag})" if tag else ")")
@@ -75,7 +76,7 @@ def push(
         for name in plan.files:
             typer.echo(f"  {name}  {_size(plan.sizes[name])}")
         return
-    result = hub.push(
+    result = hub_push.push(
         checkpoint,
         repo_id,
         private=private,

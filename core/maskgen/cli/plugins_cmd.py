@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from maskgen.cli.app import app
-from maskgen.interfaces import PLUGIN_KINDS
 from maskgen.plugins import get_registry
+from maskgen.plugins.interfaces import PLUGIN_KINDS
+
+
+def citation_key(bibtex: str | None) -> str:
+    """'@inproceedings{karras2020ada, ...' -> 'karras2020ada' (the full entry is in --json)."""
+    match = re.match(r"\s*@\w+\s*\{\s*([^,\s]+)", bibtex or "")
+    return match.group(1) if match else ""
 
 
 @app.command("list-plugins")
@@ -27,6 +34,8 @@ def list_plugins(
             "distribution": spec.distribution,
             "version": spec.version,
             "summary": spec.summary,
+            "label": spec.label or spec.name,
+            "citation": spec.citation,
         }
         for kind in PLUGIN_KINDS
         for spec in registry.specs(kind)
@@ -47,7 +56,10 @@ def list_plugins(
     for column in ("kind", "name", "distribution", "version", "summary"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(row[c] for c in ("kind", "name", "distribution", "version", "summary")))
+        name = row["name"] if row["label"] == row["name"] else f"{row['name']} ({row['label']})"
+        key = citation_key(row["citation"])
+        summary = row["summary"] + (f" [cite: {key}]" if key else "")
+        table.add_row(row["kind"], name, row["distribution"], row["version"], summary)
     console.print(table)
     for problem in problems:
         console.print(

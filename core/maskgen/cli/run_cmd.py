@@ -92,7 +92,7 @@ def run(
     Leaves a run directory with config.json, metrics.jsonl, samples/*.png and checkpoints/latest.
     Options come from the preset, then the --config file, then the flags.
     """
-    from maskgen.distributed import world_from_environment
+    from maskgen.training.distributed import world_from_environment
 
     world = world_from_environment()
     file_values = file_values_for(config_file, resume)
@@ -123,7 +123,7 @@ def run(
     # Ctrl-C must checkpoint and stop even when we were started with SIGINT ignored (background jobs
     # of non-interactive shells inherit that), so install Python's handler explicitly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from maskgen import distributed
+    from maskgen.training import distributed
     from maskgen.training.loop import Progress as TrainProgress
     from maskgen.training.loop import train
 

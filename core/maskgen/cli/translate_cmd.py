@@ -161,8 +161,8 @@ def apply_cmd(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """Colour sketches after references with a trained translator; inputs are resized to its size."""
+    from maskgen.data.sketch import XDoGParams
     from maskgen.devices import pick_device
-    from maskgen.sketch import XDoGParams
     from maskgen.translation.apply import apply_pairs, load_translator, plan_pairs
 
     pairs = plan_pairs(sketch_path, reference, out)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from maskgen.checkpoint import LATEST, MODEL_FILE
+from maskgen.artifacts.layout import LATEST, MODEL_FILE
 from maskgen.errors import MaskgenError
 
 BUILTIN = "builtin"
@@ -157,7 +157,7 @@ def native_size(spec: str | Path, role: str, scan: bool = True) -> int | None:
         )
     ckpt = checkpoint_dir(path)
     if ckpt is not None:
-        from maskgen.checkpoint import load_checkpoint
+        from maskgen.artifacts.checkpoint import load_checkpoint
 
         return int(load_checkpoint(ckpt).config["train"]["resolution"])
     if not path.is_dir():
@@ -277,7 +277,7 @@ def _generate(
     progress: ProgressFn | None,
     batch_size: int = 32,
 ) -> ImageSet:
-    from maskgen.generate import generate_images, load_generator
+    from maskgen.apps.generate import generate_images, load_generator
 
     G, checkpoint = load_generator(ckpt, device)
     seeds = list(range(seed, seed + num))

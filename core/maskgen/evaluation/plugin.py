@@ -1,4 +1,4 @@
-"""maskgen's evaluators as plugins (entry point ``evaluators = "maskgen.evaluation.plugin"``).
+"""maskgen's evaluators as plugins (registered directly by the registry, like every built-in part).
 
 Each evaluator is ``factory(options) -> Evaluator`` whose ``compute(real, fake)`` takes float images in
 [0, 1], [N, 3, H, W], and returns ``{label: value}``, the label naming the network, e.g. ``FD[masknet]``.
@@ -13,8 +13,8 @@ import torch
 from maskgen.devices import pick_device
 from maskgen.evaluation.evaluate import EvalSettings, evaluate
 from maskgen.evaluation.imagesets import ImageSet, to_uint8_nhwc
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import Evaluator, Options, PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import Evaluator, Options, PluginSpec
 
 
 class CommonOptions(Options):

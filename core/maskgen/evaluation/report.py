@@ -25,15 +25,15 @@ from maskgen.errors import MaskgenError
 from maskgen.evaluation.evaluate import EvalSettings, Tracker, evaluate
 from maskgen.evaluation.files import atomic_write, write_json
 from maskgen.evaluation.imagesets import ImageSet, checkpoint_dir, load_image_set
+from maskgen.plugins.methods import method_label
 
 EVAL_FILE = "eval.json"
-AUGMENT_LABELS = {"none": "StyleGAN2", "ada": "ADA", "apa": "APA", "diffusion": "Diffusion-GAN"}
 TABLE_METRICS = ("fid", "kid", "ssim", "msssim")
 
 
 def run_label(augment: str) -> str:
-    """'none' -> 'StyleGAN2', 'ada' -> 'ADA', 'apa+ada' -> 'APA+ADA' (the paper's row names)."""
-    return "+".join(AUGMENT_LABELS.get(part, part) for part in augment.split("+"))
+    """'none' -> 'StyleGAN2', 'ada' -> 'ADA', 'apa+ada' -> 'APA+ADA': the labels the plugins declare."""
+    return method_label(augment, "augmenter")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def evaluate_run(
     config_path = run_dir / "config.json"
     train = _read_json(config_path) if config_path.is_file() else {}
     if "resolution" not in train:  # a checkpoint folder given directly: its config has the run config
-        from maskgen.checkpoint import load_checkpoint
+        from maskgen.artifacts.checkpoint import load_checkpoint
 
         train = load_checkpoint(ckpt).config.get("train", {})
     tracker = tracker or Tracker()

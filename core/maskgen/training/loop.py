@@ -19,11 +19,20 @@ from typing import Any
 import torch
 
 from maskgen import __version__
-from maskgen.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.artifacts.hub_pull import pin_reference
+from maskgen.artifacts.layout import SAMPLES_FILE
+from maskgen.artifacts.modelcard import attach_samples, model_card
 from maskgen.config import TrainConfig
 from maskgen.data.datasets import load_training_images
 from maskgen.devices import pick_device
-from maskgen.distributed import (
+from maskgen.errors import MaskgenError
+from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, save_png, to_uint8
+from maskgen.plugins import get_registry
+from maskgen.plugins.factory import build_augmenter, build_gan
+from maskgen.plugins.interfaces import AugmentContext
+from maskgen.plugins.methods import split_stack
+from maskgen.training.distributed import (
     SINGLE,
     World,
     any_process,
@@ -33,13 +42,6 @@ from maskgen.distributed import (
     broadcast_text,
     training_device,
 )
-from maskgen.errors import MaskgenError
-from maskgen.factory import build_augmenter, build_gan
-from maskgen.hub import pin_reference
-from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, save_png, to_uint8
-from maskgen.interfaces import AugmentContext
-from maskgen.modelcard import SAMPLES_FILE, attach_samples, model_card
-from maskgen.plugins import get_registry
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
@@ -114,7 +116,7 @@ class Trainer:
         self.plugin_versions = {
             "generator": _spec_version(registry.get("generator", config.generator)),
             "augment": {
-                name: _spec_version(registry.get("augmenter", name)) for name in config.augment.split("+")
+                name: _spec_version(registry.get("augmenter", name)) for name in split_stack(config.augment)
             },
         }
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from maskgen.interfaces import Augmenter
+from maskgen.plugins.interfaces import Augmenter
 from maskgen.training import host_random
 
 

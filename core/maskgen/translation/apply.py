@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter, ImageOps
 
-from maskgen.checkpoint import load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.data.folder import find_images
+from maskgen.data.sketch import XDoGParams, xdog
 from maskgen.errors import MaskgenError
 from maskgen.images import save_png, to_uint8
-from maskgen.sketch import XDoGParams, xdog
 from maskgen.translation.model import ExemplarTranslator, TranslationContext
 from maskgen.translation.trainer import build_model, check_checkpoint_kind
 

@@ -75,7 +75,7 @@ def speed(sizes: list[int], steps: int, threads: int, features: str) -> list[dic
 def held_out_triplets(num: int, size: int, seed: int) -> dict[str, torch.Tensor]:
     """Held-out masks, their sketches and the two kinds of references, all fixed by ``seed``."""
     from maskgen.data.procedural import render_masks
-    from maskgen.sketch import xdog
+    from maskgen.data.sketch import xdog
     from maskgen.translation.deform import deform
 
     images, labels = render_masks(num, size, seed)

@@ -87,7 +87,7 @@ def resolve_translate_config(
         from maskgen.plugins import get_registry
 
         spec = get_registry().get("translator", given.get("translator", "cocosnet"))
-        translator_presets = spec.extra.get("presets", {})
+        translator_presets = spec.presets
     base = dict(PRESETS[preset])
     base["translator_options"] = dict(translator_presets.get(preset, {}))
     return validate_translate_config(_merge(base, given))

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from maskgen.data.sketch import XDoGParams, xdog
 from maskgen.errors import MaskgenError
-from maskgen.sketch import XDoGParams, xdog
 from maskgen.translation.deform import DeformParams, deform
 from maskgen.translation.model import TripletBatch
 

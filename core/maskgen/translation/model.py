@@ -8,7 +8,8 @@ trainer never knows which translator it runs; it saves ``translator`` as ``T.*``
 
 Tensor conventions everywhere in translation:
 
-- sketch: [N, 1, H, W] float in [0, 1], 1 = white paper, 0 = line (what :func:`maskgen.sketch.xdog` gives);
+- sketch: [N, 1, H, W] float in [0, 1], 1 = white paper, 0 = line (what
+  :func:`maskgen.data.sketch.xdog` gives);
 - reference, target and output images: [N, 3, H, W] float in [-1, 1].
 """
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from maskgen.interfaces import Translator
+from maskgen.plugins.interfaces import Translator
 
 if TYPE_CHECKING:
     from maskgen.translation.features import FeatureExtractor
@@ -50,7 +51,7 @@ class TranslationContext:
 
 
 class ExemplarTranslator(Translator):
-    """A :class:`~maskgen.interfaces.Translator` that can also show its correspondence."""
+    """A :class:`~maskgen.plugins.interfaces.Translator` that can also show its correspondence."""
 
     def translate_with_warp(
         self, sketch: torch.Tensor, reference: torch.Tensor

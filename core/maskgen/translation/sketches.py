@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from maskgen.data.sketch import XDoGParams, sketch_to_uint8, xdog
 from maskgen.errors import MaskgenError
 from maskgen.images import save_png
-from maskgen.sketch import XDoGParams, sketch_to_uint8, xdog
 
 
 def xdog_params(values: dict[str, Any]) -> XDoGParams:

@@ -20,13 +20,13 @@ import numpy as np
 import torch
 
 from maskgen import __version__
-from maskgen.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.data.sketch import XDoGParams
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
-from maskgen.factory import parse_options
 from maskgen.images import make_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
-from maskgen.sketch import XDoGParams
+from maskgen.plugins.factory import parse_options
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
 from maskgen.training.tick import TickMeans, crossed

@@ -5,8 +5,15 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import AugmentContext, Augmenter, Options, PluginSpec
+from maskgen import AugmentContext, Augmenter, Options, PluginSpec, hookimpl
+
+CITATION = r"""@inproceedings{sonderby2017instancenoise,
+  title     = {Amortised {MAP} Inference for Image Super-resolution},
+  author    = {S{\o}nderby, Casper Kaae and Caballero, Jose and Theis, Lucas and Shi, Wenzhe
+               and Husz{\'a}r, Ferenc},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2017}
+}"""
 
 
 class NoiseOptions(Options):
@@ -40,5 +47,9 @@ def maskgen_augmenters() -> list[PluginSpec]:
             summary="Template plugin: Gaussian instance noise of fixed strength",
             factory=build,
             options=NoiseOptions,
+            # What tables, model cards and list-plugins show for this method:
+            label="Instance noise",
+            description="Gaussian instance noise of fixed strength in front of D (Sønderby et al. 2017)",
+            citation=CITATION,
         )
     ]

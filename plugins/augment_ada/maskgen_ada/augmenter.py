@@ -1,12 +1,12 @@
-"""ADA as a maskgen :class:`~maskgen.interfaces.Augmenter`: the pipeline plus the controller that adapts p."""
+"""ADA as a maskgen :class:`~maskgen.Augmenter`: the pipeline plus the controller that adapts p."""
 
 from __future__ import annotations
 
 import torch
 from pydantic import Field
 
-from maskgen.adaptive import SignHeuristicAugmenter
-from maskgen.interfaces import AugmentContext, Options
+from maskgen.augment.adaptive import SignHeuristicAugmenter
+from maskgen.plugins.interfaces import AugmentContext, Options
 from maskgen_ada.pipeline import AugmentPipe, PresetName
 
 Tensor = torch.Tensor

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import AugmentContext, PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import AugmentContext, PluginSpec
 from maskgen_ada.augmenter import AdaAugmenter, AdaOptions
+
+CITATION = """@inproceedings{karras2020ada,
+  title     = {Training Generative Adversarial Networks with Limited Data},
+  author    = {Karras, Tero and Aittala, Miika and Hellsten, Janne and Laine, Samuli and Lehtinen, Jaakko
+               and Aila, Timo},
+  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
+  year      = {2020}
+}"""
 
 
 def build(options: AdaOptions, context: AugmentContext) -> AdaAugmenter:
@@ -20,5 +28,8 @@ def maskgen_augmenters() -> list[PluginSpec]:
             summary="Adaptive discriminator augmentation (Karras et al. 2020): p tracks D overfitting.",
             factory=build,
             options=AdaOptions,
+            label="ADA",
+            description="adaptive discriminator augmentation (Karras et al. 2020)",
+            citation=CITATION,
         )
     ]

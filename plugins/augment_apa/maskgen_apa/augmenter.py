@@ -1,4 +1,4 @@
-"""APA as a maskgen :class:`~maskgen.interfaces.Augmenter`: pseudo reals plus the controller that adapts p."""
+"""APA as a maskgen :class:`~maskgen.Augmenter`: pseudo reals plus the controller that adapts p."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable
 import torch
 from pydantic import Field, model_validator
 
-from maskgen.adaptive import SignHeuristicAugmenter
+from maskgen.augment.adaptive import SignHeuristicAugmenter
 from maskgen.devices import host_reads_are_free
-from maskgen.interfaces import AugmentContext, Options
+from maskgen.plugins.interfaces import AugmentContext, Options
 
 Tensor = torch.Tensor
 

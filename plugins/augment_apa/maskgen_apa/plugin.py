@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import AugmentContext, PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import AugmentContext, PluginSpec
 from maskgen_apa.augmenter import APAAugmenter, APAOptions
+
+CITATION = """@inproceedings{jiang2021apa,
+  title     = {Deceive {D}: Adaptive Pseudo Augmentation for {GAN} Training with Limited Data},
+  author    = {Jiang, Liming and Dai, Bo and Wu, Wayne and Loy, Chen Change},
+  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
+  year      = {2021}
+}"""
 
 
 def build(options: APAOptions, context: AugmentContext) -> APAAugmenter:
@@ -20,5 +27,8 @@ def maskgen_augmenters() -> list[PluginSpec]:
             summary="Adaptive pseudo augmentation (Jiang et al. 2021): fakes shown to D as reals, prob. p.",
             factory=build,
             options=APAOptions,
+            label="APA",
+            description="adaptive pseudo augmentation (Jiang et al. 2021)",
+            citation=CITATION,
         )
     ]

@@ -1,4 +1,4 @@
-"""Diffusion-GAN as a maskgen :class:`~maskgen.interfaces.Augmenter`.
+"""Diffusion-GAN as a maskgen :class:`~maskgen.plugins.interfaces.Augmenter`.
 
 Every image entering D is diffused, y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps, with a fresh
 t per image and call; D is told t through the conditioning vector; the largest timestep T adapts
@@ -13,8 +13,8 @@ from typing import Literal
 import torch
 from pydantic import Field, model_validator
 
-from maskgen.adaptive import SignHeuristicAugmenter
-from maskgen.interfaces import AugmentContext, Options
+from maskgen.augment.adaptive import SignHeuristicAugmenter
+from maskgen.plugins.interfaces import AugmentContext, Options
 
 Tensor = torch.Tensor
 TimestepDistribution = Literal["priority", "uniform"]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import AugmentContext, PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import AugmentContext, PluginSpec
 from maskgen_diffusion.augmenter import DiffusionAugmenter, DiffusionOptions
+
+CITATION = """@inproceedings{wang2023diffusiongan,
+  title     = {Diffusion-{GAN}: Training {GANs} with Diffusion},
+  author    = {Wang, Zhendong and Zheng, Huangjie and He, Pengcheng and Chen, Weizhu and Zhou, Mingyuan},
+  booktitle = {International Conference on Learning Representations (ICLR)},
+  year      = {2023}
+}"""
 
 
 def build(options: DiffusionOptions, context: AugmentContext) -> DiffusionAugmenter:
@@ -20,5 +27,8 @@ def maskgen_augmenters() -> list[PluginSpec]:
             summary="Diffusion-GAN (Wang et al. 2023): adaptive forward diffusion of D's inputs, D sees t.",
             factory=build,
             options=DiffusionOptions,
+            label="Diffusion-GAN",
+            description="Diffusion-GAN's adaptive diffusion process in front of D (Wang et al. 2023)",
+            citation=CITATION,
         )
     ]

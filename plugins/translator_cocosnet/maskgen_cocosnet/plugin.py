@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import PluginSpec
 from maskgen.translation.model import TranslationContext
 from maskgen_cocosnet.model import CocosNetModel
 from maskgen_cocosnet.options import PRESETS, CocosNetOptions
+
+CITATION = """@inproceedings{zhang2020cocosnet,
+  title     = {Cross-domain Correspondence Learning for Exemplar-based Image Translation},
+  author    = {Zhang, Pan and Zhang, Bo and Chen, Dong and Yuan, Lu and Wen, Fang},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2020}
+}"""
 
 
 def build(options: CocosNetOptions, context: TranslationContext) -> CocosNetModel:
@@ -25,6 +32,9 @@ def maskgen_translators() -> list[PluginSpec]:
             ),
             factory=build,
             options=CocosNetOptions,
-            extra={"presets": PRESETS},
+            label="CoCosNet",
+            description="cross-domain correspondence and exemplar-based synthesis (Zhang et al. 2020)",
+            citation=CITATION,
+            presets=PRESETS,
         )
     ]

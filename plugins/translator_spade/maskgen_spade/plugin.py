@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import PluginSpec
 from maskgen.translation.model import TranslationContext
 from maskgen_spade.model import SpadeModel
 from maskgen_spade.options import PRESETS, SpadeOptions
+
+CITATION = """@inproceedings{park2019spade,
+  title     = {Semantic Image Synthesis with Spatially-Adaptive Normalization},
+  author    = {Park, Taesung and Liu, Ming-Yu and Wang, Ting-Chun and Zhu, Jun-Yan},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2019}
+}"""
 
 
 def build(options: SpadeOptions, context: TranslationContext) -> SpadeModel:
@@ -25,6 +32,11 @@ def maskgen_translators() -> list[PluginSpec]:
             ),
             factory=build,
             options=SpadeOptions,
-            extra={"presets": PRESETS},
+            label="SPADE",
+            description=(
+                "spatially-adaptive normalisation, colours from an encoded reference (Park et al. 2019)"
+            ),
+            citation=CITATION,
+            presets=PRESETS,
         )
     ]

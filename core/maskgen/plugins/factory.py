@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from maskgen.config import format_validation_error
 from maskgen.errors import MaskgenError
-from maskgen.interfaces import AugmentContext, Augmenter, Options, PluginKind
-from maskgen.plugins import PluginRegistry, get_registry
+from maskgen.plugins.interfaces import AugmentContext, Augmenter, Options, PluginKind
+from maskgen.plugins.methods import split_stack
+from maskgen.plugins.registry import PluginRegistry, get_registry
 
 
 def parse_options(kind: PluginKind, name: str, values: dict[str, Any], registry: PluginRegistry) -> Options:
@@ -26,7 +27,7 @@ def build_augmenter(
 ) -> Augmenter:
     """One augmenter, or several stacked with '+' (e.g. 'apa+ada'), applied left to right."""
     registry = registry or get_registry()
-    names = [part.strip() for part in name.split("+")]
+    names = split_stack(name)
     parts = []
     for part in names:
         # Options of a stack are keyed by augmenter name: {"ada": {...}, "apa": {...}}.
@@ -35,9 +36,9 @@ def build_augmenter(
         parts.append(spec.factory(parse_options("augmenter", part, part_options, registry), context))
     if len(parts) == 1:
         return parts[0].to(context.device)
-    from maskgen.augment_stack import AugmenterStack
+    from maskgen.augment.stack import AugmenterStack
 
-    return AugmenterStack(parts).to(context.device)
+    return AugmenterStack(parts, names).to(context.device)
 
 
 def build_gan(

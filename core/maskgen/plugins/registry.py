@@ -1,18 +1,22 @@
-"""The plugin registry: finds plugins through entry points, isolates broken ones, refuses duplicates."""
+"""The plugin registry: maskgen's own parts registered directly, the rest found through entry points;
+broken plugins are isolated, duplicate names refused."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as md
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
-from maskgen import hookspecs
 from maskgen.errors import MaskgenError
-from maskgen.interfaces import PLUGIN_KINDS, PluginKind, PluginSpec
+from maskgen.plugins import hookspecs
+from maskgen.plugins.interfaces import PLUGIN_KINDS, PluginKind, PluginSpec
 
 ENTRY_POINT_GROUP = "maskgen"
+# maskgen's own parts, registered directly (as pytest and llm do with theirs), not through entry points.
+BUILTIN_PLUGINS = ("maskgen.plugins.builtin", "maskgen.evaluation.plugin")
 _HOOK_OF_KIND: dict[PluginKind, str] = {
     "generator": "maskgen_generators",
     "augmenter": "maskgen_augmenters",
@@ -33,8 +37,9 @@ class PluginProblem:
 class PluginRegistry:
     """All parts known to this process, by kind and name.
 
-    ``PluginRegistry()`` loads installed entry points; ``PluginRegistry(entry_points=False)`` starts
-    empty, for tests that ``register`` plugin objects directly.
+    ``PluginRegistry()`` holds maskgen's own parts and the installed entry points;
+    ``PluginRegistry(entry_points=False)`` starts empty, for tests that ``register`` plugin objects
+    directly.
     """
 
     def __init__(self, entry_points: bool = True) -> None:
@@ -44,9 +49,18 @@ class PluginRegistry:
         self._checkpoints: dict[str, tuple[str, str]] = {}
         self.problems: list[PluginProblem] = []
         if entry_points:
+            self._load_builtins()
             self._load_entry_points()
 
     # -- loading -----------------------------------------------------------------------------------
+
+    def _load_builtins(self) -> None:
+        from maskgen import __version__
+
+        for module_name in BUILTIN_PLUGINS:
+            self.register(
+                importlib.import_module(module_name), "maskgen", __version__, f"maskgen:{module_name}"
+            )
 
     def _load_entry_points(self) -> None:
         for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):

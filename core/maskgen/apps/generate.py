@@ -7,13 +7,13 @@ from typing import Any
 
 import torch
 
-from maskgen.checkpoint import Checkpoint, load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.checkpoint import Checkpoint, load_checkpoint, load_strict, split_weights
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
-from maskgen.factory import build_gan
 from maskgen.images import latents_for_seeds
-from maskgen.interfaces import PluginKind
 from maskgen.plugins import get_registry
+from maskgen.plugins.factory import build_gan
+from maskgen.plugins.interfaces import PluginKind
 
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, Checkpoint]:

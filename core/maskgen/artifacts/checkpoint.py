@@ -27,13 +27,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from maskgen.artifacts import hub_pull
+from maskgen.artifacts.layout import CONFIG_FILE, LATEST, MODEL_FILE, STATE_FILE, STATE_JSON
 from maskgen.errors import MaskgenError
-
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-STATE_FILE = "training_state.safetensors"
-STATE_JSON = "training_state.json"
-LATEST = "latest"
 
 
 @dataclass
@@ -144,11 +140,9 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
     ``hf://OWNER/REPO[@REVISION]`` (and ``OWNER/REPO@REVISION`` where no such local path exists) resolves
     to the snapshot folder in the Hugging Face cache, downloading it unless HF_HUB_OFFLINE=1.
     """
-    from maskgen import hub  # lazy: huggingface_hub itself is imported only for Hub references
-
-    reference = hub.reference_text(path)
+    reference = hub_pull.reference_text(path)
     if reference is not None:
-        return hub.resolve(reference).path
+        return hub_pull.resolve(reference).path
     path = Path(path)
     candidates = (path, path / LATEST, path / "checkpoints" / LATEST)
     # Weights first: a run directory has a config.json of its own but its weights are in checkpoints/.

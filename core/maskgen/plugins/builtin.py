@@ -5,8 +5,16 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from maskgen.hookspecs import hookimpl
-from maskgen.interfaces import AugmentContext, Augmenter, Options, PluginSpec
+from maskgen.plugins.hookspecs import hookimpl
+from maskgen.plugins.interfaces import AugmentContext, Augmenter, Options, PluginSpec
+
+STYLEGAN2_CITATION = """@inproceedings{karras2020stylegan2,
+  title     = {Analyzing and Improving the Image Quality of {StyleGAN}},
+  author    = {Karras, Tero and Laine, Samuli and Aittala, Miika and Hellsten, Janne and Lehtinen, Jaakko
+               and Aila, Timo},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  year      = {2020}
+}"""
 
 
 class StyleGAN2Options(Options):
@@ -72,6 +80,9 @@ def maskgen_generators() -> list[PluginSpec]:
             summary="StyleGAN2: mapping network, modulated convs, skip G, residual D (Karras et al. 2020)",
             factory=build_stylegan2,
             options=StyleGAN2Options,
+            label="StyleGAN2",
+            description="StyleGAN2 (Karras et al. 2020)",
+            citation=STYLEGAN2_CITATION,
         )
     ]
 
@@ -84,5 +95,7 @@ def maskgen_augmenters() -> list[PluginSpec]:
             name="none",
             summary="No augmentation: the plain StyleGAN2 baseline",
             factory=build_none,
+            label="StyleGAN2",
+            description="no augmentation (plain StyleGAN2)",
         )
     ]

@@ -6,15 +6,18 @@ from collections.abc import Callable
 
 import torch
 
-from maskgen.interfaces import Augmenter
+from maskgen.plugins.interfaces import Augmenter
 
 
 class AugmenterStack(Augmenter):
     """Applies its parts left to right; D's conditioning is the concatenation of theirs."""
 
-    def __init__(self, parts: list[Augmenter]) -> None:
+    def __init__(self, parts: list[Augmenter], names: list[str]) -> None:
         super().__init__()
+        if len(names) != len(parts):
+            raise ValueError(f"{len(parts)} augmenters but {len(names)} names")
         self.parts = torch.nn.ModuleList(parts)
+        self.names = list(names)  # the plugin names, which prefix each part's statistics
         self.c_dim = sum(part.c_dim for part in parts)
 
     def prepare_reals(self, reals: torch.Tensor, make_fakes: Callable[..., torch.Tensor]) -> torch.Tensor:
@@ -40,10 +43,7 @@ class AugmenterStack(Augmenter):
 
     def stats(self) -> dict[str, float]:
         merged: dict[str, float] = {}
-        for part, name in zip(self.parts, self.part_names(), strict=True):
+        for part, name in zip(self.parts, self.names, strict=True):
             for key, value in part.stats().items():
                 merged[key.replace("augment/", f"augment/{name}/") if len(self.parts) > 1 else key] = value
         return merged
-
-    def part_names(self) -> list[str]:
-        return [type(part).__name__.removesuffix("Augmenter").lower() or "part" for part in self.parts]

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-README_FILE = "README.md"
-SAMPLES_FILE = "samples.png"
-METRICS_FILE = "metrics.json"
+from maskgen.artifacts.layout import METRICS_FILE, SAMPLES_FILE
+from maskgen.plugins.interfaces import PluginKind
+from maskgen.plugins.methods import method_citation, method_description, method_label, split_stack
 
 PAPER_BIBTEX = """@article{yan2023pekingopera,
   title   = {Intelligent generation of Peking opera facial masks with deep learning frameworks},
@@ -34,64 +34,6 @@ PAPER_BIBTEX = """@article{yan2023pekingopera,
   year    = {2023},
   doi     = {10.1186/s40494-023-00865-z}
 }"""
-
-# BibTeX of the methods maskgen ships; a plugin adds its own with PluginSpec(extra={"citation": ...}).
-METHOD_BIBTEX: dict[str, str] = {
-    "stylegan2": """@inproceedings{karras2020stylegan2,
-  title     = {Analyzing and Improving the Image Quality of {StyleGAN}},
-  author    = {Karras, Tero and Laine, Samuli and Aittala, Miika and Hellsten, Janne and Lehtinen, Jaakko
-               and Aila, Timo},
-  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-  year      = {2020}
-}""",
-    "ada": """@inproceedings{karras2020ada,
-  title     = {Training Generative Adversarial Networks with Limited Data},
-  author    = {Karras, Tero and Aittala, Miika and Hellsten, Janne and Laine, Samuli and Lehtinen, Jaakko
-               and Aila, Timo},
-  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
-  year      = {2020}
-}""",
-    "apa": """@inproceedings{jiang2021apa,
-  title     = {Deceive {D}: Adaptive Pseudo Augmentation for {GAN} Training with Limited Data},
-  author    = {Jiang, Liming and Dai, Bo and Wu, Wayne and Loy, Chen Change},
-  booktitle = {Advances in Neural Information Processing Systems (NeurIPS)},
-  year      = {2021}
-}""",
-    "diffusion": """@inproceedings{wang2023diffusiongan,
-  title     = {Diffusion-{GAN}: Training {GANs} with Diffusion},
-  author    = {Wang, Zhendong and Zheng, Huangjie and He, Pengcheng and Chen, Weizhu and Zhou, Mingyuan},
-  booktitle = {International Conference on Learning Representations (ICLR)},
-  year      = {2023}
-}""",
-    "cocosnet": """@inproceedings{zhang2020cocosnet,
-  title     = {Cross-domain Correspondence Learning for Exemplar-based Image Translation},
-  author    = {Zhang, Pan and Zhang, Bo and Chen, Dong and Yuan, Lu and Wen, Fang},
-  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-  year      = {2020}
-}""",
-    "spade": """@inproceedings{park2019spade,
-  title     = {Semantic Image Synthesis with Spatially-Adaptive Normalization},
-  author    = {Park, Taesung and Liu, Ming-Yu and Wang, Ting-Chun and Zhu, Jun-Yan},
-  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-  year      = {2019}
-}""",
-}
-
-METHOD_LABELS = {
-    "none": "StyleGAN2",
-    "ada": "ADA",
-    "apa": "APA",
-    "diffusion": "Diffusion-GAN",
-    "cocosnet": "CoCosNet",
-    "spade": "SPADE",
-}
-METHOD_DESCRIPTIONS = {
-    "none": "no augmentation (plain StyleGAN2)",
-    "ada": "adaptive discriminator augmentation (Karras et al. 2020)",
-    "apa": "adaptive pseudo augmentation (Jiang et al. 2021)",
-    "diffusion": "Diffusion-GAN's adaptive diffusion process in front of D (Wang et al. 2023)",
-}
-
 
 # --------------------------------------------------------------------------------------------------
 # Metrics
@@ -158,7 +100,7 @@ def front_matter(config: dict[str, Any], license_id: str | None = None) -> dict[
         tags += ["image-to-image", "exemplar-based-translation", str(config.get("translator", "translator"))]
     else:
         tags += ["gan", str(train.get("generator", "stylegan2")), "unconditional-image-generation"]
-        tags += [part for part in str(train.get("augment", "none")).split("+") if part != "none"]
+        tags += [part for part in split_stack(train.get("augment", "none")) if part != "none"]
     meta: dict[str, Any] = {
         "library_name": "maskgen",
         "license": license_id or default_license(config),
@@ -207,9 +149,9 @@ def _reference(repo_id: str | None, revision: str | None) -> str:
 
 
 def _method(train: dict[str, Any]) -> tuple[str, list[str]]:
-    parts = [p.strip() for p in str(train.get("augment", "none")).split("+")]
-    augmenters = [METHOD_LABELS.get(p, p) for p in parts if p != "none"]
-    generator = "StyleGAN2" if train.get("generator", "stylegan2") == "stylegan2" else train["generator"]
+    parts = split_stack(train.get("augment", "none"))
+    augmenters = [method_label(p, "augmenter") for p in parts if p != "none"]
+    generator = method_label(str(train.get("generator", "stylegan2")), "generator")
     return (f"{generator} + {'+'.join(augmenters)}" if augmenters else generator), parts
 
 
@@ -253,7 +195,7 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
         f"| generator | `{train.get('generator', 'stylegan2')}` ({plugins.get('generator', '?')}) |",
     ]
     for part in parts:
-        description = METHOD_DESCRIPTIONS.get(part, "plugin augmenter")
+        description = method_description(part, "augmenter", default="plugin augmenter")
         version = augment_versions.get(part, "?")
         lines.append(f"| augmenter | `{part}`: {description} ({version}) |")
     lines += [
@@ -283,7 +225,7 @@ def _translation_body(
     config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None
 ) -> str:
     translator = str(config.get("translator", "translator"))
-    label = METHOD_LABELS.get(translator, translator)
+    label = method_label(translator, "translator")
     size = config.get("size", config.get("train", {}).get("size", "?"))
     dataset = config.get("dataset", {})
     kimg = config.get("kimg")
@@ -404,34 +346,20 @@ def _versions_section(config: dict[str, Any], license_id: str) -> str:
 
 
 def _citation_section(config: dict[str, Any]) -> str:
-    keys: list[str] = []
+    """The paper's BibTeX, then each method's, as its plugin declares it."""
+    methods: list[tuple[str, PluginKind]] = []
     if config.get("kind") == "translation":
-        keys.append(str(config.get("translator", "")))
+        methods.append((str(config.get("translator", "")), "translator"))
     else:
         train = config.get("train", {})
-        keys.append(str(train.get("generator", "stylegan2")))
-        keys += [p.strip() for p in str(train.get("augment", "none")).split("+")]
+        methods.append((str(train.get("generator", "stylegan2")), "generator"))
+        methods += [(part, "augmenter") for part in split_stack(train.get("augment", "none"))]
     blocks = [PAPER_BIBTEX]
-    for key in dict.fromkeys(k for k in keys if k and k != "none"):
-        entry = METHOD_BIBTEX.get(key) or _plugin_citation(key)
-        if entry:
-            blocks.append(entry)
+    for name, kind in dict.fromkeys(m for m in methods if m[0] and m[0] != "none"):
+        citation = method_citation(name, kind)
+        if citation:
+            blocks.append(citation)
     return "## Citation\n\n```bibtex\n" + "\n\n".join(blocks) + "\n```\n"
-
-
-def _plugin_citation(name: str) -> str | None:
-    """A plugin's own BibTeX (``PluginSpec.extra["citation"]``), for methods maskgen does not ship."""
-    try:
-        from maskgen.plugins import get_registry
-
-        registry = get_registry()
-        for kind in ("generator", "augmenter", "translator"):
-            if name in registry.names(kind):
-                citation = registry.get(kind, name).extra.get("citation")
-                return str(citation) if citation else None
-    except Exception:  # a broken plugin must not break writing a card
-        return None
-    return None
 
 
 def _dist(spec: Any) -> str | None:

@@ -23,9 +23,8 @@ import torch
 from maskgen.config import TrainConfig, resolve_config
 from maskgen.errors import MaskgenError
 from maskgen.plugins import PluginRegistry, get_registry
+from maskgen.plugins.methods import join_stack, method_label, split_stack
 
-# The paper's names for the rows of its Table 1; other augmenters keep their plugin name.
-PAPER_NAMES = {"none": "StyleGAN2", "ada": "ADA", "apa": "APA", "diffusion": "Diffusion-GAN"}
 # Table 1's columns: (metric key, header); FID/KID are on Inception. KID is shown x 10^3 like the paper.
 TABLE1_COLUMNS = (("fid", "FID"), ("kid", "KID (×10³)"), ("ssim", "SSIM"), ("msssim", "MS-SSIM"))
 SCALED_BY_1000 = ("kid", "kd")
@@ -82,8 +81,8 @@ class RunSummary:
 
 
 def row_label(augment: str) -> str:
-    """'none' -> 'StyleGAN2', 'apa+ada' -> 'APA+ADA'."""
-    return "+".join(PAPER_NAMES.get(part, part) for part in augment.split("+"))
+    """'none' -> 'StyleGAN2', 'apa+ada' -> 'APA+ADA' (the paper's row names, declared by the plugins)."""
+    return method_label(augment, "augmenter")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -93,7 +92,7 @@ def row_label(augment: str) -> str:
 
 def parse_augment_list(text: str) -> list[str]:
     """'none, ada,apa+ada' -> ['none', 'ada', 'apa+ada'] (duplicates refused)."""
-    names = ["+".join(p.strip() for p in item.split("+")) for item in text.split(",") if item.strip()]
+    names = [join_stack(split_stack(item)) for item in text.split(",") if item.strip()]
     if not names:
         raise MaskgenError("--augment needs at least one augmenter, e.g. none,ada,apa,diffusion")
     if len(set(names)) != len(names):
@@ -103,7 +102,7 @@ def parse_augment_list(text: str) -> list[str]:
 
 def options_for(augment: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The augment_options of one run: a single augmenter's own dict, a stack's dicts keyed by part."""
-    parts = augment.split("+")
+    parts = split_stack(augment)
     if len(parts) == 1:
         return dict(options.get(augment, {}))
     return {part: dict(options[part]) for part in parts if part in options}
@@ -117,7 +116,7 @@ def plan_configs(
     file_values = dict(settings.file_values)
     file_values.pop("augment", None)  # the comparison decides the augmenter of each run
     options = _merged_options(file_values.pop("augment_options", None) or {}, settings.augment_options)
-    compared = {part for augment in settings.augments for part in augment.split("+")}
+    compared = {part for augment in settings.augments for part in split_stack(augment)}
     unknown = set(options) - compared
     if unknown:
         raise MaskgenError(
@@ -150,9 +149,9 @@ def plan_configs(
 
 def _check_augmenter(augment: str, options: dict[str, dict[str, Any]], registry: PluginRegistry) -> None:
     """Unknown names and bad options fail now, not after the runs before them have trained."""
-    from maskgen.factory import parse_options
+    from maskgen.plugins.factory import parse_options
 
-    for part in augment.split("+"):
+    for part in split_stack(augment):
         parse_options("augmenter", part, options.get(part, {}), registry)
 
 
@@ -230,8 +229,8 @@ def evaluation_images(
 
     A larger training set is subsampled (the same images for every run) so that memory stays bounded.
     """
+    from maskgen.apps.generate import generate_images, load_generator
     from maskgen.data.datasets import load_training_images
-    from maskgen.generate import generate_images, load_generator
 
     images, _, _ = load_training_images(
         config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
@@ -253,7 +252,7 @@ def evaluate_run(
 ) -> tuple[dict[str, float], list[str]]:
     """Every requested evaluator on one run: ({metric: value}, notes on what could not be computed).
 
-    The evaluators are plugins (``maskgen.interfaces.Evaluator``), imported only when their factory
+    The evaluators are plugins (``maskgen.plugins.interfaces.Evaluator``), imported only when their factory
     runs; one that fails (e.g. Inception weights missing) becomes a note, the others still count.
     ``names`` None: those of :data:`DEFAULT_METRICS` that are installed. An evaluator with a
     ``features`` option runs once per network of :data:`FEATURE_NETWORKS`.
@@ -286,7 +285,7 @@ def _evaluator_variants(name: str, registry: PluginRegistry) -> list[dict[str, A
 def _run_evaluator(
     name: str, options: dict[str, Any], real: torch.Tensor, fake: torch.Tensor, registry: PluginRegistry
 ) -> tuple[dict[str, float], str | None]:
-    from maskgen.factory import parse_options
+    from maskgen.plugins.factory import parse_options
 
     try:
         evaluator = registry.get("evaluator", name).factory(

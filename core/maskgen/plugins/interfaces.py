@@ -29,8 +29,12 @@ class PluginSpec:
     """What a plugin hook returns: one named part of a given kind.
 
     ``factory`` builds the part; what it is called with depends on the kind (see the ``build_*``
-    helpers in :mod:`maskgen.plugins`). ``distribution`` and ``version`` are filled in by the registry
-    from the entry point that provided the spec.
+    functions in :mod:`maskgen.plugins.factory`). The method's facts live here too, and reports,
+    tables and model cards read them from the spec (see :mod:`maskgen.plugins.methods`): ``label`` is
+    the name a table row shows (the paper's, e.g. "Diffusion-GAN"; default: ``name``), ``description``
+    a phrase for model cards, ``citation`` its BibTeX, and ``presets`` the option defaults the part
+    takes under each training preset (``{"cpu": {"width": 32}}``). ``distribution`` and ``version``
+    are filled in by the registry from the plugin that provided the spec.
     """
 
     kind: PluginKind
@@ -38,9 +42,12 @@ class PluginSpec:
     summary: str
     factory: Callable[..., Any]
     options: type[Options] = Options
+    label: str | None = None
+    description: str = ""
+    citation: str | None = None
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     distribution: str = "unknown"
     version: str = "unknown"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -99,7 +106,7 @@ class Augmenter(torch.nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------
-# Evaluators and translators (filled in by the evaluation and translation issues)
+# Evaluators and translators
 # --------------------------------------------------------------------------------------------------
 
 

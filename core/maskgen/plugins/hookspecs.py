@@ -2,14 +2,14 @@
 
 A plugin is any object (usually a module) with functions marked ``@maskgen.hookimpl``; installed
 plugins are found through the ``maskgen`` entry-point group. Each hook returns a list of
-:class:`~maskgen.interfaces.PluginSpec` of one kind.
+:class:`~maskgen.plugins.interfaces.PluginSpec` of one kind.
 """
 
 from __future__ import annotations
 
 import pluggy
 
-from maskgen.interfaces import PluginSpec
+from maskgen.plugins.interfaces import PluginSpec
 
 PROJECT = "maskgen"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from maskgen.interfaces import Augmenter
+from maskgen.plugins.interfaces import Augmenter
 
 
 class SignHeuristicAugmenter(Augmenter):

@@ -1,0 +1,219 @@
+"""Pushing a checkpoint directory to the Hugging Face Hub in one commit, with a generated model card."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maskgen.artifacts.checkpoint import resolve_checkpoint_dir
+from maskgen.artifacts.hub_pull import DEFAULT_REVISION, REPO_RE, SCHEME, offline_mode, one_line
+from maskgen.artifacts.layout import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    README_FILE,
+    SAMPLES_FILE,
+    STATE_FILE,
+    STATE_JSON,
+)
+from maskgen.artifacts.modelcard import find_metrics, model_card
+from maskgen.errors import MaskgenError
+
+# Files maskgen itself puts in a repo; a push removes the ones of an earlier push it does not upload again,
+# so a repo never pairs new weights with stale training state, samples or metrics.
+MANAGED_FILES = (MODEL_FILE, CONFIG_FILE, README_FILE, SAMPLES_FILE, METRICS_FILE, STATE_FILE, STATE_JSON)
+
+
+@dataclass
+class PushPlan:
+    """What one push uploads: the staged folder, its files, and the commit's target."""
+
+    folder: Path
+    files: list[str]
+    repo_id: str
+    revision: str
+    tag: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)  # bytes per file, kept after the folder is gone
+
+    def commit_message(self) -> str:
+        train = self.config.get("train", {})
+        kind = self.config.get("kind", "checkpoint")
+        size = train.get("resolution") or self.config.get("size")
+        kimg = self.config.get("kimg")
+        what = f"{kind} checkpoint" + (f", {size} px" if size else "")
+        what += f", {float(kimg):g} kimg" if isinstance(kimg, (int, float)) else ""
+        return f"maskgen push: {what}"
+
+
+def parse_repo_id(text: str) -> str:
+    """``OWNER/REPO`` (or ``hf://OWNER/REPO``) for push, where a revision is given by --revision."""
+    body = text[len(SCHEME) :] if text.startswith(SCHEME) else text
+    if "@" in body:
+        raise MaskgenError(f"push takes OWNER/REPO without a revision, got {text!r}; use --revision BRANCH")
+    if not REPO_RE.match(body):
+        raise MaskgenError(f"not a Hub repo id: {text!r} (expected OWNER/REPO)")
+    return body
+
+
+def stage_upload(
+    checkpoint: str | Path,
+    folder: Path,
+    repo_id: str,
+    revision: str = DEFAULT_REVISION,
+    tag: str | None = None,
+    with_training_state: bool = False,
+    license_id: str | None = None,
+    card: Path | None = None,
+) -> PushPlan:
+    """Write into ``folder`` exactly the files a push uploads; the model card is generated for the repo."""
+    source = resolve_checkpoint_dir(checkpoint)
+    config = _read_checkpoint_config(source)
+    _check_weights(source / MODEL_FILE)
+    if folder.exists() and any(folder.iterdir()):
+        raise MaskgenError(f"{folder} exists and is not empty; choose another folder for the upload")
+    folder.mkdir(parents=True, exist_ok=True)
+    _copy(source / MODEL_FILE, folder / MODEL_FILE)
+    _copy(source / CONFIG_FILE, folder / CONFIG_FILE)
+    if (source / SAMPLES_FILE).is_file():
+        _copy(source / SAMPLES_FILE, folder / SAMPLES_FILE)
+    metrics = find_metrics(source)
+    if metrics is not None:
+        text = json.dumps(metrics, indent=2, sort_keys=True)
+        (folder / METRICS_FILE).write_text(text + "\n", encoding="utf-8")
+    if with_training_state:
+        for name in (STATE_FILE, STATE_JSON):
+            if not (source / name).is_file():
+                raise MaskgenError(f"--with-training-state: {source} has no {name}")
+            _copy(source / name, folder / name)
+    if card is not None:
+        if not card.is_file():
+            raise MaskgenError(f"model card not found: {card}")
+        _copy(card, folder / README_FILE)
+    else:
+        text = model_card(
+            config,
+            metrics=metrics,
+            sample_image=SAMPLES_FILE if (folder / SAMPLES_FILE).is_file() else None,
+            repo_id=repo_id,
+            revision=tag or (revision if revision != DEFAULT_REVISION else None),
+            license_id=license_id,
+            with_training_state=with_training_state,
+        )
+        (folder / README_FILE).write_text(text, encoding="utf-8")
+    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    sizes = {name: (folder / name).stat().st_size for name in files}
+    return PushPlan(folder, files, repo_id, revision, tag, config, sizes)
+
+
+@dataclass
+class PushResult:
+    plan: PushPlan
+    commit: str
+    commit_url: str
+    deleted: list[str]
+
+
+def push(
+    checkpoint: str | Path,
+    repo_id: str,
+    private: bool = False,
+    revision: str | None = None,
+    tag: str | None = None,
+    with_training_state: bool = False,
+    license_id: str | None = None,
+    card: Path | None = None,
+    message: str | None = None,
+    api: Any = None,
+) -> PushResult:
+    """Upload a checkpoint directory to ``repo_id`` in one commit (creating the repo and branch)."""
+    repo_id = parse_repo_id(repo_id)
+    branch = revision or DEFAULT_REVISION
+    if offline_mode():
+        raise MaskgenError(
+            f"cannot push to {repo_id}: HF_HUB_OFFLINE=1 is set (use --dry-run to write the folder locally)"
+        )
+    import huggingface_hub
+    from huggingface_hub.utils import HfHubHTTPError
+
+    from maskgen import __version__
+
+    with tempfile.TemporaryDirectory(prefix="maskgen-push-") as tmp:
+        plan = stage_upload(
+            checkpoint, Path(tmp) / "upload", repo_id, branch, tag, with_training_state, license_id, card
+        )
+        api = api or huggingface_hub.HfApi(
+            endpoint=os.environ.get("HF_ENDPOINT") or None,
+            library_name="maskgen",
+            library_version=__version__,
+        )
+        try:
+            # private=None keeps the account's default for new repos and never changes an existing one.
+            api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+            if tag is not None and tag in {t.name for t in api.list_repo_refs(repo_id).tags}:
+                raise MaskgenError(f"tag {tag!r} already exists in {repo_id}; tags name one commit forever")
+            if branch != DEFAULT_REVISION:
+                api.create_branch(repo_id, branch=branch, exist_ok=True)
+            existing = set(api.list_repo_files(repo_id, revision=branch))
+            deleted = sorted(n for n in MANAGED_FILES if n in existing and n not in plan.files)
+            operations: list[Any] = [
+                huggingface_hub.CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(plan.folder / name))
+                for name in plan.files
+            ]
+            operations += [huggingface_hub.CommitOperationDelete(path_in_repo=name) for name in deleted]
+            info = api.create_commit(
+                repo_id, operations, commit_message=message or plan.commit_message(), revision=branch
+            )
+            if tag is not None:
+                api.create_tag(repo_id, tag=tag, revision=info.oid)
+        except HfHubHTTPError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status in (401, 403):
+                raise MaskgenError(
+                    f"not allowed to write to {repo_id}: "
+                    "log in with a write token (hf auth login, or HF_TOKEN)"
+                ) from None
+            raise MaskgenError(f"push to {repo_id} failed: {one_line(exc)}") from None
+        except OSError as exc:  # connection errors are OSErrors in huggingface_hub
+            raise MaskgenError(
+                f"cannot reach the Hugging Face Hub to push {repo_id}: {one_line(exc)}"
+            ) from None
+    return PushResult(plan, str(info.oid), str(info.commit_url), deleted)
+
+
+def _read_checkpoint_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise MaskgenError(f"not a maskgen checkpoint (no {CONFIG_FILE}): {directory}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MaskgenError(f"unreadable checkpoint file {path}: {one_line(exc)}") from None
+    if not isinstance(config, dict) or "kind" not in config:
+        raise MaskgenError(f"{path} is not a maskgen checkpoint config (no 'kind')")
+    return config
+
+
+def _check_weights(path: Path) -> None:
+    """The header must parse as safetensors; the tensors themselves are not read."""
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        raise MaskgenError(f"checkpoint file missing: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            if not list(handle.keys()):
+                raise MaskgenError(f"{path} holds no tensors")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise MaskgenError(
+            f"unreadable checkpoint file {path} (not valid safetensors: {one_line(exc)})"
+        ) from None
+
+
+def _copy(src: Path, dst: Path) -> None:
+    shutil.copyfile(src, dst)  # follows the cache's symlinks: the upload holds real files

@@ -1,0 +1,311 @@
+"""Pull from a real Hub-compatible server: olah serving a local git repo as a model repo on loopback.
+
+A tiny run's checkpoint folder is committed to a git repository on branch ``main`` and tagged ``v1.0``
+(a second commit on ``main`` then edits the card, so the branch and the tag name different commits).
+olah (https://github.com/vtuber-plan/olah), in offline mirror mode, serves that repository as
+``maskgen-test/tiny-masks``; maskgen's own CLI pulls and generates from it with ``HF_ENDPOINT`` pointing
+at the server, through huggingface_hub's normal client, into a Hugging Face cache under ``tmp_path``.
+
+Everything stays on loopback: this process may not connect anywhere else (``no_network``), and olah
+runs offline with its upstream "huggingface.co" and any proxy set to a closed port on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import tiny_config_values
+from maskgen.cli.main import app
+from maskgen.config import validate_config
+from maskgen.training.loop import train
+
+pytest.importorskip(
+    "olah", reason="olah, the loopback Hub server, is a dev dependency: pip install -e '.[dev]'"
+)
+if shutil.which("git") is None:
+    pytest.skip("git is needed to build the repository olah serves", allow_module_level=True)
+
+REPO = "maskgen-test/tiny-masks"
+TAG = "v1.0"
+START_TIMEOUT_S = 30.0
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """The git repository olah serves: the checkpoint at ``tagged`` (v1.0), ``main`` one commit later."""
+
+    root: Path  # holds mirrors/models/OWNER/REPO (olah's mirrors-path); config, cache and logs go here too
+    checkpoint: Path  # the run's checkpoint folder, whose files commit ``tagged`` holds unchanged
+    tagged: str
+    main: str
+
+
+@dataclass(frozen=True)
+class Server:
+    endpoint: str
+    mirror: Mirror
+    log: Path
+
+    def output(self) -> str:
+        return _tail(self.log)
+
+
+def _tail(log: Path) -> str:
+    """The end of olah's output, for failure messages."""
+    return "--- olah output ---\n" + log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt of this process to connect beyond loopback fails the test."""
+    connect, create_connection = socket.socket.connect, socket.create_connection
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise AssertionError(f"a test tried to use the network: {address}")
+        return connect(self, address)
+
+    def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
+        if address[0] not in LOOPBACK:
+            raise AssertionError(f"a test tried to use the network: {address}")
+        return create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
+
+
+@pytest.fixture(scope="module")
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole module (bound, never listening)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,  # no user or system config: no signing, hooks or templates
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "maskgen tests",
+        "GIT_AUTHOR_EMAIL": "tests@maskgen.invalid",
+        "GIT_COMMITTER_NAME": "maskgen tests",
+        "GIT_COMMITTER_EMAIL": "tests@maskgen.invalid",
+    }
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr}"
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Mirror:
+    """Train a 16 px run (a few seconds on 2 cores) and commit its latest checkpoint to a git repo."""
+    torch.manual_seed(0)
+    values = tiny_config_values(kimg=0.008, snapshot_kimg=0.008)  # two iterations, one snapshot
+    run = train(validate_config(values), out_root=tmp_path_factory.mktemp("runs"))
+    checkpoint = (run / "checkpoints" / "latest").resolve()
+    root = tmp_path_factory.mktemp("olah")
+    repo = root / "mirrors" / "models" / REPO
+    shutil.copytree(checkpoint, repo)
+    _git(repo, "init", "-q")
+    _git(repo, "symbolic-ref", "HEAD", "refs/heads/main")  # `git init -b main` needs git 2.28
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "tiny 16 px checkpoint")
+    _git(repo, "tag", TAG)
+    tagged = _git(repo, "rev-parse", "HEAD")
+    with open(repo / "README.md", "a", encoding="utf-8") as card:
+        card.write("\nEdited after v1.0.\n")
+    _git(repo, "commit", "-q", "-a", "-m", "edit the card")
+    return Mirror(root, checkpoint, tagged, _git(repo, "rev-parse", "HEAD"))
+
+
+def _olah_config(root: Path, port: int, dead: str) -> Path:
+    config = root / "olah.toml"
+    lines = [
+        "[basic]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        f'repos-path = "{(root / "cache").as_posix()}"',
+        f'mirrors-path = ["{(root / "mirrors").as_posix()}"]',
+        # Were olah to ask its upstream anyway, it would meet a closed loopback port, not huggingface.co.
+        'hf-scheme = "http"',
+        f'hf-netloc = "{dead}"',
+        f'hf-lfs-netloc = "{dead}"',
+        "",
+        "[accessibility]",
+        "offline = true",
+        "",
+    ]
+    config.write_text("\n".join(lines), encoding="utf-8")
+    return config
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to loopback
+    deadline = time.monotonic() + START_TIMEOUT_S
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            last = f"olah exited with code {process.returncode}"
+            break
+        try:
+            with opener.open(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+                last = f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code} {exc.read()[:200]!r}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+    pytest.fail(f"olah did not serve {url} within {START_TIMEOUT_S:.0f} s (last: {last})\n{_tail(log)}")
+
+
+@pytest.fixture(scope="module")
+def server(mirror: Mirror, closed_port: int) -> Iterator[Server]:
+    """olah on 127.0.0.1:<free port>, serving the mirror offline; stopped when the module is done."""
+    root, port, dead = mirror.root, _free_port(), f"127.0.0.1:{closed_port}"
+    config = _olah_config(root, port, dead)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "HF_TOKEN"}
+    env.update(HTTP_PROXY=f"http://{dead}", HTTPS_PROXY=f"http://{dead}", ALL_PROXY=f"http://{dead}")
+    log = root / "olah.out"
+    command = [sys.executable, "-c", "from olah.server import cli; cli()"]  # what olah-cli runs
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*command, "-c", str(config), "--log-path", str(root / "logs")],
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(process, f"{endpoint}/api/models/{REPO}/revision/main", log)
+        yield Server(endpoint, mirror, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def hub_env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Online against olah, with a fresh Hugging Face home and cache; returns the cache."""
+    import huggingface_hub.constants
+
+    home = tmp_path / "hf-home"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name in [k for k in os.environ if k.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    # huggingface_hub keeps the HF_HUB_OFFLINE it saw at import, perhaps set by another test.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    return home / "hub"
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _pull(cli: CliRunner, server: Server, reference: str, commit: str) -> Path:
+    result = cli.invoke(app, ["pull", reference])
+    assert result.exit_code == 0, f"{result.output}\n{server.output()}"
+    path = Path(result.stdout.strip())
+    assert path.name == commit and path.parent.name == "snapshots", path
+    assert commit in result.stderr
+    checkpoint = server.mirror.checkpoint
+    assert {p.name for p in path.iterdir()} == {p.name for p in checkpoint.iterdir()}
+    assert (path / "model.safetensors").read_bytes() == (checkpoint / "model.safetensors").read_bytes()
+    assert (path / "config.json").read_bytes() == (checkpoint / "config.json").read_bytes()
+    return path
+
+
+def test_pull_by_branch_and_tag_then_generate_online_and_offline(
+    server: Server, hub_env: Path, closed_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    cli, mirror = CliRunner(), server.mirror
+    main = _pull(cli, server, REPO, mirror.main)  # a bare OWNER/REPO means main
+    tagged = _pull(cli, server, f"{REPO}@{TAG}", mirror.tagged)
+    assert main.parent == tagged.parent and main.is_relative_to(hub_env)
+    refs = hub_env / ("models--" + REPO.replace("/", "--")) / "refs"  # what each name resolved to
+    assert (refs / "main").read_text() == mirror.main and (refs / TAG).read_text() == mirror.tagged
+    original = (mirror.checkpoint / "README.md").read_text(encoding="utf-8")
+    assert (tagged / "README.md").read_text(encoding="utf-8") == original  # the tag is the checkpoint
+    assert (main / "README.md").read_text(encoding="utf-8").endswith("Edited after v1.0.\n")
+
+    args = ["generate", "--seeds", "0-3", "--device", "cpu", "--out"]
+    local = tmp_path / "local.png"
+    result = cli.invoke(app, [*args, str(local), "--checkpoint", str(mirror.checkpoint)])
+    assert result.exit_code == 0, result.output
+    expected = _pixels(local)
+
+    def generate(reference: str, name: str) -> None:
+        out = tmp_path / name
+        result = cli.invoke(app, [*args, str(out), "--checkpoint", reference])
+        assert result.exit_code == 0, f"{reference}: {result.output}\n{server.output()}"
+        assert np.array_equal(_pixels(out), expected), reference
+
+    generate(f"hf://{REPO}", "main.png")
+    generate(f"hf://{REPO}@{TAG}", "tagged.png")
+    # The server gone (a closed port): what was pulled still works, from the cache.
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port}")
+    generate(f"hf://{REPO}@{TAG}", "unreachable.png")
+    # And with the network switched off.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    generate(f"hf://{REPO}", "offline.png")
+
+
+def test_unknown_repo_and_revision_fail_with_one_line(server: Server, hub_env: Path) -> None:
+    cli = CliRunner()
+    for reference, named in (("maskgen-test/nope", "maskgen-test/nope"), (f"{REPO}@v9", "v9")):
+        result = cli.invoke(app, ["pull", reference])
+        assert result.exit_code != 0, result.output
+        assert isinstance(result.exception, SystemExit), result.exception  # handled, not a crash
+        assert "Traceback" not in result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], result.stderr
+        assert not result.stdout.strip()  # no path printed
+    assert not (hub_env / "models--maskgen-test--nope" / "snapshots").exists()
