@@ -22,7 +22,7 @@ LEGACY_MODULES = {
     "maskgen.checkpoint": "maskgen.artifacts.checkpoint",
     "maskgen.modelcard": "maskgen.artifacts.modelcard",
     "maskgen.hub": "maskgen.artifacts.hub_pull",
-    "maskgen.generate": "maskgen.apps.generate",
+    "maskgen.generate": "maskgen.artifacts.generator",
     "maskgen.compare": "maskgen.apps.compare",
     "maskgen.sketch": "maskgen.data.sketch",
     "maskgen.distributed": "maskgen.training.distributed",

@@ -23,7 +23,7 @@ import torch
 from maskgen.config import TrainConfig, resolve_config
 from maskgen.errors import MaskgenError
 from maskgen.plugins import PluginRegistry, get_registry
-from maskgen.plugins.methods import join_stack, method_label, split_stack
+from maskgen.plugins.methods import join_stack, method_citation, method_label, split_stack
 
 # Table 1's columns: (metric key, header); FID/KID are on Inception. KID is shown x 10^3 like the paper.
 TABLE1_COLUMNS = (("fid", "FID"), ("kid", "KID (×10³)"), ("ssim", "SSIM"), ("msssim", "MS-SSIM"))
@@ -229,7 +229,7 @@ def evaluation_images(
 
     A larger training set is subsampled (the same images for every run) so that memory stays bounded.
     """
-    from maskgen.apps.generate import generate_images, load_generator
+    from maskgen.artifacts.generator import generate_images, load_generator
     from maskgen.data.datasets import load_training_images
 
     images, _, _ = load_training_images(
@@ -535,6 +535,22 @@ def _strength_cell(summaries: list[dict[str, Any]]) -> str:
     return ", ".join(f"{part} {value}" if part else value for part, value in cells)
 
 
+def references_section(runs: list[RunSummary]) -> list[str]:
+    """The BibTeX of every compared method, as its plugin declares it (nothing for 'none')."""
+    entries: dict[str, str] = {}
+    for run in runs:
+        for part in split_stack(run.augment):
+            citation = method_citation(part, "augmenter")
+            if citation:
+                entries.setdefault(method_label(part, "augmenter"), citation)
+    if not entries:
+        return []
+    lines = ["## References", ""]
+    for label, citation in entries.items():
+        lines += [f"{label}:", "", "```bibtex", citation, "```", ""]
+    return lines
+
+
 def write_report(runs: list[RunSummary], settings: CompareSettings, out_dir: Path, seconds: float) -> Path:
     plot_strength(runs, out_dir / "strength.png")
     plot_heuristic(runs, out_dir / "heuristic.png")
@@ -590,6 +606,7 @@ def write_report(runs: list[RunSummary], settings: CompareSettings, out_dir: Pat
         "",
         *[f"- {run.label}, seed {run.seed}: `{run.run_dir}`" for run in runs],
         "",
+        *references_section(runs),
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")

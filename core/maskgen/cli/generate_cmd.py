@@ -25,7 +25,7 @@ def generate(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """Draw new masks with the generator (EMA weights) of a checkpoint."""
-    from maskgen.apps.generate import generate_images, load_generator
+    from maskgen.artifacts.generator import generate_images, load_generator
 
     seed_list = parse_seeds(seeds)
     G, _ = load_generator(checkpoint, pick_device(device))

@@ -7,6 +7,7 @@ import re
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from maskgen.cli.app import app
@@ -59,7 +60,9 @@ def list_plugins(
         name = row["name"] if row["label"] == row["name"] else f"{row['name']} ({row['label']})"
         key = citation_key(row["citation"])
         summary = row["summary"] + (f" [cite: {key}]" if key else "")
-        table.add_row(row["kind"], name, row["distribution"], row["version"], summary)
+        table.add_row(
+            *(escape(cell) for cell in (row["kind"], name, row["distribution"], row["version"], summary))
+        )
     console.print(table)
     for problem in problems:
         console.print(

@@ -1,4 +1,4 @@
-"""Drawing new masks from a trained checkpoint."""
+"""The generator a GAN checkpoint holds, rebuilt for inference, and masks drawn from it by seed."""
 
 from __future__ import annotations
 
