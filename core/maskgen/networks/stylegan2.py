@@ -235,6 +235,7 @@ class SynthesisLayer(nn.Module):
         up: bool = False,
         conv_clamp: float | None = None,
         kernel_size: int = 3,
+        use_noise: bool = True,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
@@ -247,9 +248,11 @@ class SynthesisLayer(nn.Module):
         # Equalized lr; demodulation makes the scale irrelevant, but it keeps the weights' role uniform.
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.bias = nn.Parameter(torch.zeros(out_channels))
-        self.noise_strength = nn.Parameter(torch.zeros([]))
-        # Fixed noise image for noise_mode="const": reproducible renderings.
-        self.register_buffer("noise_const", torch.randn(resolution, resolution))
+        self.use_noise = use_noise
+        if use_noise:  # no parameter at all otherwise: DDP refuses parameters that get no gradient
+            self.noise_strength = nn.Parameter(torch.zeros([]))
+            # Fixed noise image for noise_mode="const": reproducible renderings.
+            self.register_buffer("noise_const", torch.randn(resolution, resolution))
         self.register_buffer("fir", make_fir_filter(), persistent=False)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: NoiseMode = "random") -> torch.Tensor:
@@ -263,7 +266,9 @@ class SynthesisLayer(nn.Module):
             fir=self.fir,
             fused=self.fused_modconv,
         )
-        if noise_mode == "random":
+        if not self.use_noise:
+            pass
+        elif noise_mode == "random":
             noise = torch.randn(
                 x.shape[0], 1, self.resolution, self.resolution, device=x.device, dtype=x.dtype
             )
@@ -273,7 +278,8 @@ class SynthesisLayer(nn.Module):
         return bias_act(x, self.bias, "lrelu", clamp=self.conv_clamp)
 
     def extra_repr(self) -> str:
-        return f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}"
+        noise = "" if self.use_noise else ", noise=off"
+        return f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}{noise}"
 
 
 class ToRGBLayer(nn.Module):
@@ -311,6 +317,7 @@ class SynthesisBlock(nn.Module):
         img_channels: int,
         conv_clamp: float | None = None,
         mixed_precision: bool = False,
+        use_noise: bool = True,
     ) -> None:
         super().__init__()
         self.resolution = resolution
@@ -321,9 +328,17 @@ class SynthesisBlock(nn.Module):
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
             self.conv0 = SynthesisLayer(
-                in_channels, out_channels, w_dim, resolution, up=True, conv_clamp=conv_clamp
+                in_channels,
+                out_channels,
+                w_dim,
+                resolution,
+                up=True,
+                conv_clamp=conv_clamp,
+                use_noise=use_noise,
             )
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
+        self.conv1 = SynthesisLayer(
+            out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp, use_noise=use_noise
+        )
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_conv = 1 if in_channels == 0 else 2
         self.register_buffer("fir", make_fir_filter(), persistent=False)
@@ -350,6 +365,14 @@ class SynthesisBlock(nn.Module):
         return x, img
 
 
+def mirror_left_half(img: torch.Tensor) -> torch.Tensor:
+    """The left half and its mirror image: exact left-right symmetry, gradients reaching the left half
+    from both sides. For an odd width the middle column is kept."""
+    width = img.shape[-1]
+    left = img[..., : (width + 1) // 2]
+    return torch.cat([left, left[..., : width // 2].flip(-1)], dim=-1)
+
+
 class SynthesisNetwork(nn.Module):
     """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R]."""
 
@@ -362,6 +385,8 @@ class SynthesisNetwork(nn.Module):
         channel_max: int = 512,
         conv_clamp: float | None = 256,
         num_mixed_res: int = 0,
+        noise_max_resolution: int | None = None,
+        symmetric: bool = False,
     ) -> None:
         super().__init__()
         channels = channels_per_resolution(img_resolution, channel_base, channel_max)
@@ -369,6 +394,7 @@ class SynthesisNetwork(nn.Module):
         self.w_dim = w_dim
         self.img_resolution = img_resolution
         self.img_channels = img_channels
+        self.symmetric = symmetric
         self.block_resolutions = sorted(channels)
         self.blocks = nn.ModuleList(
             SynthesisBlock(
@@ -379,6 +405,7 @@ class SynthesisNetwork(nn.Module):
                 img_channels,
                 conv_clamp=conv_clamp,
                 mixed_precision=res in mixed,
+                use_noise=noise_max_resolution is None or res <= noise_max_resolution,
             )
             for res in self.block_resolutions
         )
@@ -396,7 +423,7 @@ class SynthesisNetwork(nn.Module):
             x, img = block(x, img, ws[:, idx : idx + block.num_conv + 1], noise_mode)
             idx += block.num_conv
         assert img is not None
-        return img
+        return mirror_left_half(img) if self.symmetric else img
 
 
 class Generator(nn.Module):
@@ -417,6 +444,8 @@ class Generator(nn.Module):
         w_avg_beta: float = 0.995,
         fused_modconv: bool = True,
         num_mixed_res: int = 0,
+        noise_max_resolution: int | None = None,
+        symmetric: bool = False,
     ) -> None:
         super().__init__()
         check_resolution(img_resolution)
@@ -428,7 +457,15 @@ class Generator(nn.Module):
         self.img_resolution = img_resolution
         self.img_channels = img_channels
         self.synthesis_network = SynthesisNetwork(
-            w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp, num_mixed_res
+            w_dim,
+            img_resolution,
+            img_channels,
+            channel_base,
+            channel_max,
+            conv_clamp,
+            num_mixed_res,
+            noise_max_resolution=noise_max_resolution,
+            symmetric=symmetric,
         )
         self.num_ws: int = self.synthesis_network.num_ws
         self.mapping_network = MappingNetwork(

@@ -30,6 +30,13 @@ class StyleGAN2Options(Options):
     # The highest N resolutions (>= 8 px) of G and D compute in 16 bits (bf16 where the hardware has
     # it): the reference's num_fp16_res. 0 keeps everything in fp32.
     mixed_precision_resolutions: int = Field(0, ge=0)
+    # Per-pixel noise inputs only in blocks up to this resolution (None: every block, as in StyleGAN2).
+    # On small sets of intricate masks G otherwise paints fine linework with the top blocks' noise,
+    # which draws speckle (docs/training.md).
+    noise_max_resolution: int | None = Field(None, ge=4)
+    # Exact left-right symmetry: the right half of every image is the mirror of its left half. Most
+    # lianpu are symmetric; crooked faces (歪脸) are not, so it is an option.
+    symmetric: bool = False
 
 
 def build_stylegan2(
@@ -47,6 +54,8 @@ def build_stylegan2(
         conv_clamp=options.conv_clamp,
         fused_modconv=options.fused_modconv if options.fused_modconv is not None else True,
         num_mixed_res=options.mixed_precision_resolutions,
+        noise_max_resolution=options.noise_max_resolution,
+        symmetric=options.symmetric,
     )
     discriminator = Discriminator(
         img_resolution=resolution,
