@@ -10,47 +10,39 @@ import pytest
 from PIL import Image
 
 from maskgen.cli.main import app
-
-
-def _assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
+from maskgen.testing import assert_one_line_error
 
 
 def test_missing_and_empty_data_folders(cli, tmp_path: Path) -> None:
-    _assert_one_line_error(cli.invoke(app, ["run", "--data", str(tmp_path / "nope")]), "not found")
+    assert_one_line_error(cli.invoke(app, ["run", "--data", str(tmp_path / "nope")]), "not found")
     (tmp_path / "empty").mkdir()
-    _assert_one_line_error(cli.invoke(app, ["run", "--data", str(tmp_path / "empty")]), "no images")
+    assert_one_line_error(cli.invoke(app, ["run", "--data", str(tmp_path / "empty")]), "no images")
 
 
 def test_bad_resolution_augment_and_config(cli, tmp_path: Path) -> None:
-    _assert_one_line_error(cli.invoke(app, ["run", "--resolution", "48"]), "power of two")
-    _assert_one_line_error(cli.invoke(app, ["run", "--augment", "magic"]), "unknown augmenter", "none")
+    assert_one_line_error(cli.invoke(app, ["run", "--resolution", "48"]), "power of two")
+    assert_one_line_error(cli.invoke(app, ["run", "--augment", "magic"]), "unknown augmenter", "none")
     bad = tmp_path / "bad.yaml"
     bad.write_text("batch: -3\n", encoding="utf-8")
-    _assert_one_line_error(cli.invoke(app, ["run", "--config", str(bad)]), "batch")
+    assert_one_line_error(cli.invoke(app, ["run", "--config", str(bad)]), "batch")
     bad.write_text("colour: red\n", encoding="utf-8")
-    _assert_one_line_error(cli.invoke(app, ["run", "--config", str(bad)]), "unknown option 'colour'")
+    assert_one_line_error(cli.invoke(app, ["run", "--config", str(bad)]), "unknown option 'colour'")
     result = cli.invoke(app, ["run", "-A", "no-equals-sign"])
-    _assert_one_line_error(result, "KEY=VALUE")
-    _assert_one_line_error(cli.invoke(app, ["run", "--augment", "none", "-A", "p=0.3"]), "bad options")
+    assert_one_line_error(result, "KEY=VALUE")
+    assert_one_line_error(cli.invoke(app, ["run", "--augment", "none", "-A", "p=0.3"]), "bad options")
 
 
 def test_unreadable_and_mismatched_checkpoints(cli, tmp_path: Path) -> None:
     out = tmp_path / "g.png"
-    _assert_one_line_error(
+    assert_one_line_error(
         cli.invoke(app, ["generate", "--checkpoint", str(tmp_path / "x"), "--out", str(out)])
     )
     fake = tmp_path / "fake"
     fake.mkdir()
     (fake / "model.safetensors").write_bytes(np.random.default_rng(0).bytes(100))
     (fake / "config.json").write_text("{}", encoding="utf-8")
-    _assert_one_line_error(cli.invoke(app, ["generate", "--checkpoint", str(fake), "--out", str(out)]))
-    _assert_one_line_error(
+    assert_one_line_error(cli.invoke(app, ["generate", "--checkpoint", str(fake), "--out", str(out)]))
+    assert_one_line_error(
         cli.invoke(app, ["generate", "--checkpoint", str(tmp_path), "--seeds", "x", "--out", str(out)]),
         "seed",
     )

@@ -15,8 +15,8 @@ import torch
 
 import maskgen_ada.pipeline
 import maskgen_apa.augmenter
-from conftest import tiny_config_values
 from maskgen.config import validate_config
+from maskgen.testing import tiny_config_values
 from maskgen.training.loop import Trainer
 
 READS = ("item", "tolist", "__float__", "__int__", "__bool__", "__index__")

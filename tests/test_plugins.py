@@ -8,10 +8,10 @@ import json
 import pytest
 import torch
 
+from maskgen.augment import build_augmenter
 from maskgen.cli.main import app
 from maskgen.errors import MaskgenError
 from maskgen.plugins import PluginRegistry, set_registry
-from maskgen.plugins.factory import build_augmenter
 from maskgen.plugins.hookspecs import hookimpl
 from maskgen.plugins.interfaces import AugmentContext, Augmenter, PluginSpec
 

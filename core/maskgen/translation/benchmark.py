@@ -1,10 +1,14 @@
 """Measurements of the translators: training speed/memory and the paper's Table 2 on held-out masks.
 
-    python -m maskgen.translation.benchmark speed [--sizes 64,128] [--steps 10] [--threads N]
+    python -m maskgen.translation.benchmark speed [--translators cocosnet,spade] [--sizes 64,128]
+        [--steps 10] [--threads N]
     python -m maskgen.translation.benchmark table2 RUN_OR_CHECKPOINT [...] [--num 500] [--out FILE.json]
 
-``speed`` times training steps of each translator with its ``cpu`` preset widths (batch 4) in a fresh
-subprocess per setting, so the peak resident memory (ru_maxrss) belongs to that setting alone.
+``speed`` times training steps of each translator (default: every installed one) with its ``cpu``
+preset widths (batch 4) in a fresh subprocess per setting, so the peak resident memory (ru_maxrss)
+belongs to that setting alone.
+
+``table2`` measures the checkpoints it is given, whichever translator each one was trained with.
 
 ``table2`` colours held-out procedural masks (seed ``--seed``, never used for training) from their XDoG
 sketches after a reference and compares the outputs with the ground truth: FD and KD on masknet
@@ -57,9 +61,11 @@ def _speed_one(translator: str, size: int, steps: int, features: str) -> dict[st
     }
 
 
-def speed(sizes: list[int], steps: int, threads: int, features: str) -> list[dict[str, Any]]:
+def speed(
+    translators: list[str], sizes: list[int], steps: int, threads: int, features: str
+) -> list[dict[str, Any]]:
     rows = []
-    for translator in ("cocosnet", "spade"):
+    for translator in translators:
         for size in sizes:
             code = (
                 f"import json, torch; torch.set_num_threads({threads}); "
@@ -142,10 +148,26 @@ def table2(checkpoints: list[str], num: int, seed: int, batch: int = 50) -> list
     return rows
 
 
+def _translator_names(given: str | None) -> list[str]:
+    """The named translators, each checked against the registry; None: every installed translator."""
+    from maskgen.plugins import get_registry
+
+    registry = get_registry()
+    if given is None:
+        return registry.names("translator")
+    names = [name.strip() for name in given.split(",") if name.strip()]
+    for name in names:
+        registry.get("translator", name)  # an unknown name fails here, listing the valid ones
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m maskgen.translation.benchmark")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("speed")
+    sp.add_argument(
+        "--translators", default=None, help="Comma-separated translator names (default: all installed)."
+    )
     sp.add_argument("--sizes", default="64,128")
     sp.add_argument("--steps", type=int, default=10)
     sp.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -158,7 +180,13 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--out", type=Path, default=None, help="Also write the rows as JSON here.")
     args = parser.parse_args(argv)
     if args.cmd == "speed":
-        rows = speed([int(s) for s in args.sizes.split(",")], args.steps, args.threads, args.features)
+        rows = speed(
+            _translator_names(args.translators),
+            [int(s) for s in args.sizes.split(",")],
+            args.steps,
+            args.threads,
+            args.features,
+        )
     else:
         rows = table2(args.checkpoints, args.num, args.seed)
     if args.out is not None:

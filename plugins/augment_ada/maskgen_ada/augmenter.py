@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from maskgen.augment.adaptive import SignHeuristicAugmenter
-from maskgen.plugins.interfaces import AugmentContext, Options
+from maskgen import AugmentContext, Options, SignHeuristicAugmenter
 from maskgen_ada.pipeline import AugmentPipe, PresetName
 
 Tensor = torch.Tensor

@@ -10,7 +10,7 @@ is passed through bit for bit, and ``p == 0`` returns the input tensor itself.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -391,8 +391,3 @@ def _separable_filter(x: Tensor, kernels: Tensor) -> Tensor:
     y = F.conv2d(y, weight, groups=n * c)
     y = F.conv2d(y, weight.transpose(2, 3), groups=n * c)
     return y.reshape(n, c, h, w)
-
-
-def preset_config(preset: str) -> dict[str, float]:
-    """All settings of a preset, e.g. for logging or documentation."""
-    return asdict(PipeConfig.from_preset(preset))

@@ -7,9 +7,8 @@ from collections.abc import Callable
 import torch
 from pydantic import Field, model_validator
 
-from maskgen.augment.adaptive import SignHeuristicAugmenter
+from maskgen import AugmentContext, Options, SignHeuristicAugmenter
 from maskgen.devices import host_reads_are_free
-from maskgen.plugins.interfaces import AugmentContext, Options
 
 Tensor = torch.Tensor
 

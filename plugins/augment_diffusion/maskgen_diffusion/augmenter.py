@@ -13,8 +13,7 @@ from typing import Literal
 import torch
 from pydantic import Field, model_validator
 
-from maskgen.augment.adaptive import SignHeuristicAugmenter
-from maskgen.plugins.interfaces import AugmentContext, Options
+from maskgen import AugmentContext, Options, SignHeuristicAugmenter
 
 Tensor = torch.Tensor
 TimestepDistribution = Literal["priority", "uniform"]

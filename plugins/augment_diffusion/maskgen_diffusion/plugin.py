@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from maskgen.plugins.hookspecs import hookimpl
-from maskgen.plugins.interfaces import AugmentContext, PluginSpec
+from maskgen import AugmentContext, PluginSpec, hookimpl
 from maskgen_diffusion.augmenter import DiffusionAugmenter, DiffusionOptions
 
 CITATION = """@inproceedings{wang2023diffusiongan,

@@ -5,16 +5,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from maskgen.translation.losses import (
-    contextual_loss,
-    feature_matching,
-    hinge_g,
-    perceptual_mse,
-    weighted_feature_l1,
+from maskgen.translation.losses import perceptual_mse, weighted_feature_l1
+from maskgen.translation.model import (
+    AdversarialTranslationModel,
+    ExemplarTranslator,
+    TranslationContext,
+    TripletBatch,
 )
-from maskgen.translation.model import ExemplarTranslator, TranslationContext, TranslationModel, TripletBatch
-from maskgen.translation.networks import MultiscaleDiscriminator, SPADEGenerator, intermediates, logits
+from maskgen.translation.networks import SPADEGenerator
 from maskgen_cocosnet.correspondence import Correspondence, CorrespondenceNet, auto_corr_size, warp_back
+from maskgen_cocosnet.losses import contextual_loss
 from maskgen_cocosnet.options import CocosNetOptions
 
 
@@ -57,40 +57,25 @@ class CocosTranslator(ExemplarTranslator):
         return image, corr.warp
 
 
-class CocosNetModel(TranslationModel):
+class CocosNetModel(AdversarialTranslationModel):
+    options: CocosNetOptions
+    translator: CocosTranslator
+
     def __init__(self, options: CocosNetOptions, context: TranslationContext) -> None:
-        super().__init__()
-        self.options = options
-        self.features = context.features  # frozen, not a submodule: never checkpointed
-        self.translator = CocosTranslator(options, context.resolution)
-        self.discriminator = MultiscaleDiscriminator(4, options.ndf, options.d_layers, options.num_d)
-        betas = (options.beta1, options.beta2)
-        self.optimizers = {
-            "G": torch.optim.Adam(self.translator.parameters(), lr=options.lr_g, betas=betas),
-            "D": torch.optim.Adam(self.discriminator.parameters(), lr=options.lr_d, betas=betas),
-        }
+        super().__init__(options, context, CocosTranslator(options, context.resolution))
 
     def generator_losses(self, batch: TripletBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Weighted loss terms of the translator (Eq. 20 without D's part), and the fake images."""
-        if self.features is None:
-            raise RuntimeError("CoCosNet was built without a feature network; it can only translate")
-        o, T, D = self.options, self.translator, self.discriminator
+        features = self.require_features("CoCosNet")
+        o, T = self.options, self.translator
         sketch, reference, target = batch.sketch, batch.reference, batch.target
         fake, corr = T(sketch, reference)
-        cond = sketch * 2 - 1
-        losses: dict[str, torch.Tensor] = {}
+        losses = self.adversarial_losses(sketch, fake, target)
 
-        if o.w_adv > 0 or o.w_fm > 0:
-            pred_fake = D(torch.cat([cond, fake], 1))
-            with torch.no_grad():
-                pred_real = D(torch.cat([cond, target], 1))
-            losses["adv"] = o.w_adv * hinge_g(logits(pred_fake))
-            losses["fm"] = o.w_fm * feature_matching(intermediates(pred_fake), intermediates(pred_real))
-
-        fake_feats = self.features(fake)
+        fake_feats = features(fake)
         with torch.no_grad():
-            target_feats = self.features(target)
-            ref_feats = self.features(reference)
+            target_feats = features(target)
+            ref_feats = features(reference)
         pseudo = batch.pseudo.float()
         if o.w_feat > 0 and pseudo.sum() > 0:  # Eq. 15 only where the reference is a deformed target
             losses["feat"] = o.w_feat * weighted_feature_l1(fake_feats, target_feats, pseudo / pseudo.sum())
@@ -107,6 +92,3 @@ class CocosNetModel(TranslationModel):
             per_sample = (corr.warp - target).abs().mean(dim=(1, 2, 3))
             losses["warp_self"] = o.w_warp_self * (per_sample * pseudo).sum() / pseudo.sum()
         return losses, fake
-
-    def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
-        return self.hinge_training_step(batch, self.generator_losses, self.options.w_adv)

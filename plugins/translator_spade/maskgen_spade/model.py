@@ -12,9 +12,15 @@ import math
 import torch
 from torch import nn
 
-from maskgen.translation.losses import feature_matching, hinge_g, kl_divergence, weighted_feature_l1
-from maskgen.translation.model import ExemplarTranslator, TranslationContext, TranslationModel, TripletBatch
-from maskgen.translation.networks import MultiscaleDiscriminator, SPADEGenerator, intermediates, logits
+from maskgen.translation.losses import weighted_feature_l1
+from maskgen.translation.model import (
+    AdversarialTranslationModel,
+    ExemplarTranslator,
+    TranslationContext,
+    TripletBatch,
+)
+from maskgen.translation.networks import SPADEGenerator
+from maskgen_spade.losses import kl_divergence
 from maskgen_spade.options import SpadeOptions
 
 
@@ -67,39 +73,22 @@ class SpadeTranslator(ExemplarTranslator):
         return self(sketch, reference, sample=False)[0], None  # deterministic: z = mu
 
 
-class SpadeModel(TranslationModel):
+class SpadeModel(AdversarialTranslationModel):
+    options: SpadeOptions
+    translator: SpadeTranslator
+
     def __init__(self, options: SpadeOptions, context: TranslationContext) -> None:
-        super().__init__()
-        self.options = options
-        self.features = context.features  # frozen, not a submodule: never checkpointed
-        self.translator = SpadeTranslator(options, context.resolution)
-        self.discriminator = MultiscaleDiscriminator(4, options.ndf, options.d_layers, options.num_d)
-        betas = (options.beta1, options.beta2)
-        self.optimizers = {
-            "G": torch.optim.Adam(self.translator.parameters(), lr=options.lr_g, betas=betas),
-            "D": torch.optim.Adam(self.discriminator.parameters(), lr=options.lr_d, betas=betas),
-        }
+        super().__init__(options, context, SpadeTranslator(options, context.resolution))
 
     def generator_losses(self, batch: TripletBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        if self.features is None:
-            raise RuntimeError("SPADE was built without a feature network; it can only translate")
-        o, D = self.options, self.discriminator
+        features = self.require_features("SPADE")
+        o = self.options
         fake, mu, logvar = self.translator(batch.sketch, batch.reference)
-        cond = batch.sketch * 2 - 1
-        losses: dict[str, torch.Tensor] = {}
-        if o.w_adv > 0 or o.w_fm > 0:
-            pred_fake = D(torch.cat([cond, fake], 1))
-            with torch.no_grad():
-                pred_real = D(torch.cat([cond, batch.target], 1))
-            losses["adv"] = o.w_adv * hinge_g(logits(pred_fake))
-            losses["fm"] = o.w_fm * feature_matching(intermediates(pred_fake), intermediates(pred_real))
+        losses = self.adversarial_losses(batch.sketch, fake, batch.target)
         if o.w_vgg > 0:
             with torch.no_grad():
-                target_feats = self.features(batch.target)
-            losses["vgg"] = o.w_vgg * weighted_feature_l1(self.features(fake), target_feats)
+                target_feats = features(batch.target)
+            losses["vgg"] = o.w_vgg * weighted_feature_l1(features(fake), target_feats)
         if o.w_kld > 0:
             losses["kld"] = o.w_kld * kl_divergence(mu, logvar)
         return losses, fake
-
-    def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
-        return self.hinge_training_step(batch, self.generator_losses, self.options.w_adv)

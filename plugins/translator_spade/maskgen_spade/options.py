@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from maskgen.plugins.interfaces import Options
+from maskgen import Options
 
 
 class SpadeOptions(Options):

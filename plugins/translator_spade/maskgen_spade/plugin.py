@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from maskgen.plugins.hookspecs import hookimpl
-from maskgen.plugins.interfaces import PluginSpec
+from maskgen import PluginSpec, hookimpl
 from maskgen.translation.model import TranslationContext
 from maskgen_spade.model import SpadeModel
 from maskgen_spade.options import PRESETS, SpadeOptions

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from pydantic import ValidationError
 
-_ROOT = Path(__file__).resolve().parents[1]
-for _package, _folder in (("maskgen_apa", "augment_apa"), ("maskgen_ada", "augment_ada")):
-    try:
-        __import__(_package)
-    except ImportError:  # plugin not installed: use its source tree
-        sys.path.insert(0, str(_ROOT / "plugins" / _folder))
-
-from pydantic import ValidationError  # noqa: E402
-
-import maskgen.plugins.builtin as builtin_plugins  # noqa: E402
-from conftest import tiny_config_values  # noqa: E402
-from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights  # noqa: E402
-from maskgen.config import validate_config  # noqa: E402
-from maskgen.errors import MaskgenError  # noqa: E402
-from maskgen.plugins import PluginRegistry, set_registry  # noqa: E402
-from maskgen.plugins.factory import build_augmenter  # noqa: E402
-from maskgen.plugins.interfaces import AugmentContext  # noqa: E402
-from maskgen_ada import plugin as ada_plugin  # noqa: E402
-from maskgen_apa import plugin as apa_plugin  # noqa: E402
-from maskgen_apa.augmenter import APAAugmenter, APAOptions  # noqa: E402
+from maskgen import AugmentContext, MaskgenError
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
+from maskgen.augment import build_augmenter
+from maskgen.config import validate_config
+from maskgen.plugins import PluginRegistry, set_registry
+from maskgen.testing import registry_of, require_installed, tiny_config_values
+from maskgen_ada import plugin as ada_plugin
+from maskgen_apa import plugin as apa_plugin
+from maskgen_apa.augmenter import APAAugmenter, APAOptions
 
 BATCH = 16
 
@@ -55,15 +44,6 @@ class _Fakes:
     def __call__(self, count: int, use_ema: bool = False) -> torch.Tensor:
         self.calls.append((count, use_ema))
         return self.source.expand(count, 3, self.size, self.size) * 1.0
-
-
-def _registry(*plugins: object) -> PluginRegistry:
-    """Built-ins plus the given plugin modules, registered directly (installed or not)."""
-    registry = PluginRegistry(entry_points=False)
-    registry.register(builtin_plugins, distribution="maskgen")
-    for plugin in plugins:
-        registry.register(plugin, distribution=plugin.__name__.split(".")[0])
-    return registry
 
 
 # -- pseudo reals ------------------------------------------------------------------------------------
@@ -204,7 +184,7 @@ def test_state_dict_round_trip_continues_identically() -> None:
 def test_stack_apa_ada_builds_and_trains_one_step(tmp_path: Path) -> None:
     from maskgen.training.loop import Trainer
 
-    registry = _registry(apa_plugin, ada_plugin)
+    registry = registry_of(apa_plugin, ada_plugin)
     stack = build_augmenter("apa+ada", {"apa": {"p": 0.5}, "ada": {"p": 0.2}}, _context(), registry)
     assert [type(part).__name__ for part in stack.parts] == ["APAAugmenter", "AdaAugmenter"]
     set_registry(registry)
@@ -231,13 +211,10 @@ def test_stack_apa_ada_builds_and_trains_one_step(tmp_path: Path) -> None:
 
 def test_unknown_option_of_apa_is_one_line_error() -> None:
     with pytest.raises(MaskgenError, match="bad options for augmenter 'apa'"):
-        build_augmenter("apa", {"speed": 3}, _context(), _registry(apa_plugin))
+        build_augmenter("apa", {"speed": 3}, _context(), registry_of(apa_plugin))
 
 
 def test_installed_distribution_provides_apa() -> None:
-    try:
-        md.distribution("maskgen-augment-apa")
-    except md.PackageNotFoundError:
-        pytest.skip("maskgen-augment-apa is not installed (the setup script installs it)")
+    require_installed("maskgen-augment-apa")
     spec = PluginRegistry().get("augmenter", "apa")
     assert (spec.distribution, spec.version) == ("maskgen-augment-apa", md.version("maskgen-augment-apa"))

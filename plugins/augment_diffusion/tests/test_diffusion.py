@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from pydantic import ValidationError
 
-_ROOT = Path(__file__).resolve().parents[1]
-for _package, _folder in (("maskgen_diffusion", "augment_diffusion"), ("maskgen_ada", "augment_ada")):
-    try:
-        __import__(_package)
-    except ImportError:  # plugin not installed: use its source tree
-        sys.path.insert(0, str(_ROOT / "plugins" / _folder))
-
-from pydantic import ValidationError  # noqa: E402
-
-import maskgen.plugins.builtin as builtin_plugins  # noqa: E402
-from conftest import tiny_config_values  # noqa: E402
-from maskgen.artifacts.checkpoint import load_checkpoint  # noqa: E402
-from maskgen.config import validate_config  # noqa: E402
-from maskgen.plugins import PluginRegistry, set_registry  # noqa: E402
-from maskgen.plugins.factory import build_augmenter  # noqa: E402
-from maskgen.plugins.interfaces import AugmentContext  # noqa: E402
-from maskgen_ada import plugin as ada_plugin  # noqa: E402
-from maskgen_diffusion import plugin as diffusion_plugin  # noqa: E402
-from maskgen_diffusion.augmenter import (  # noqa: E402
+from maskgen import AugmentContext
+from maskgen.artifacts.checkpoint import load_checkpoint
+from maskgen.augment import build_augmenter
+from maskgen.config import validate_config
+from maskgen.plugins import PluginRegistry, set_registry
+from maskgen.testing import registry_of, require_installed, tiny_config_values
+from maskgen_ada import plugin as ada_plugin
+from maskgen_diffusion import plugin as diffusion_plugin
+from maskgen_diffusion.augmenter import (
     DiffusionAugmenter,
     DiffusionOptions,
     linear_alphas_bar,
@@ -214,18 +203,10 @@ def test_state_dict_round_trip() -> None:
 # -- training ----------------------------------------------------------------------------------------
 
 
-def _registry(*plugins: object) -> PluginRegistry:
-    registry = PluginRegistry(entry_points=False)
-    registry.register(builtin_plugins, distribution="maskgen")
-    for plugin in plugins:
-        registry.register(plugin, distribution=plugin.__name__.split(".")[0])
-    return registry
-
-
 def test_training_steps_condition_D_on_t_and_train_G_through_the_diffusion(tmp_path: Path) -> None:
     from maskgen.training.loop import Trainer
 
-    set_registry(_registry(diffusion_plugin))
+    set_registry(registry_of(diffusion_plugin))
     options = {"initial_T": 600, "t_embed_dim": 4, "clean_prob": 0.0, "speed_kimg": 1.0, "interval": 2}
     config = validate_config(tiny_config_values(augment="diffusion", augment_options=options, kimg=0.008))
     trainer = Trainer(config, tmp_path)
@@ -249,7 +230,7 @@ def test_training_steps_condition_D_on_t_and_train_G_through_the_diffusion(tmp_p
 
 
 def test_stack_ada_diffusion_hands_D_the_timestep() -> None:
-    registry = _registry(diffusion_plugin, ada_plugin)
+    registry = registry_of(diffusion_plugin, ada_plugin)
     stack = build_augmenter("ada+diffusion", {"ada": {"p": 0.3}}, _context(), registry)
     assert stack.c_dim == 8
     y, c = stack(torch.rand(4, 3, 16, 16) * 2 - 1)
@@ -257,9 +238,6 @@ def test_stack_ada_diffusion_hands_D_the_timestep() -> None:
 
 
 def test_installed_distribution_provides_diffusion() -> None:
-    try:
-        md.distribution("maskgen-augment-diffusion")
-    except md.PackageNotFoundError:
-        pytest.skip("maskgen-augment-diffusion is not installed (the setup script installs it)")
+    require_installed("maskgen-augment-diffusion")
     spec = PluginRegistry().get("augmenter", "diffusion")
     assert spec.distribution == "maskgen-augment-diffusion"

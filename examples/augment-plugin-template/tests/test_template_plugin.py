@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import json
 import os
 from pathlib import Path
@@ -10,22 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_config_values
 from maskgen.cli.main import app
 from maskgen.config import validate_config
+from maskgen.testing import installed_version, tiny_config_values
 from maskgen.training.loop import Trainer
 
-
-def _installed() -> bool:
-    try:
-        md.distribution("maskgen-augment-template")
-    except md.PackageNotFoundError:
-        return False
-    return True
-
-
 pytestmark = pytest.mark.skipif(
-    not _installed() and os.environ.get("CI") != "true",
+    installed_version("maskgen-augment-template") is None and os.environ.get("CI") != "true",
     reason="example plugin not installed (run scripts/setup.sh); CI always installs it",
 )
 

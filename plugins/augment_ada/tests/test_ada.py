@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import get_args
 
 import pytest
 import torch
+import torch.distributed as dist
+from pydantic import ValidationError
 
-_ROOT = Path(__file__).resolve().parents[1]
-try:
-    import maskgen  # noqa: F401
-except ImportError:  # source tree not installed yet
-    sys.path.insert(0, str(_ROOT / "core"))
-try:
-    import maskgen_ada  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(_ROOT / "plugins" / "augment_ada"))
-
-import torch.distributed as dist  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
-
-from maskgen.plugins import PluginRegistry  # noqa: E402
-from maskgen.plugins.interfaces import AugmentContext  # noqa: E402
-from maskgen_ada import plugin as ada_plugin  # noqa: E402
-from maskgen_ada.augmenter import AdaAugmenter, AdaOptions  # noqa: E402
-from maskgen_ada.pipeline import PRESETS, TRANSFORMS, AugmentPipe, PresetName, _band_kernels  # noqa: E402
+from maskgen import AugmentContext
+from maskgen.plugins import PluginRegistry
+from maskgen_ada import plugin as ada_plugin
+from maskgen_ada.augmenter import AdaAugmenter, AdaOptions
+from maskgen_ada.pipeline import PRESETS, TRANSFORMS, AugmentPipe, PresetName, _band_kernels
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
-
-@pytest.fixture(autouse=True)
-def _one_cpu_thread():
-    # These tensors are tiny: extra intra-op threads only add synchronisation, which on a busy
-    # 2-core machine made single convolutions take 100+ ms. Restored after each test.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # maskgen.testing: the tensors here are tiny
 
 
 def _images(n: int = 8, c: int = 3, size: int = 32, seed: int = 0, device: str = "cpu") -> torch.Tensor:
