@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
 from maskgen.plugins.interfaces import Translator
+from maskgen.translation.losses import feature_matching, hinge_d, hinge_g
+from maskgen.translation.networks import MultiscaleDiscriminator, intermediates, logits
 
 if TYPE_CHECKING:
     from maskgen.translation.features import FeatureExtractor
@@ -87,9 +89,6 @@ class TranslationModel(torch.nn.Module):
     ) -> dict[str, torch.Tensor]:
         """The step SPADE and CoCosNet share: G on the sum of its weighted losses, then the
         multi-scale D on the hinge loss with the sketch as condition (optimizers "G" and "D")."""
-        from maskgen.translation.losses import hinge_d
-        from maskgen.translation.networks import logits
-
         D, opt_g, opt_d = self.discriminator, self.optimizers["G"], self.optimizers["D"]
         D.requires_grad_(False)
         losses, fake = generator_losses(batch)
@@ -111,3 +110,70 @@ class TranslationModel(torch.nn.Module):
         out["loss/G"] = total.detach()
         out["loss/D"] = loss_d.detach()
         return out
+
+
+class AdversarialOptions(Protocol):
+    """The options :class:`AdversarialTranslationModel` reads (a translator's options model has more)."""
+
+    ndf: int  # discriminator width
+    d_layers: int  # layers of each PatchGAN
+    num_d: int  # discriminator scales
+    lr_g: float
+    lr_d: float
+    beta1: float
+    beta2: float
+    w_adv: float  # hinge adversarial loss
+    w_fm: float  # discriminator feature matching
+
+
+class AdversarialTranslationModel(TranslationModel):
+    """A translator trained against a multi-scale PatchGAN that sees the sketch with the image (the
+    setting of pix2pixHD, SPADE and CoCosNet): the discriminator, Adam optimizers "G" and "D", the
+    adversarial and feature-matching terms and the step. A subclass passes its translator in and
+    implements :meth:`generator_losses` with its own terms, adding :meth:`adversarial_losses`.
+    """
+
+    def __init__(
+        self, options: AdversarialOptions, context: TranslationContext, translator: ExemplarTranslator
+    ) -> None:
+        super().__init__()
+        self.options = options
+        self.features = context.features  # frozen, not a submodule: never checkpointed
+        self.translator = translator
+        # Input: the sketch (1 channel) with an image (3 channels).
+        self.discriminator = MultiscaleDiscriminator(4, options.ndf, options.d_layers, options.num_d)
+        betas = (options.beta1, options.beta2)
+        self.optimizers = {
+            "G": torch.optim.Adam(self.translator.parameters(), lr=options.lr_g, betas=betas),
+            "D": torch.optim.Adam(self.discriminator.parameters(), lr=options.lr_d, betas=betas),
+        }
+
+    def require_features(self, label: str) -> FeatureExtractor:
+        """The feature network of the losses; a model built for inference only has none."""
+        if self.features is None:
+            raise RuntimeError(f"{label} was built without a feature network; it can only translate")
+        return self.features
+
+    def adversarial_losses(
+        self, sketch: torch.Tensor, fake: torch.Tensor, target: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Weighted hinge loss of G ("adv") and discriminator feature matching ("fm"); {} when both
+        weights are 0."""
+        o, D = self.options, self.discriminator
+        if o.w_adv <= 0 and o.w_fm <= 0:
+            return {}
+        cond = sketch * 2 - 1
+        pred_fake = D(torch.cat([cond, fake], 1))
+        with torch.no_grad():
+            pred_real = D(torch.cat([cond, target], 1))
+        return {
+            "adv": o.w_adv * hinge_g(logits(pred_fake)),
+            "fm": o.w_fm * feature_matching(intermediates(pred_fake), intermediates(pred_real)),
+        }
+
+    def generator_losses(self, batch: TripletBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Weighted loss terms of the translator (without D's), and the fake images."""
+        raise NotImplementedError
+
+    def training_step(self, batch: TripletBatch) -> dict[str, torch.Tensor]:
+        return self.hinge_training_step(batch, self.generator_losses, self.options.w_adv)
