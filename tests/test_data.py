@@ -1,4 +1,4 @@
-"""Tests of maskgen.data: procedural masks, image folders, torch datasets, dataset writers."""
+"""Tests of maskgen.data: procedural masks, image folders, training images, dataset writers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from maskgen.data import (
@@ -18,7 +17,6 @@ from maskgen.data import (
     MOUTHS,
     NOSES,
     PATTERNS,
-    ArrayImageDataset,
     build_dataset,
     find_images,
     load_folder,
@@ -283,30 +281,8 @@ def test_load_folder_errors(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------------
-# Torch datasets and training images
+# Training images
 # --------------------------------------------------------------------------------------------------
-
-
-def test_array_dataset_range_labels_and_xflip():
-    images = np.zeros((3, 4, 4, 3), np.uint8)
-    images[0] = 255
-    images[1, :, :2] = 255  # left half white
-    ds = ArrayImageDataset(images)
-    assert len(ds) == 3
-    x, label = ds[0]
-    assert x.shape == (3, 4, 4) and x.dtype == torch.float32 and label == -1
-    assert torch.all(x == 1.0) and torch.all(ds[2][0] == -1.0)
-    flipped = ArrayImageDataset(images, labels=np.array([4, 5, 6]), xflip=True)
-    assert len(flipped) == 6
-    x1, l1 = flipped[1]
-    x4, l4 = flipped[4]
-    assert l1 == 5 and l4 == 5
-    assert torch.equal(x4, x1.flip(-1)) and x4[:, :, 2:].eq(1).all() and x4[:, :, :2].eq(-1).all()
-    assert torch.equal(flipped[-1][0], flipped[5][0])
-    with pytest.raises(IndexError):
-        flipped[6]
-    with pytest.raises(ValueError):
-        ArrayImageDataset(images.astype(np.float32))
 
 
 def test_load_training_images_builtin_and_resolution_checks():

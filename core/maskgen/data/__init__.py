@@ -1,7 +1,7 @@
 """Datasets: the built-in procedural Peking-opera masks, image folders, and dataset files on disk."""
 
 from maskgen.data.build import build_dataset, rotate_hue, synth_dataset
-from maskgen.data.datasets import ArrayImageDataset, check_resolution, load_training_images
+from maskgen.data.datasets import check_resolution, load_training_images
 from maskgen.data.folder import IMAGE_EXTENSIONS, find_images, load_folder, load_image
 from maskgen.data.procedural import (
     BROWS,
@@ -32,7 +32,6 @@ __all__ = [
     "MOUTHS",
     "NOSES",
     "PATTERNS",
-    "ArrayImageDataset",
     "Category",
     "build_dataset",
     "check_resolution",

@@ -23,9 +23,11 @@ from PIL import Image
 
 from maskgen.data.folder import IMAGE_EXTENSIONS, find_images, load_image, warn_skipped
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
+from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
 from maskgen.errors import MaskgenError
 
 MANIFEST = "manifest.csv"
+SYNTH_STYLES = ("simple", "detailed")
 TRANSFORMS: tuple[tuple[str, str], ...] = (
     ("original", "orig"),
     ("mirror", "mirror"),
@@ -143,14 +145,21 @@ def build_dataset(
     }
 
 
-def synth_dataset(out: str | Path, count: int, size: int, seed: int, overwrite: bool = False) -> dict:
+def synth_dataset(
+    out: str | Path, count: int, size: int, seed: int, overwrite: bool = False, style: str = "simple"
+) -> dict:
     """Write ``count`` procedural masks as PNG to ``out`` with ``labels.csv`` and ``dataset.json``.
 
-    The images are exactly those of ``render_masks(count, size, seed)``. Returns a summary: count,
-    size, seed, out, label_counts.
+    The images are exactly those of ``render_masks(count, size, seed)``, or with ``style="detailed"``
+    of ``render_detailed_masks`` (the ``builtin-detailed`` training set). Returns a summary: count,
+    size, seed, style, out, label_counts.
     """
     out = Path(out)
     size = _check_size(size)
+    if style not in SYNTH_STYLES:
+        raise MaskgenError(f"style must be one of {', '.join(SYNTH_STYLES)}, got {style!r}")
+    detailed = style == "detailed"
+    render = render_detailed_mask if detailed else render_mask
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise MaskgenError(f"count must be at least 1, got {count}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -161,7 +170,7 @@ def synth_dataset(out: str | Path, count: int, size: int, seed: int, overwrite: 
     width = max(5, len(str(count - 1)))
     rows = []
     for i, (mask_seed, label) in enumerate(zip(seeds.tolist(), labels.tolist(), strict=True)):
-        image, meta = render_mask(mask_seed, size, label)
+        image, meta = render(mask_seed, size, label)
         name = f"mask_{i:0{width}d}.png"
         image.save(out / name)
         rows.append(
@@ -180,8 +189,9 @@ def synth_dataset(out: str | Path, count: int, size: int, seed: int, overwrite: 
 
     counts = {c.name: int((labels == c.index).sum()) for c in CATEGORIES}
     info = {
-        "name": "maskgen procedural masks",
-        "generator": "maskgen.data.procedural",
+        "name": "maskgen detailed procedural masks" if detailed else "maskgen procedural masks",
+        "generator": "maskgen.data.procedural_detailed" if detailed else "maskgen.data.procedural",
+        "style": style,
         "count": int(count),
         "size": size,
         "seed": int(seed),
@@ -197,8 +207,15 @@ def synth_dataset(out: str | Path, count: int, size: int, seed: int, overwrite: 
             }
             for c in CATEGORIES
         ],
-        "patterns": PATTERNS,
+        "patterns": DETAILED_PATTERNS if detailed else PATTERNS,
         "label_counts": counts,
     }
     (out / "dataset.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return {"count": int(count), "size": size, "seed": int(seed), "out": str(out), "label_counts": counts}
+    return {
+        "count": int(count),
+        "size": size,
+        "seed": int(seed),
+        "style": style,
+        "out": str(out),
+        "label_counts": counts,
+    }

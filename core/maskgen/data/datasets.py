@@ -1,4 +1,4 @@
-"""Training images as arrays and torch datasets: the built-in masks or an image folder."""
+"""Training images as arrays: the built-in masks or an image folder."""
 
 from __future__ import annotations
 
@@ -7,60 +7,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
 from maskgen.data.folder import load_folder
 from maskgen.data.procedural import MIN_SIZE, render_masks, symmetrize
+from maskgen.data.procedural_detailed import render_detailed_masks_with_meta
 from maskgen.errors import MaskgenError
 
 BUILTIN = "builtin"
+BUILTIN_DETAILED = "builtin-detailed"
 LABELS_FILE = "labels.csv"
-
-
-class ArrayImageDataset(Dataset):
-    """uint8 images [N, H, W, 3] as (float tensor [3, H, W] in [-1, 1], label) pairs.
-
-    The label is -1 without labels. With ``xflip`` the dataset is twice as long and its second half
-    holds the mirrored images (StyleGAN2-ADA's ``--mirror``).
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, xflip: bool = False) -> None:
-        images = np.asarray(images)
-        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(f"images must be uint8 [N, H, W, 3], got {images.dtype} {list(images.shape)}")
-        if labels is not None:
-            labels = np.asarray(labels, dtype=np.int64)
-            if labels.shape != (len(images),):
-                raise ValueError(f"labels must have shape [{len(images)}], got {list(labels.shape)}")
-        self.images = images
-        self.labels = labels
-        self.xflip = bool(xflip)
-        self._tensor = torch.from_numpy(np.ascontiguousarray(images))  # shares memory, no copy
-
-    def __len__(self) -> int:
-        return len(self.images) * (2 if self.xflip else 1)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        n = len(self)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"index {index} out of range for a dataset of {n} images")
-        i, flip = index % len(self.images), index >= len(self.images)
-        x = self._tensor[i].permute(2, 0, 1).to(torch.float32) / 127.5 - 1.0
-        if flip:
-            x = x.flip(-1)
-        return x, (int(self.labels[i]) if self.labels is not None else -1)
-
-    @property
-    def resolution(self) -> int:
-        return int(self.images.shape[1])
-
-    @property
-    def has_labels(self) -> bool:
-        return self.labels is not None
 
 
 def check_resolution(resolution: int) -> int:
@@ -77,21 +33,32 @@ def load_training_images(
     """Images to train on: (uint8 [N, R, R, 3], int64 labels or None, a short description).
 
     ``data`` None or "builtin": ``count`` procedural masks made with ``seed`` (labels: the seven colour
-    classes). Otherwise an image folder; ``seed`` and ``count`` are not used then, and labels come from
-    an optional ``labels.csv`` (columns ``file,label``, file relative to the folder) covering every image.
-    With ``cache`` a folder's decoded images are kept in a packed array file (see ``data.cache``).
+    classes); "builtin-detailed": the same for the detailed masks of ``procedural_detailed`` (intricate
+    linework, a few deliberately asymmetric crooked faces). Otherwise an image folder; ``seed`` and
+    ``count`` are not used then, and labels come from an optional ``labels.csv`` (columns ``file,label``,
+    file relative to the folder) covering every image. With ``cache`` a folder's decoded images are kept
+    in a packed array file (see ``data.cache``).
     """
     resolution = check_resolution(resolution)
-    if data is None or str(data).strip().lower() == BUILTIN:
+    key = BUILTIN if data is None else str(data).strip().lower()
+    if key in (BUILTIN, BUILTIN_DETAILED):
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
             raise MaskgenError(f"the built-in dataset needs a count of at least 1, got {count}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise MaskgenError(f"dataset seed must be a non-negative integer, got {seed}")
         render_size = max(resolution, MIN_SIZE)
-        images, labels = render_masks(int(count), render_size, int(seed))
+        if key == BUILTIN_DETAILED:
+            images, labels, metas = render_detailed_masks_with_meta(int(count), render_size, int(seed))
+            symmetric = [bool(m["symmetric"]) for m in metas]  # crooked faces stay crooked
+            kind = "builtin detailed procedural masks"
+        else:
+            images, labels = render_masks(int(count), render_size, int(seed))
+            symmetric = [True] * len(images)
+            kind = "builtin procedural masks"
         if render_size != resolution:  # 4 and 8 px: render at the smallest size, then shrink
-            images = np.stack([_shrink(img, resolution) for img in images])
-        return images, labels, f"builtin procedural masks ({count} at {resolution} px, seed {seed})"
+            pairs = zip(images, symmetric, strict=True)
+            images = np.stack([_shrink(img, resolution, sym) for img, sym in pairs])
+        return images, labels, f"{kind} ({count} at {resolution} px, seed {seed})"
 
     root = Path(data).expanduser()
     images, paths, skipped = load_folder(root, resolution, cache=cache)
@@ -101,9 +68,9 @@ def load_training_images(
     return images, labels, f"image folder {root.name or root} ({len(paths)} images at {resolution} px{extra})"
 
 
-def _shrink(img: np.ndarray, size: int) -> np.ndarray:
+def _shrink(img: np.ndarray, size: int, symmetric: bool = True) -> np.ndarray:
     small = np.array(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS))
-    return symmetrize(small)
+    return symmetrize(small) if symmetric else small
 
 
 def _folder_labels(root: Path, paths: list[Path]) -> np.ndarray | None:
