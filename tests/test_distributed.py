@@ -12,8 +12,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import TINY_GENERATOR, tiny_config_values
 from maskgen.config import TrainConfig
+from maskgen.testing import TINY_GENERATOR, tiny_config_values
 from maskgen.training.distributed import World, world_from_environment
 
 WORKER = Path(__file__).parent / "helpers" / "ddp_worker.py"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_config_values
 from maskgen.artifacts.checkpoint import load_checkpoint
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
+from maskgen.testing import tiny_config_values
 from maskgen.training.loop import train
 
 pytestmark = pytest.mark.slow

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_config_values
 from maskgen.artifacts.checkpoint import load_checkpoint, split_weights
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.networks.layers import reduced_precision_dtype
+from maskgen.testing import tiny_config_values
 from maskgen.training.divergence import TrainingDiverged
 from maskgen.training.loop import Trainer, train
 

@@ -1,4 +1,7 @@
-"""Translation: correspondence maths, network shapes, training steps, checkpoints/resume, the CLI."""
+"""Translation in core: shared networks, pseudo exemplars, training steps, checkpoints/resume, the CLI.
+
+Each translator's own parts are tested in its plugin (plugins/translator_*/tests).
+"""
 
 from __future__ import annotations
 
@@ -17,125 +20,15 @@ import maskgen.cli.translate_cmd  # noqa: F401  (registers the `translate` comma
 from maskgen.artifacts.checkpoint import load_checkpoint, split_weights
 from maskgen.cli.main import app
 from maskgen.data.procedural import render_masks
+from maskgen.testing import assert_one_line_error
+from maskgen.testing import tiny_translate_values as tiny_values
 from maskgen.translation.config import validate_translate_config
 from maskgen.translation.deform import DeformParams, deform
-from maskgen.translation.features import perceptual_features, random_features
-from maskgen.translation.losses import contextual_similarity
-from maskgen.translation.model import TranslationContext
+from maskgen.translation.features import perceptual_features
 from maskgen.translation.networks import MultiscaleDiscriminator, SPADEGenerator
 from maskgen.translation.trainer import TranslationTrainer, train
-from maskgen_cocosnet import CocosNetModel, CocosNetOptions, CocosTranslator
-from maskgen_cocosnet.correspondence import attention, correlation, warp_back, warp_low, warp_patches
-from maskgen_spade import SpadeOptions, SpadeTranslator
 
-TINY_COCOS: dict[str, Any] = {
-    "adaptor_nf": 4,
-    "w_channels": 8,
-    "ngf": 4,
-    "g_max_channels": 16,
-    "spade_hidden": 8,
-    "g_spectral_norm": False,
-    "ndf": 8,
-    "d_layers": 2,
-    "num_d": 1,
-}
-TINY_SPADE: dict[str, Any] = TINY_COCOS.copy()
-del TINY_SPADE["adaptor_nf"], TINY_SPADE["w_channels"]
-TINY_SPADE |= {"z_dim": 8, "enc_nf": 4}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: thread start-up costs more than it saves, and badly so on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_values(translator: str = "cocosnet", **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "translator": translator,
-        "translator_options": dict(TINY_COCOS if translator == "cocosnet" else TINY_SPADE),
-        "size": 16,
-        "batch": 4,
-        "kimg": 0.016,
-        "snapshot_kimg": 0.008,
-        "dataset_count": 16,
-        "features": "random",
-        "device": "cpu",
-        "sheet_rows": 2,
-    }
-    return values | overrides
-
-
-def _context(size: int = 16) -> TranslationContext:
-    return TranslationContext(size, 4, torch.device("cpu"), random_features())
-
-
-def _one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-# -- correspondence -----------------------------------------------------------------------------------
-
-
-def test_identical_features_warp_reproduces_the_reference() -> None:
-    feats = torch.randn(2, 32, 4, 4)
-    m = correlation(feats, feats)
-    assert torch.allclose(torch.diagonal(m, dim1=1, dim2=2), torch.ones(2, 16), atol=1e-5)
-    attn = attention(m, 0.01)
-    reference = torch.rand(2, 3, 16, 16) * 2 - 1
-    torch.testing.assert_close(warp_patches(reference, attn, 4), reference, atol=1e-4, rtol=0)
-    # Cycle loss ~0 for an identity correspondence: there and back gives the pooled reference.
-    low = torch.nn.functional.adaptive_avg_pool2d(reference, 4)
-    back = warp_back(warp_low(low, attn), m, 0.01)
-    assert (back - low).abs().mean() < 1e-4
-
-
-def test_warp_of_a_permuted_reference_recovers_the_permutation() -> None:
-    torch.manual_seed(1)
-    x_w = torch.randn(1, 32, 4, 4)
-    perm = torch.randperm(16)
-    y_w = x_w.flatten(2)[:, :, perm].view(1, 32, 4, 4)  # reference position v holds sketch position perm[v]
-    original = torch.rand(1, 3, 16, 16)
-    patches = torch.nn.functional.unfold(original, 4, stride=4)[:, :, perm]
-    permuted = torch.nn.functional.fold(patches, (16, 16), 4, stride=4)
-    assert not torch.allclose(permuted, original)
-    warped = warp_patches(permuted, attention(correlation(x_w, y_w), 0.01), 4)
-    torch.testing.assert_close(warped, original, atol=1e-4, rtol=0)
-    # A high temperature blurs instead: the softmax no longer picks single positions.
-    blurred = warp_patches(permuted, attention(correlation(x_w, y_w), 10.0), 4)
-    assert (blurred - original).abs().mean() > 0.1
-
-
-def test_contextual_similarity_is_one_for_identical_features() -> None:
-    x = torch.randn(2, 8, 4, 4)
-    assert torch.allclose(contextual_similarity(x, x), torch.ones(2), atol=1e-3)
-    assert (contextual_similarity(torch.randn(2, 8, 4, 4), x) < 0.9).all()
-
-
-def test_gradients_reach_both_adaptors() -> None:
-    model = CocosNetModel(CocosNetOptions(**TINY_COCOS), _context())
-    images, _ = render_masks(4, 16, seed=0)
-    target = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    from maskgen.data.sketch import xdog
-    from maskgen.translation.model import TripletBatch
-
-    sketch = xdog(torch.from_numpy(images).permute(0, 3, 1, 2))
-    batch = TripletBatch(sketch, deform(target), target, torch.tensor([True, False, True, False]))
-    losses, _ = model.generator_losses(batch)
-    assert {"adv", "fm", "feat", "perc", "context", "domain", "cycle"} <= losses.keys()
-    sum(losses.values()).backward()
-    corr = model.translator.correspondence
-    for part in (corr.adaptor_a, corr.adaptor_b, corr.shared):
-        grads = [p.grad for p in part.parameters() if p.grad is not None]
-        assert grads and all(torch.isfinite(g).all() for g in grads)
-        assert sum(float(g.abs().sum()) for g in grads) > 0
+pytestmark = pytest.mark.usefixtures("one_thread")  # maskgen.testing: the tensors here are tiny
 
 
 # -- shapes -------------------------------------------------------------------------------------------
@@ -143,23 +36,7 @@ def test_gradients_reach_both_adaptors() -> None:
 
 @pytest.mark.parametrize("size", [16, 32])
 def test_network_shapes(size: int) -> None:
-    sketch, reference = torch.rand(2, 1, size, size), torch.rand(2, 3, size, size) * 2 - 1
-    cocos = CocosTranslator(CocosNetOptions(**TINY_COCOS), size).eval()
-    image, warp = cocos.translate_with_warp(sketch, reference)
-    assert image.shape == warp.shape == (2, 3, size, size)
-    assert image.abs().max() <= 1
-    corr = cocos.correspondence(sketch, reference)
-    side = size // 4
-    assert corr.x_w.shape == corr.y_w.shape == (2, 8, side, side)
-    assert corr.m.shape == corr.attn.shape == (2, side * side, side * side)
-    assert torch.allclose(corr.attn.sum(-1), torch.ones(2, side * side), atol=1e-5)
-
-    spade = SpadeTranslator(SpadeOptions(**TINY_SPADE), size).eval()
-    image, warp = spade.translate_with_warp(sketch, reference)
-    assert image.shape == (2, 3, size, size) and warp is None
-    mu, logvar = spade.encoder(reference)
-    assert mu.shape == logvar.shape == (2, 8)
-
+    sketch, image = torch.rand(2, 1, size, size), torch.rand(2, 3, size, size) * 2 - 1
     D = MultiscaleDiscriminator(4, ndf=8, n_layers=3, num_d=2)
     out = D(torch.cat([sketch, image], 1))
     assert len(out) == 2 and all(len(scale) == 4 and scale[-1].shape[1] == 1 for scale in out)
@@ -347,7 +224,7 @@ def test_apply_error_paths(cli, trained_run: Path, tmp_path: Path) -> None:
             str(ref),
         ],
     )
-    _one_line_error(missing, "sketch not found")
+    assert_one_line_error(missing, "sketch not found")
     gan = tmp_path / "gan"
     gan.mkdir()
     save_file({"G.x": torch.zeros(1)}, str(gan / "model.safetensors"))
@@ -355,22 +232,26 @@ def test_apply_error_paths(cli, trained_run: Path, tmp_path: Path) -> None:
     wrong = cli.invoke(
         app, [*base, "--checkpoint", str(gan), "--sketch", str(sketch), "--reference", str(ref)]
     )
-    _one_line_error(wrong, "gan checkpoint", "not a translation checkpoint")
+    assert_one_line_error(wrong, "gan checkpoint", "not a translation checkpoint")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     bad_image = cli.invoke(
         app, [*base, "--checkpoint", str(trained_run), "--sketch", str(broken), "--reference", str(ref)]
     )
-    _one_line_error(bad_image, "cannot read image")
+    assert_one_line_error(bad_image, "cannot read image")
 
 
 def test_train_error_paths(cli, tmp_path: Path) -> None:
-    _one_line_error(
+    assert_one_line_error(
         cli.invoke(app, ["translate", "train", "--translator", "nope"]), "unknown translator", "cocosnet"
     )
-    _one_line_error(cli.invoke(app, ["translate", "train", "--size", "48"]), "power of two")
-    _one_line_error(cli.invoke(app, ["translate", "train", "-T", "w_magic=1"]), "bad options", "w_magic")
-    _one_line_error(cli.invoke(app, ["translate", "train", "--data", str(tmp_path / "none")]), "not found")
+    assert_one_line_error(cli.invoke(app, ["translate", "train", "--size", "48"]), "power of two")
+    assert_one_line_error(
+        cli.invoke(app, ["translate", "train", "-T", "w_magic=1"]), "bad options", "w_magic"
+    )
+    assert_one_line_error(
+        cli.invoke(app, ["translate", "train", "--data", str(tmp_path / "none")]), "not found"
+    )
     assert not (Path.cwd() / "runs").exists() or True  # nothing is created before the inputs are valid
 
 

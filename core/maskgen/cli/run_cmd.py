@@ -120,8 +120,9 @@ def run(
                 f"use a multiple of {nproc}"
             )
         raise typer.Exit(_launch_torchrun(nproc))
-    # Ctrl-C must checkpoint and stop even when we were started with SIGINT ignored (background jobs
-    # of non-interactive shells inherit that), so install Python's handler explicitly.
+    # Ctrl-C must work even when we were started with SIGINT ignored (background jobs of
+    # non-interactive shells inherit that): during setup it stops at once; the training loop installs
+    # its own handler, which checkpoints and stops (training/scaffold.py).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from maskgen.training import distributed
     from maskgen.training.loop import Progress as TrainProgress

@@ -6,9 +6,7 @@ state is saved in every checkpoint, so a resumed run continues exactly like an u
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import json
 import math
 import time
 from collections.abc import Callable
@@ -19,19 +17,19 @@ from typing import Any
 import torch
 
 from maskgen import __version__
-from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.hub_pull import pin_reference
-from maskgen.artifacts.layout import SAMPLES_FILE
-from maskgen.artifacts.modelcard import attach_samples, model_card
+from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
 from maskgen.data.datasets import load_training_images
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
-from maskgen.plugins.factory import build_augmenter, build_gan
+from maskgen.plugins.factory import build_gan
 from maskgen.plugins.interfaces import AugmentContext
 from maskgen.plugins.methods import split_stack
+from maskgen.training import scaffold
 from maskgen.training.distributed import (
     SINGLE,
     World,
@@ -39,13 +37,15 @@ from maskgen.training.distributed import (
     average_gradients,
     average_tensor,
     broadcast_module,
-    broadcast_text,
     training_device,
 )
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
-from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
+from maskgen.training.rundir import MetricsLog
+from maskgen.training.scaffold import MessageCallback, RunCounters
 from maskgen.training.tick import TickMeans, crossed
+
+RESUME_COMMAND = "maskgen run --resume"
 
 
 @dataclass
@@ -59,10 +59,9 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-MessageCallback = Callable[[str], None]
 
 
-class Trainer:
+class Trainer(RunCounters):
     """Holds G, D, G_ema, the augmenter, optimizers and counters of one run.
 
     With several processes (``world``), each computes its share of the global batch and gradients are
@@ -274,52 +273,26 @@ class Trainer:
 
     def save_checkpoint(self, card: str = "") -> Path:
         check_finite_weights({"G": self.G, "D": self.D}, self.cur_nimg)
-        weights = {f"G.{k}": v for k, v in self.G.state_dict().items()}
-        weights |= {f"D.{k}": v for k, v in self.D.state_dict().items()}
-        weights |= {f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()}
-        tensors, meta = self._training_state()
-        tag = f"snapshot-{self.cur_nimg // 1000:06d}k-{self.cur_nimg % 1000:03d}"
-        config = self.checkpoint_config()
-        grid = self.run_dir / "samples" / "fakes_latest.png"
-        card = card or model_card(config, sample_image=SAMPLES_FILE if grid.is_file() else None)
-        path = write_checkpoint(
-            self.run_dir / "checkpoints",
-            tag,
-            weights,
-            config,
-            tensors,
-            meta,
-            card=card,
+        return scaffold.write_snapshot(
+            self.run_dir,
+            self.cur_nimg,
+            {"G": self.G, "D": self.D, "G_ema": self.G_ema},
+            self.checkpoint_config(),
+            self._training_state(),
             keep=self.config.keep_snapshots,
+            card=card,
+            samples=self.run_dir / "samples" / "fakes_latest.png",
         )
-        if grid.is_file():  # the card shows it; the Hub repo gets it with `maskgen push`
-            with contextlib.suppress(OSError):  # optional: a checkpoint without it is still complete
-                attach_samples(grid, path)
-        return path
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
 
     def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors: dict[str, torch.Tensor] = {
-            "rng/cpu": torch.random.get_rng_state(),
-            "rng/shared": self.shared_rng.get_state(),
-        }
-        if self.device.type == "cuda":
-            tensors["rng/cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors = scaffold.rng_state(self.device, {"shared": self.shared_rng})
         tensors["loss/pl_mean"] = self.loss.pl_mean.reshape(1)
         tensors |= {f"augmenter.{k}": v for k, v in self.augmenter.state_dict().items()}
-        meta: dict[str, Any] = {
-            "cur_nimg": self.cur_nimg,
-            "iteration": self.iteration,
-            "wall_seconds": self.wall_seconds,
-        }
-        for name, opt in (("opt_G", self.opt_G), ("opt_D", self.opt_D)):
-            state = opt.state_dict()
-            for index, param_state in state["state"].items():
-                for key, value in param_state.items():
-                    tensors[f"{name}.{index}.{key}"] = (
-                        torch.as_tensor(value).reshape(-1) if key == "step" else value
-                    )
-            meta[name] = state["param_groups"]
-        return tensors, meta
+        optimizer_tensors, optimizer_meta = scaffold.optimizer_state(self._optimizers())
+        return tensors | optimizer_tensors, self.counters() | optimizer_meta
 
     def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
@@ -335,25 +308,11 @@ class Trainer:
         if not with_training_state:
             return
         tensors, meta = checkpoint.training_state()
-        torch.random.set_rng_state(tensors["rng/cpu"])
-        if "rng/cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng/cuda"], self.device)
-        if "rng/shared" in tensors:
-            self.shared_rng.set_state(tensors["rng/shared"])
+        scaffold.restore_rng(tensors, self.device, {"shared": self.shared_rng})
         self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)
         load_strict(self.augmenter, split_weights(tensors, "augmenter"), "augmenter")
-        for name, opt in (("opt_G", self.opt_G), ("opt_D", self.opt_D)):
-            prefix = f"{name}."
-            state: dict[int, dict[str, torch.Tensor]] = {}
-            for key, value in tensors.items():
-                if key.startswith(prefix):
-                    index, field_name = key[len(prefix) :].split(".", 1)
-                    state.setdefault(int(index), {})[field_name] = (
-                        value.reshape(()) if field_name == "step" else value
-                    )
-            opt.load_state_dict({"state": state, "param_groups": meta[name]})
-        self.cur_nimg, self.iteration = int(meta["cur_nimg"]), int(meta["iteration"])
-        self.wall_seconds = float(meta.get("wall_seconds", 0.0))
+        scaffold.restore_optimizers(self._optimizers(), tensors, meta)
+        self.restore_counters(meta)
         if self.world.rank > 0:
             # Only rank 0's stream is saved; the others get fresh streams, so a run can resume with
             # any number of processes.
@@ -387,48 +346,33 @@ def train(
     """
     if not world.is_main:
         on_progress, on_message = None, None
-    say = on_message or (lambda _msg: None)
-    if resume_dir is not None:
-        with _lock_on_main(resume_dir, world):
-            trainer = Trainer(config, resume_dir, world)
-            trainer.load(resume_dir / "checkpoints" / "latest")
-            say(f"resuming {resume_dir} at kimg {trainer.cur_nimg / 1000:.3f}")
-            if world.is_main:
-                _write_config(config, resume_dir)
-            _run_loop(trainer, on_progress, say)
-        return resume_dir
-    # Everything that can fail on bad input (plugins, options, data) fails before the run dir exists.
-    trainer = Trainer(config, Path(), world)
-    if config.init:
-        # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
-        pinned, trainer.init_source = pin_reference(config.init)
-        config = trainer.config = config.model_copy(update={"init": pinned})
-        trainer.load(config.init, with_training_state=False)
-        say(f"initialized G, D and G_ema from {config.init}")
+    say = on_message or scaffold.silent
+
+    def initialize(trainer: Trainer) -> None:
+        if trainer.config.init:
+            # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
+            pinned, trainer.init_source = pin_reference(trainer.config.init)
+            trainer.config = trainer.config.model_copy(update={"init": pinned})
+            trainer.load(pinned, with_training_state=False)
+            say(f"initialized G, D and G_ema from {pinned}")
+
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
-    run_name = f"{config.augment}-{dataset}-{config.resolution}px"
-    made = str(new_run_dir(out_root or Path("runs"), run_name)) if world.is_main else ""
-    run_dir = trainer.run_dir = Path(broadcast_text(made, world))
-    say(f"run directory: {run_dir}")
-    with _lock_on_main(run_dir, world):
-        if world.is_main:
-            _write_config(config, run_dir)
-        _run_loop(trainer, on_progress, say)
-    return run_dir
-
-
-def _lock_on_main(run_dir: Path, world: World) -> contextlib.AbstractContextManager[Any]:
-    return RunLock(run_dir) if world.is_main else contextlib.nullcontext()
-
-
-def _write_config(config: TrainConfig, run_dir: Path) -> None:
-    text = json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True)
-    (run_dir / "config.json").write_text(text, encoding="utf-8")
+    return scaffold.start_or_resume(
+        lambda run_dir: Trainer(config, run_dir, world),
+        lambda trainer: _run_loop(trainer, on_progress, say),
+        run_name=f"{config.augment}-{dataset}-{config.resolution}px",
+        out_root=out_root,
+        resume_dir=resume_dir,
+        say=say,
+        world=world,
+        prepare=initialize,
+    )
 
 
 def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: MessageCallback) -> None:
     config, run_dir, world = trainer.config, trainer.run_dir, trainer.world
     main = world.is_main
+    checkpoint = scaffold.Checkpointer(trainer.save_checkpoint, run_dir, RESUME_COMMAND)
     log = MetricsLog(run_dir / "metrics.jsonl")
     if main:
         log.truncate_after(trainer.cur_nimg / 1000)
@@ -442,8 +386,8 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
     latest: dict[str, float] = {}  # tick means of the losses and the augmenter's numbers
     tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
     images_per_second = 0.0
-    try:
-        deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else math.inf
+    deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else math.inf
+    with scaffold.stop_on_interrupt(checkpoint.resume_hint) as stop:
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
             losses.add(trainer.step())
@@ -476,9 +420,8 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 rate = images_per_second or (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
                 on_progress(Progress(trainer.cur_nimg / 1000, config.kimg, rate, latest))
             if main and (done or snapshot_due):
-                kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
-                _write_samples(trainer, samples, kimg_tag, say)
-                path = _save_checkpoint(trainer)
+                scaffold.write_samples(lambda: _sample_grids(trainer, samples), samples, say)
+                path = checkpoint()
                 say(f"kimg {trainer.cur_nimg / 1000:.2f}: samples and checkpoint {path.name} written")
             if done:
                 if trainer.cur_nimg < total_nimg:
@@ -487,33 +430,13 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                         f"at kimg {trainer.cur_nimg / 1000:.2f}"
                     )
                 break
-    except KeyboardInterrupt:
-        if not main:
-            raise MaskgenError("interrupted; rank 0 writes the checkpoint") from None
-        trainer.wall_seconds += time.perf_counter() - tick_start
-        path = _save_checkpoint(trainer)
-        raise MaskgenError(
-            f"interrupted at kimg {trainer.cur_nimg / 1000:.3f}; checkpoint {path} written; "
-            f"resume with: maskgen run --resume {run_dir}"
-        ) from None
+            if stop.requested:  # Ctrl-C: checkpoint between steps, where the state resumes exactly
+                if not main:
+                    raise MaskgenError("interrupted; rank 0 writes the checkpoint")
+                trainer.wall_seconds += time.perf_counter() - tick_start
+                raise checkpoint.interrupted(trainer.cur_nimg)
 
 
-def _write_samples(trainer: Trainer, samples: Path, kimg_tag: str, say: MessageCallback) -> None:
-    """Sample grids are a convenience: failing to write one warns and training goes on."""
-    try:
-        trainer.sample_grid(samples / f"fakes_kimg{kimg_tag}.png")
-        trainer.sample_grid(samples / "fakes_latest.png")
-    except OSError as exc:
-        say(f"warning: could not write sample grid to {samples}: {exc.strerror or exc}; training continues")
-
-
-def _save_checkpoint(trainer: Trainer) -> Path:
-    """A checkpoint that cannot be written stops the run; the previous checkpoint is left intact."""
-    try:
-        return trainer.save_checkpoint()
-    except OSError as exc:
-        raise MaskgenError(
-            f"could not write a checkpoint in {trainer.run_dir / 'checkpoints'}: {exc.strerror or exc}; "
-            "the previous checkpoint is intact, resume with: maskgen run --resume "
-            f"{trainer.run_dir} once the problem is fixed"
-        ) from None
+def _sample_grids(trainer: Trainer, samples: Path) -> None:
+    trainer.sample_grid(samples / f"fakes_kimg{scaffold.sample_tag(trainer.cur_nimg)}.png")
+    trainer.sample_grid(samples / "fakes_latest.png")

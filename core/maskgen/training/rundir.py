@@ -1,14 +1,20 @@
-"""Run directories: naming, the lock that keeps two processes out of one run, metrics log."""
+"""Run directories: naming, config.json, the lock that keeps two processes out of one run, metrics log."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maskgen.errors import MaskgenError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from maskgen.training.distributed import World
 
 try:  # POSIX advisory locks are released by the kernel when a process dies, so a kill never sticks
     import fcntl
@@ -27,6 +33,15 @@ def new_run_dir(out_root: Path, description: str) -> Path:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "run"
+
+
+def write_run_config(config: BaseModel, run_dir: Path) -> None:
+    """``run_dir/config.json``, which ``--resume`` reads back: whole or not at all, so a kill never leaves
+    a run that cannot be resumed (a temporary file renamed into place)."""
+    text = json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True)
+    tmp = run_dir / ".config.json.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, run_dir / "config.json")
 
 
 class RunLock:
@@ -57,6 +72,11 @@ class RunLock:
     def __exit__(self, *exc: object) -> None:
         if self._handle is not None:
             self._handle.close()
+
+
+def lock_on_main(run_dir: Path, world: World) -> contextlib.AbstractContextManager[Any]:
+    """The run lock on rank 0; the other ranks of a multi-process run write nothing and take none."""
+    return RunLock(run_dir) if world.is_main else contextlib.nullcontext()
 
 
 class MetricsLog:

@@ -8,7 +8,6 @@ continues exactly like an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -20,15 +19,17 @@ import numpy as np
 import torch
 
 from maskgen import __version__
-from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights, write_checkpoint
+from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.data.sketch import XDoGParams
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import make_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
 from maskgen.plugins.factory import parse_options
+from maskgen.training import scaffold
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
-from maskgen.training.rundir import MetricsLog, RunLock, new_run_dir
+from maskgen.training.rundir import MetricsLog
+from maskgen.training.scaffold import MessageCallback, RunCounters
 from maskgen.training.tick import TickMeans, crossed
 from maskgen.translation.config import TranslateConfig
 from maskgen.translation.data import TripletData, load_images, load_sketch_folder, sketches_of
@@ -37,6 +38,7 @@ from maskgen.translation.model import TranslationContext, TranslationModel
 
 TICK_KIMG = 0.1  # how often losses are logged to metrics.jsonl
 CHECKPOINT_KIND = "translation"
+RESUME_COMMAND = "maskgen translate train --resume"
 
 
 @dataclass
@@ -48,7 +50,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-MessageCallback = Callable[[str], None]
 
 
 def xdog_params(config: TranslateConfig) -> XDoGParams:
@@ -87,12 +88,12 @@ def check_config(config: TranslateConfig) -> None:
             raise MaskgenError(f"sketch folder not found: {config.sketches}")
 
 
-class TranslationTrainer:
+class TranslationTrainer(RunCounters):
     """The model, its data and the counters of one run."""
 
     def __init__(self, config: TranslateConfig, run_dir: Path, say: MessageCallback | None = None) -> None:
         self.config, self.run_dir = config, run_dir
-        say = say or (lambda _msg: None)
+        say = say or scaffold.silent
         check_config(config)
         self.device = pick_device(config.device)
         self.features = perceptual_features(config.features, config.feature_weights, self.device, say)
@@ -163,46 +164,25 @@ class TranslationTrainer:
         }
 
     def save_checkpoint(self, card: str = "") -> Path:
-        check_finite_weights({"T": self.model.translator, "D": self.model.discriminator}, self.cur_nimg)
-        weights = {f"T.{k}": v for k, v in self.model.translator.state_dict().items()}
-        weights |= {f"D.{k}": v for k, v in self.model.discriminator.state_dict().items()}
-        tensors, meta = self._training_state()
-        tag = f"snapshot-{self.cur_nimg // 1000:06d}k-{self.cur_nimg % 1000:03d}"
-        card = card or (
-            f"# maskgen {self.config.translator} translator\n\n{self.config.size} px, trained on "
-            f"{self.dataset_name} for {self.cur_nimg / 1000:.3f} kimg; features: {self.features.name}.\n"
-            "Use: maskgen translate apply --checkpoint THIS_DIR --sketch S.png --reference R.png "
-            "--out O.png\n"
-        )
-        return write_checkpoint(
-            self.run_dir / "checkpoints",
-            tag,
-            weights,
+        networks = {"T": self.model.translator, "D": self.model.discriminator}
+        check_finite_weights(networks, self.cur_nimg)
+        return scaffold.write_snapshot(
+            self.run_dir,
+            self.cur_nimg,
+            networks,
             self.checkpoint_config(),
-            tensors,
-            meta,
-            card=card,
+            self._training_state(),
             keep=self.config.keep_snapshots,
+            card=card,
+            samples=self.run_dir / "samples" / "contact_latest.png",
         )
 
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {f"opt.{name}": opt for name, opt in self.model.optimizers.items()}
+
     def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors: dict[str, torch.Tensor] = {"rng/cpu": torch.random.get_rng_state()}
-        if self.device.type == "cuda":
-            tensors["rng/cuda"] = torch.cuda.get_rng_state(self.device)
-        meta: dict[str, Any] = {
-            "cur_nimg": self.cur_nimg,
-            "iteration": self.iteration,
-            "wall_seconds": self.wall_seconds,
-        }
-        for name, opt in self.model.optimizers.items():
-            state = opt.state_dict()
-            for index, param_state in state["state"].items():
-                for key, value in param_state.items():
-                    tensors[f"opt.{name}.{index}.{key}"] = (
-                        torch.as_tensor(value).reshape(-1) if key == "step" else value
-                    )
-            meta[f"opt.{name}"] = state["param_groups"]
-        return tensors, meta
+        optimizer_tensors, optimizer_meta = scaffold.optimizer_state(self._optimizers())
+        return scaffold.rng_state(self.device) | optimizer_tensors, self.counters() | optimizer_meta
 
     def load(self, path: Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
@@ -213,21 +193,9 @@ class TranslationTrainer:
         if not with_training_state:
             return
         tensors, meta = checkpoint.training_state()
-        torch.random.set_rng_state(tensors["rng/cpu"])
-        if "rng/cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng/cuda"], self.device)
-        for name, opt in self.model.optimizers.items():
-            prefix = f"opt.{name}."
-            state: dict[int, dict[str, torch.Tensor]] = {}
-            for key, value in tensors.items():
-                if key.startswith(prefix):
-                    index, field_name = key[len(prefix) :].split(".", 1)
-                    state.setdefault(int(index), {})[field_name] = (
-                        value.reshape(()) if field_name == "step" else value
-                    )
-            opt.load_state_dict({"state": state, "param_groups": meta[f"opt.{name}"]})
-        self.cur_nimg, self.iteration = int(meta["cur_nimg"]), int(meta["iteration"])
-        self.wall_seconds = float(meta.get("wall_seconds", 0.0))
+        scaffold.restore_rng(tensors, self.device)
+        scaffold.restore_optimizers(self._optimizers(), tensors, meta)
+        self.restore_counters(meta)
 
 
 def check_checkpoint_kind(config: dict[str, Any], path: Path, translator: str | None = None) -> None:
@@ -254,38 +222,23 @@ def train(
     on_message: MessageCallback | None = None,
 ) -> Path:
     """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory."""
-    say = on_message or (lambda _msg: None)
-    if resume_dir is not None:
-        with RunLock(resume_dir):
-            trainer = TranslationTrainer(config, resume_dir, say)
-            trainer.load(resume_dir / "checkpoints" / "latest")
-            say(f"resuming {resume_dir} at kimg {trainer.cur_nimg / 1000:.3f}")
-            _write_config(config, resume_dir)
-            _run_loop(trainer, on_progress, say)
-        return resume_dir
-    # Everything that can fail on bad input (plugin, options, data) fails before the run dir exists.
-    trainer = TranslationTrainer(config, Path(), say)
+    say = on_message or scaffold.silent
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
-    run_dir = new_run_dir(
-        out_root or Path("runs"), f"translate-{config.translator}-{dataset}-{config.size}px"
+    return scaffold.start_or_resume(
+        lambda run_dir: TranslationTrainer(config, run_dir, say),
+        lambda trainer: _run_loop(trainer, on_progress, say),
+        run_name=f"translate-{config.translator}-{dataset}-{config.size}px",
+        out_root=out_root,
+        resume_dir=resume_dir,
+        say=say,
     )
-    trainer.run_dir = run_dir
-    say(f"run directory: {run_dir}")
-    with RunLock(run_dir):
-        _write_config(config, run_dir)
-        _run_loop(trainer, on_progress, say)
-    return run_dir
-
-
-def _write_config(config: TranslateConfig, run_dir: Path) -> None:
-    text = json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True)
-    (run_dir / "config.json").write_text(text, encoding="utf-8")
 
 
 def _run_loop(
     trainer: TranslationTrainer, on_progress: ProgressCallback | None, say: MessageCallback
 ) -> None:
     config, run_dir = trainer.config, trainer.run_dir
+    checkpoint = scaffold.Checkpointer(trainer.save_checkpoint, run_dir, RESUME_COMMAND)
     log = MetricsLog(run_dir / "metrics.jsonl")
     log.truncate_after(trainer.cur_nimg / 1000)
     samples = run_dir / "samples"
@@ -298,7 +251,7 @@ def _run_loop(
     tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
     seconds_per_step = 0.0
     shown: dict[str, float] = {}  # last tick's averages, shown until the next tick
-    try:
+    with scaffold.stop_on_interrupt(checkpoint.resume_hint) as stop:
         while trainer.cur_nimg < total_nimg:
             before = trainer.cur_nimg
             losses.add(trainer.step())
@@ -322,18 +275,19 @@ def _run_loop(
             if on_progress is not None:
                 on_progress(Progress(trainer.cur_nimg / 1000, config.kimg, seconds_per_step, shown))
             if done or crossed(before, trainer.cur_nimg, snapshot_nimg):
-                kimg_tag = f"{trainer.cur_nimg / 1000:08.3f}".replace(".", "_")
-                trainer.contact_sheet(samples / f"contact_kimg{kimg_tag}.png")
-                trainer.contact_sheet(samples / "contact_latest.png")
-                path = trainer.save_checkpoint()
+                scaffold.write_samples(lambda: _contact_sheets(trainer, samples), samples, say)
+                path = checkpoint()
                 say(f"kimg {trainer.cur_nimg / 1000:.2f}: contact sheet and checkpoint {path.name} written")
-    except KeyboardInterrupt:
-        trainer.wall_seconds += time.perf_counter() - tick_start
-        path = trainer.save_checkpoint()
-        raise MaskgenError(
-            f"interrupted at kimg {trainer.cur_nimg / 1000:.3f}; checkpoint {path} written; "
-            f"resume with: maskgen translate train --resume {run_dir}"
-        ) from None
+            if (
+                stop.requested and not done
+            ):  # Ctrl-C: checkpoint between steps, where the state resumes exactly
+                trainer.wall_seconds += time.perf_counter() - tick_start
+                raise checkpoint.interrupted(trainer.cur_nimg)
+
+
+def _contact_sheets(trainer: TranslationTrainer, samples: Path) -> None:
+    trainer.contact_sheet(samples / f"contact_kimg{scaffold.sample_tag(trainer.cur_nimg)}.png")
+    trainer.contact_sheet(samples / "contact_latest.png")
 
 
 def sheet_array(columns: list[torch.Tensor]) -> np.ndarray:
