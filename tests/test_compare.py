@@ -18,7 +18,6 @@ except ImportError:  # plugin not installed: use its source tree
 
 import maskgen.cli.compare_cmd  # noqa: E402, F401  (registers the command on the shared app)
 import maskgen.plugins.builtin as builtin_plugins  # noqa: E402
-from conftest import tiny_config_values  # noqa: E402
 from maskgen.apps.compare import (  # noqa: E402
     CompareSettings,
     metric_key,
@@ -34,6 +33,7 @@ from maskgen.errors import MaskgenError  # noqa: E402
 from maskgen.plugins import PluginRegistry, set_registry  # noqa: E402
 from maskgen.plugins.hookspecs import hookimpl  # noqa: E402
 from maskgen.plugins.interfaces import Evaluator, PluginSpec  # noqa: E402
+from maskgen.testing import assert_one_line_error, tiny_config_values  # noqa: E402
 from maskgen_apa import plugin as apa_plugin  # noqa: E402
 
 
@@ -182,7 +182,5 @@ def test_cli_errors_are_one_line(cli, compare_registry, tmp_path: Path) -> None:
         (["-A", "target=0.7"], "AUGMENTER.KEY=VALUE"),
         (["--seeds", "x"], "bad seed list"),
     ):
-        result = cli.invoke(app, ["compare", *args, *out])
-        assert result.exit_code == 1, result.output
-        assert result.stderr.strip().splitlines() == [result.stderr.strip()] and fragment in result.stderr
+        assert_one_line_error(cli.invoke(app, ["compare", *args, *out]), fragment)
     assert not (tmp_path / "out").exists()

@@ -13,12 +13,12 @@ import torch
 from PIL import Image
 
 import maskgen.cli.eval_cmd  # noqa: F401  (registers the commands; harmless once main.py imports it)
-from conftest import tiny_config_values
 from maskgen.cli.main import app
 from maskgen.config import validate_config
 from maskgen.data.procedural import CATEGORY_NAMES, render_masks
 from maskgen.errors import MaskgenError
 from maskgen.evaluation import weights as weights_module
+from maskgen.testing import assert_one_line_error, tiny_config_values
 from maskgen.training.loop import train
 
 
@@ -44,14 +44,6 @@ def folders(tmp_path_factory) -> tuple[Path, Path]:
     real, labels = render_masks(24, 32, seed=0)
     fake, _ = render_masks(24, 32, seed=1)
     return _write_folder(root / "real", real, labels), _write_folder(root / "fake", fake)
-
-
-def _one_line_error(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.fixture
@@ -92,21 +84,25 @@ def test_eval_on_two_folders_writes_the_json(cli, folders, tmp_path) -> None:
 
 def test_eval_errors_are_one_line(cli, folders, tmp_path) -> None:
     real, fake = folders
-    line = _one_line_error(cli.invoke(app, ["eval", "--real", str(tmp_path / "nope"), "--fake", str(fake)]))
+    line = assert_one_line_error(
+        cli.invoke(app, ["eval", "--real", str(tmp_path / "nope"), "--fake", str(fake)])
+    )
     assert "real images not found" in line
     (tmp_path / "empty").mkdir()
-    line = _one_line_error(cli.invoke(app, ["eval", "--real", str(real), "--fake", str(tmp_path / "empty")]))
+    line = assert_one_line_error(
+        cli.invoke(app, ["eval", "--real", str(real), "--fake", str(tmp_path / "empty")])
+    )
     assert "no readable images" in line
     big = _write_folder(tmp_path / "big", render_masks(3, 48, seed=2)[0])
-    line = _one_line_error(cli.invoke(app, ["eval", "--real", str(real), "--fake", str(big)]))
+    line = assert_one_line_error(cli.invoke(app, ["eval", "--real", str(real), "--fake", str(big)]))
     assert "32 px" in line and "48 px" in line and "--size" in line
-    line = _one_line_error(
+    line = assert_one_line_error(
         cli.invoke(app, ["eval", "--real", str(real), "--fake", str(fake), "-m", "fid,bogus"])
     )
     assert "bogus" in line
     mixed = _write_folder(tmp_path / "mixed", render_masks(2, 48, seed=2)[0])
     Image.fromarray(render_masks(1, 32, seed=3)[0][0]).save(mixed / "small.png")
-    line = _one_line_error(cli.invoke(app, ["eval", "--real", str(real), "--fake", str(mixed)]))
+    line = assert_one_line_error(cli.invoke(app, ["eval", "--real", str(real), "--fake", str(mixed)]))
     assert "different sizes" in line and "--size" in line
     result = cli.invoke(
         app, ["eval", "--real", str(real), "--fake", str(mixed), "--size", "32", "-m", "ssim", "-q"]
@@ -121,17 +117,17 @@ def test_eval_errors_are_one_line(cli, folders, tmp_path) -> None:
 
 def test_missing_standard_weights_give_one_line(cli, folders, no_weights) -> None:
     real, fake = folders
-    line = _one_line_error(
+    line = assert_one_line_error(
         cli.invoke(app, ["eval", "--real", str(real), "--fake", str(fake), "--features", "inception"])
     )
     assert "inception-2015-12-05.pt" in line and str(no_weights) in line
     args = ["eval", "--real", str(real), "--fake", str(fake), "-m", "lpips", "--lpips-net", "alex"]
-    line = _one_line_error(cli.invoke(app, args))
+    line = assert_one_line_error(cli.invoke(app, args))
     assert "alexnet-owt-7be5be79.pth" in line and str(no_weights) in line
     args = ["classify", "train", "--data", str(real), "--pretrained", "--out", str(no_weights.parent / "c")]
-    line = _one_line_error(cli.invoke(app, args))
+    line = assert_one_line_error(cli.invoke(app, args))
     assert "resnet18-f37072fd.pth" in line
-    line = _one_line_error(
+    line = assert_one_line_error(
         cli.invoke(
             app,
             [
@@ -265,9 +261,9 @@ def test_classify_eval_refuses_unknown_classes(cli, tmp_path) -> None:
     other = tmp_path / "other"
     (other / "green").mkdir(parents=True)
     Image.new("RGB", (24, 24), (0, 160, 0)).save(other / "green" / "a.png")
-    line = _one_line_error(cli.invoke(app, ["classify", "eval", "-c", str(ckpt), "--data", str(other)]))
+    line = assert_one_line_error(cli.invoke(app, ["classify", "eval", "-c", str(ckpt), "--data", str(other)]))
     assert "green" in line
-    line = _one_line_error(cli.invoke(app, ["classify", "train", "--data", str(tmp_path / "nope")]))
+    line = assert_one_line_error(cli.invoke(app, ["classify", "train", "--data", str(tmp_path / "nope")]))
     assert "not found" in line
 
 
@@ -287,7 +283,7 @@ def test_label_colors_proposes_the_primary_colours(cli, tmp_path) -> None:
     proposed = np.array([int(r["label"]) for r in rows])
     assert (proposed == labels).mean() >= 0.95
     assert all(CATEGORY_NAMES[int(r["label"])] == r["category"] for r in rows)
-    line = _one_line_error(cli.invoke(app, ["dataset", "label-colors", str(folder)]))
+    line = assert_one_line_error(cli.invoke(app, ["dataset", "label-colors", str(folder)]))
     assert "--force" in line
 
 
@@ -309,7 +305,9 @@ def test_train_masknet_is_reproducible(cli, tmp_path) -> None:
     from maskgen.evaluation.masknet import load_masknet
 
     load_masknet(outs[0])
-    line = _one_line_error(cli.invoke(app, ["features", "train-masknet", "--out", str(tmp_path / "m.pt")]))
+    line = assert_one_line_error(
+        cli.invoke(app, ["features", "train-masknet", "--out", str(tmp_path / "m.pt")])
+    )
     assert ".safetensors" in line
 
 
@@ -357,5 +355,7 @@ def test_finetune_masknet_on_a_labelled_folder(cli, folders, tmp_path) -> None:
         app, ["eval", "--real", str(real), "--fake", str(fake), "-m", "fid", "--masknet", str(out), "-q"]
     )
     assert result.exit_code == 0, result.output
-    line = _one_line_error(cli.invoke(app, [*args[:3], str(fake), *args[4:]]))  # no labels in that folder
+    line = assert_one_line_error(
+        cli.invoke(app, [*args[:3], str(fake), *args[4:]])
+    )  # no labels in that folder
     assert "no labels" in line

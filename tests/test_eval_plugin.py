@@ -24,7 +24,9 @@ def _registry() -> PluginRegistry:
 
 
 def test_evaluators_are_registered() -> None:
-    assert _registry().names("evaluator") == ["classify", "fid", "kid", "lpips", "msssim", "ssim"]
+    assert _registry().names("evaluator") == [
+        "asymmetry", "c2st", "classify", "colour", "fid", "kid", "lpips", "msssim", "ssim",
+    ]  # fmt: skip
 
 
 def test_evaluators_compute_labelled_numbers(images) -> None:
@@ -37,6 +39,9 @@ def test_evaluators_compute_labelled_numbers(images) -> None:
         "msssim": ["MS-SSIM (window 7, 3 scales)"],
         "lpips": ["LPIPS[masknet] fake-real", "LPIPS[masknet] fake-fake"],
         "classify": ["Acc[masknet] fake"],
+        "c2st": ["C2ST acc[cnn]"],
+        "asymmetry": ["asymmetry ratio"],
+        "colour": ["colour TV[7]"],
     }
     for name, labels in expected.items():
         spec = registry.get("evaluator", name)

@@ -18,21 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from maskgen.config import TrainConfig, resolve_config
 from maskgen.errors import MaskgenError
+from maskgen.evaluation.runs import run_label
 from maskgen.plugins import PluginRegistry, get_registry
 from maskgen.plugins.methods import join_stack, method_citation, method_label, split_stack
 
 # Table 1's columns: (metric key, header); FID/KID are on Inception. KID is shown x 10^3 like the paper.
 TABLE1_COLUMNS = (("fid", "FID"), ("kid", "KID (×10³)"), ("ssim", "SSIM"), ("msssim", "MS-SSIM"))
 SCALED_BY_1000 = ("kid", "kd")
-# Evaluators run by default (those installed): the paper's Table 1 metrics.
-DEFAULT_METRICS = ("fid", "kid", "ssim", "msssim")
-# Feature networks tried for evaluators with a ``features`` option: the offline one always works,
-# Inception (the paper's FID/KID) where its weights are present.
-FEATURE_NETWORKS = ("masknet", "inception")
+# Evaluators run by default (those installed): the paper's Table 1 metrics, then the ones that need no
+# network weights (C2ST, asymmetry ratio, colour distance). Evaluators with a ``features`` option run
+# once per network of maskgen.evaluation.runs.FEATURE_NETWORKS.
+DEFAULT_METRICS = ("fid", "kid", "ssim", "msssim", "c2st", "asymmetry", "colour")
 HEURISTIC_KEY = "D/real_sign"  # tick mean of sign(D(real)): r_t of Eq. (3), logged for every augmenter
 DEFAULT_TARGET = 0.6
 MIN_LOG_POINTS = 20  # short comparisons log more often than the trainer's 1-kimg tick
@@ -77,12 +76,10 @@ class RunSummary:
 
     @property
     def label(self) -> str:
-        return row_label(self.augment)
+        return run_label(self.augment)
 
 
-def row_label(augment: str) -> str:
-    """'none' -> 'StyleGAN2', 'apa+ada' -> 'APA+ADA' (the paper's row names, declared by the plugins)."""
-    return method_label(augment, "augmenter")
+row_label = run_label  # the name tests/test_compare.py knows; one function, maskgen.evaluation.runs'
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,8 +185,8 @@ def train_runs(
     summaries = []
     for index, (augment, seed, config) in enumerate(planned, start=1):
         if on_run_start is not None:
-            on_run_start(index, len(planned), row_label(augment))
-        say(f"[{index}/{len(planned)}] training {row_label(augment)} ({augment}), seed {seed}")
+            on_run_start(index, len(planned), run_label(augment))
+        say(f"[{index}/{len(planned)}] training {run_label(augment)} ({augment}), seed {seed}")
         # Short comparison runs need more than the default one log record per kimg for their curves.
         config = config.model_copy(update={"tick_kimg": min(config.tick_kimg, tick_kimg_for(config.kimg))})
         run_dir = train(config, out_root=runs_root, on_progress=on_progress, on_message=say)
@@ -205,7 +202,7 @@ def read_metrics_log(run_dir: Path) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Metrics (filled by the evaluator plugins of the evaluation issue)
+# Metrics (computed by the evaluator plugins: maskgen's own in maskgen.evaluation, and installed ones)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -222,87 +219,40 @@ def metric_key(label: str) -> tuple[str, bool, str]:
     return key, scaled, detail.rstrip(")")
 
 
-def evaluation_images(
-    run_dir: Path, config: TrainConfig, count: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(up to ``count`` training images, ``count`` samples of G_ema at seeds 0..count-1), in [0, 1].
-
-    A larger training set is subsampled (the same images for every run) so that memory stays bounded.
-    """
-    from maskgen.artifacts.generator import generate_images, load_generator
-    from maskgen.data.datasets import load_training_images
-
-    images, _, _ = load_training_images(
-        config.data, config.resolution, seed=config.dataset_seed, count=config.dataset_count
-    )
-    if len(images) > count:
-        images = images[np.sort(np.random.default_rng(0).choice(len(images), count, replace=False))]
-    real = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255.0).to(device)
-    G, _ = load_generator(run_dir / "checkpoints" / "latest", device)
-    fake = generate_images(G, list(range(count))).add(1.0).div(2.0).clamp(0.0, 1.0)
-    return real, fake
-
-
-def evaluate_run(
-    run_dir: Path,
-    config: TrainConfig,
+def evaluate_summary(
+    run: RunSummary,
     names: list[str] | None,
     count: int,
     registry: PluginRegistry | None = None,
 ) -> tuple[dict[str, float], list[str]]:
-    """Every requested evaluator on one run: ({metric: value}, notes on what could not be computed).
+    """Every requested evaluator on one run: ({metric label: value}, notes on what was not computed).
 
-    The evaluators are plugins (``maskgen.plugins.interfaces.Evaluator``), imported only when their factory
-    runs; one that fails (e.g. Inception weights missing) becomes a note, the others still count.
-    ``names`` None: those of :data:`DEFAULT_METRICS` that are installed. An evaluator with a
-    ``features`` option runs once per network of :data:`FEATURE_NETWORKS`.
+    The evaluation is :func:`maskgen.evaluation.runs.evaluate_run` (the one ``maskgen report`` uses):
+    up to ``count`` training images against ``count`` samples of G_ema at seeds 0..count-1. The
+    evaluators are plugins (``maskgen.plugins.interfaces.Evaluator``); one that fails (e.g. Inception
+    weights missing) becomes a note, the others still count. ``names`` None: those of
+    :data:`DEFAULT_METRICS` that are installed.
     """
     from maskgen.devices import pick_device
+    from maskgen.evaluation.runs import evaluate_run, metric_values
 
     registry = registry or get_registry()
     installed = registry.names("evaluator")
     wanted = [name for name in DEFAULT_METRICS if name in installed] if names is None else names
     if not wanted:
-        return {}, ["no evaluator plugins are installed (the evaluation issue adds them)"]
-    device = pick_device(config.device)
-    real, fake = evaluation_images(run_dir, config, count, device)
-    metrics: dict[str, float] = {}
-    notes: list[str] = []
-    for name in wanted:
-        for options in _evaluator_variants(name, registry):
-            values, note = _run_evaluator(name, options, real, fake, registry)
-            metrics |= values
-            if note:
-                notes.append(note)
-    return metrics, notes
-
-
-def _evaluator_variants(name: str, registry: PluginRegistry) -> list[dict[str, Any]]:
-    fields = registry.get("evaluator", name).options.model_fields
-    return [{"features": net} for net in FEATURE_NETWORKS] if "features" in fields else [{}]
-
-
-def _run_evaluator(
-    name: str, options: dict[str, Any], real: torch.Tensor, fake: torch.Tensor, registry: PluginRegistry
-) -> tuple[dict[str, float], str | None]:
-    from maskgen.plugins.factory import parse_options
-
+        return {}, ["no evaluator plugins are registered, so no metrics were computed"]
     try:
-        evaluator = registry.get("evaluator", name).factory(
-            parse_options("evaluator", name, options, registry)
+        result = evaluate_run(
+            run.run_dir,
+            count,
+            pick_device(run.config.device),
+            evaluators=wanted,
+            registry=registry,
+            cache=False,
         )
-        values = evaluator.compute(real, fake)
-    except Exception as exc:  # noqa: BLE001 - one evaluator's failure must not hide the others
-        where = name + "".join(f" ({k}={v})" for k, v in options.items())
-        return {}, f"{where}: {' '.join(str(exc).split()) or type(exc).__name__}"
-    network = getattr(evaluator, "feature_network", None)
-    out = {}
-    for label, value in values.items():
-        # Name the network unless the label does (the evaluation plugins do: 'FD[masknet]').
-        if network and network != "inception" and "[" not in label:
-            label = f"{label}[{network}]"
-        out[label] = float(value)
-    return out, None
+    except MaskgenError as exc:  # e.g. a run too small to evaluate: the report still shows its training
+        return {}, [f"not evaluated: {exc}"]
+    return metric_values(result), result["notes"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -410,16 +360,16 @@ def plot_heuristic(runs: list[RunSummary], path: Path, target: float = DEFAULT_T
 
 def plot_samples(runs: list[RunSummary], path: Path) -> None:
     """The final sample grid of every run side by side (same seeds, so same latents), reals first."""
-    from PIL import Image
+    from maskgen.data.folder import open_rgb
 
     panels: list[tuple[str, np.ndarray]] = []
     reals = runs[0].run_dir / "samples" / "reals.png" if runs else None
     if reals is not None and reals.is_file():
-        panels.append(("training data", np.asarray(Image.open(reals).convert("RGB"))))
+        panels.append(("training data", np.asarray(open_rgb(reals))))
     for run in runs:
         grid = run.run_dir / "samples" / "fakes_latest.png"
         if grid.is_file():
-            panels.append((f"{run.label}, seed {run.seed}", np.asarray(Image.open(grid).convert("RGB"))))
+            panels.append((f"{run.label}, seed {run.seed}", np.asarray(open_rgb(grid))))
     if not panels:
         return
     fig = _figure(3.0 * len(panels), 3.4)
@@ -494,7 +444,7 @@ def metrics_table(runs: list[RunSummary]) -> list[str]:
         digits = 4 if all(abs(v) < 1 for vs in values.values() for v in vs) else 2
         for augment in groups:
             cells[augment].append(_fmt(values[augment], digits))
-    lines += [f"| {row_label(augment)} | " + " | ".join(cells[augment]) + " |" for augment in groups]
+    lines += [f"| {run_label(augment)} | " + " | ".join(cells[augment]) + " |" for augment in groups]
     return lines
 
 
@@ -521,7 +471,7 @@ def dynamics_table(runs: list[RunSummary]) -> list[str]:
             _fmt([s[key] for s in summaries if s[key] is not None], digits)
             for key, digits in (("r_t", 3), ("kimg", 3), ("seconds", 0))
         ]
-        lines.append(f"| {row_label(augment)} | `{augment}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {run_label(augment)} | `{augment}` | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -583,8 +533,9 @@ def write_report(runs: list[RunSummary], settings: CompareSettings, out_dir: Pat
         f"Metrics: {settings.eval_num} samples of each run's G_ema (seeds 0..{settings.eval_num - 1}) "
         f"against the training images (at most {settings.eval_num}, the same for every run). "
         "FID and KID are on Inception features as in the paper; FD/KD[masknet] are the same distances "
-        "on the project's offline feature network. Several seeds: mean ± standard deviation."
-        + (f" Computed as: {'; '.join(details)}." if details else ""),
+        "on the project's offline feature network. C2ST acc[cnn] (0.5 best), asymmetry ratio (1 best) and "
+        "colour TV[7] (0 best) need no network weights (docs/evaluation.md). Several seeds: mean ± "
+        "standard deviation." + (f" Computed as: {'; '.join(details)}." if details else ""),
         "",
         "## Training dynamics",
         "",
@@ -650,9 +601,7 @@ def run_comparison(
     if settings.metrics != []:
         for run in runs:
             say(f"evaluating {run.label}, seed {run.seed}")
-            run.metrics, run.notes = evaluate_run(
-                run.run_dir, run.config, settings.metrics, settings.eval_num
-            )
+            run.metrics, run.notes = evaluate_summary(run, settings.metrics, settings.eval_num)
     else:
         for run in runs:
             run.notes = ["metrics switched off (--metrics none)"]

@@ -70,7 +70,10 @@ def compare(
         [], "--augment-option", "-A", help="AUGMENTER.KEY=VALUE, e.g. -A apa.use_ema=true (repeatable)."
     ),
     metrics: str = typer.Option(
-        None, "--metrics", help="Evaluators, e.g. fid,kid,lpips; 'none': none; default fid,kid,ssim,msssim."
+        None,
+        "--metrics",
+        help="Evaluators, e.g. fid,kid,lpips; 'none': none; default fid,kid,ssim,msssim and the "
+        "weightless c2st,asymmetry,colour.",
     ),
     eval_num: int = typer.Option(500, "--eval-num", min=2, help="Generated images per run for the metrics."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

@@ -1,8 +1,13 @@
-"""``maskgen dataset ...``: procedural masks and training sets built from the user's images."""
+"""``maskgen dataset synth|build|sketch|label-colors``: every ``dataset`` command.
+
+Procedural masks, training sets built from the user's images, XDoG sketches of them (for
+translation) and proposed colour labels (for the classification test).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,12 +25,16 @@ def synth(
     count: int = typer.Option(2000, "--count", "-n", min=1, help="Number of masks."),
     size: int = typer.Option(64, "--size", "-s", min=16, max=1024, help="Image size in pixels (16-1024)."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same seed always gives the same masks."),
+    style: str = typer.Option(
+        "simple", "--style", help="simple (the builtin masks) or detailed (the builtin-detailed masks)."
+    ),
 ) -> None:
     """Write procedural Peking-opera-like masks with their seven primary-colour labels."""
     from maskgen.data.build import synth_dataset
 
-    summary = synth_dataset(out, count=count, size=size, seed=seed)
-    typer.echo(f"wrote {summary.get('count', count)} masks ({size} px) with labels.csv to {out}")
+    summary = synth_dataset(out, count=count, size=size, seed=seed, style=style.strip().lower())
+    kind = "detailed masks" if summary.get("style") == "detailed" else "masks"
+    typer.echo(f"wrote {summary.get('count', count)} {kind} ({size} px) with labels.csv to {out}")
 
 
 @dataset_app.command("build")
@@ -45,4 +54,49 @@ def build(
     typer.echo(
         f"wrote {summary.get('written', '?')} images from {summary.get('sources', '?')} sources to {out}"
         + (f" (skipped {summary['skipped']} unreadable)" if summary.get("skipped") else "")
+    )
+
+
+def _xdog_flags(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@dataset_app.command("sketch")
+def sketch(
+    src: Path = typer.Argument(..., help="An image or a folder of images (searched recursively)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for the line drawings (PNG, same relative names)."
+    ),
+    size: int = typer.Option(None, "--size", "-s", min=16, max=4096, help="Square-crop and resize first."),
+    sigma: float = typer.Option(
+        None, "--sigma", help="Inner Gaussian std in px at 256 px (scaled with size). [1.0]"
+    ),
+    k: float = typer.Option(None, "--k", help="Outer/inner Gaussian ratio. [1.6]"),
+    tau: float = typer.Option(None, "--tau", help="Weight of the outer Gaussian (p = tau/(1-tau)). [0.98]"),
+    epsilon: float = typer.Option(None, "--epsilon", help="Threshold on the DoG; lines below it. [-0.015]"),
+    phi: float = typer.Option(None, "--phi", help="Steepness of the tanh ramp. [100]"),
+    channels: str = typer.Option(None, "--channels", help="rgb (colour edges too) or luma. [rgb]"),
+    binary: bool = typer.Option(False, "--binary", help="Pure black/white lines instead of soft ones."),
+) -> None:
+    """XDoG line drawings (Winnemoeller et al. 2012) of every image: white paper, black outlines."""
+    from maskgen.translation.sketches import sketch_files
+
+    params = _xdog_flags(sigma=sigma, k=k, tau=tau, epsilon=epsilon, phi=phi, channels=channels)
+    written, skipped = sketch_files(src, out, params, size=size, binary=binary)
+    typer.echo(f"wrote {written} sketches to {out}" + (f" (skipped {skipped} unreadable)" if skipped else ""))
+
+
+@dataset_app.command("label-colors")
+def label_colors(
+    folder: Path = typer.Argument(..., help="Folder of mask images (searched recursively)."),
+    out: Path = typer.Option(None, "--out", "-o", help="CSV to write; default: FOLDER/labels.csv."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing labels file."),
+) -> None:
+    """Propose the seven primary-colour labels from a hue/value rule on the central face region."""
+    from maskgen.evaluation.labels import write_colour_labels
+
+    target, counts = write_colour_labels(folder, out, force)
+    summary = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+    typer.echo(
+        f"wrote {sum(counts.values())} proposed labels to {target} ({summary}); check them before training"
     )

@@ -1,5 +1,5 @@
 """Evaluation commands: ``maskgen eval``, ``maskgen classify train|eval``, ``maskgen features
-train-masknet``, ``maskgen report`` and ``maskgen dataset label-colors``."""
+train-masknet`` and ``maskgen report`` (``dataset label-colors`` is in dataset_cmd)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from maskgen.cli.app import app, new_app
-from maskgen.cli.dataset_cmd import dataset_app
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.evaluate import Tracker
@@ -65,6 +64,19 @@ def _write_json(path: Path, data: Any) -> None:
     write_json(path, data)
 
 
+def _step_progress(tracker: Tracker, description: str) -> Callable[[int, int, str], None]:
+    """A library ``progress(step, total, text)`` callback as one bar, made at the first step."""
+    state: dict[str, Any] = {"advance": None, "done": 0}
+
+    def on_step(step: int, total: int, _text: str) -> None:
+        if state["advance"] is None:
+            state["advance"] = tracker.task(description, total)
+        state["advance"](step - state["done"])
+        state["done"] = step
+
+    return on_step
+
+
 # --------------------------------------------------------------------------------------------------
 # maskgen eval
 # --------------------------------------------------------------------------------------------------
@@ -82,7 +94,8 @@ def eval_command(
         "fid,kid,ssim,msssim,lpips,classify",
         "--metrics",
         "-m",
-        help="Comma-separated: fid,kid,ssim,msssim,lpips,classify.",
+        help="Comma-separated: fid,kid,ssim,msssim,lpips,classify; without network weights also "
+        "c2st (classifier two-sample test), asymmetry, colour (seven-colour histogram distance).",
     ),
     features: str = typer.Option(
         "masknet",
@@ -178,19 +191,6 @@ def eval_command(
 # --------------------------------------------------------------------------------------------------
 
 
-def _labelled_folder(data: Path, labels: Path | None, size: int) -> tuple[Any, Any, list[str]]:
-    from maskgen.data.folder import load_folder
-    from maskgen.evaluation.labels import resolve_labels
-
-    if not data.exists():
-        raise MaskgenError(f"image folder not found: {data}")
-    if not data.is_dir():
-        raise MaskgenError(f"not a folder: {data}")
-    images, paths, _ = load_folder(data, size, cache=False)
-    values, names = resolve_labels(data, paths, labels)
-    return images, values, names
-
-
 @classify_app.command("train")
 def classify_train(
     data: Path = typer.Option(..., "--data", help="Folder of labelled training images."),
@@ -224,55 +224,30 @@ def classify_train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a classifier by transfer learning: new last layer on a pretrained backbone (paper, Table 3)."""
-    from maskgen.evaluation.classification import (
-        DEFAULT_INPUT,
-        ClassifierConfig,
-        build_backbone,
-        save_classifier,
-        train_classifier,
-    )
+    from maskgen.evaluation.classification import save_classifier, train_classifier_on_folder
 
-    console = Console(stderr=True)
-    if backbone not in DEFAULT_INPUT:
-        raise MaskgenError(f"unknown backbone {backbone!r}; valid: {', '.join(DEFAULT_INPUT)}")
-    size = input_size or DEFAULT_INPUT[backbone]
-    torch_device = pick_device(device)
-    trunk, source = build_backbone(backbone, size, pretrained, weights, download, torch_device)
-    images, values, names = _labelled_folder(data, labels, size)
-    if len(set(values.tolist())) < 2:
-        raise MaskgenError(f"{data} has a single class; a classifier needs at least two")
-    if backbone == "resnet18" and not pretrained and not train_all:
-        console.print(
-            "note: only the last layer of a randomly initialized ResNet18 is trained; "
-            "pass --pretrained (as the paper) or --train-all"
-        )
-    config = ClassifierConfig(
-        backbone=backbone,
-        class_names=names,
-        input_size=size,
-        pretrained=pretrained or backbone == "masknet",
-        train_all=train_all,
-        epochs=epochs,
-        batch=batch,
-        lr=lr,
-        seed=seed,
-        weights_source=source,
-        extra={"data": str(data.resolve()), "labels": str(labels) if labels else None},
-    )
     with _tracker(quiet) as tracker:
-        steps = -(-len(images) // batch) * epochs
-        advance = tracker.task("training", steps)
-        done = [0]
-
-        def on_step(step: int, _total: int, _text: str) -> None:
-            advance(step - done[0])
-            done[0] = step
-
-        model = train_classifier(images, values, config, trunk, torch_device, on_step)
+        model, config = train_classifier_on_folder(
+            data,
+            labels,
+            backbone,
+            pick_device(device),
+            pretrained=pretrained,
+            weights=weights,
+            download=download,
+            epochs=epochs,
+            batch=batch,
+            lr=lr,
+            input_size=input_size,
+            train_all=train_all,
+            seed=seed,
+            progress=_step_progress(tracker, "training"),
+            on_note=lambda note: Console(stderr=True).print(escape(f"note: {note}")),
+        )
     save_classifier(model, config, out)
     Console().print(
-        f"trained {backbone} on {len(images)} images of {len(names)} classes "
-        f"({', '.join(names)}): training accuracy {config.train_accuracy:.1%}; wrote {out}/"
+        f"trained {backbone} on {config.train_count} images of {len(config.class_names)} classes "
+        f"({', '.join(config.class_names)}): training accuracy {config.train_accuracy:.1%}; wrote {out}/"
     )
 
 
@@ -292,23 +267,9 @@ def classify_eval(
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
 ) -> None:
     """Accuracy of a classifier on a labelled folder: overall, per class, and a confusion matrix PNG."""
-    from maskgen.evaluation.classification import (
-        accuracy_report,
-        load_classifier,
-        map_labels,
-        predict,
-        save_confusion_png,
-    )
+    from maskgen.evaluation.classification import classify_folder
 
-    torch_device = pick_device(device)
-    model, config = load_classifier(checkpoint, torch_device)
-    images, values, names = _labelled_folder(data, labels, config.input_size)
-    values = map_labels(values, names, config.class_names)
-    report = accuracy_report(values, predict(model, images, torch_device), config.class_names)
-    png = confusion or Path(checkpoint) / f"confusion-{data.resolve().name}.png"
-    save_confusion_png(
-        report, png, f"{data.name}: accuracy {report['accuracy']:.1%} ({report['count']} images)"
-    )
+    report, config, png = classify_folder(checkpoint, data, labels, pick_device(device), confusion)
     console = Console()
     table = Table(title=f"{config.backbone} classifier on {data}: accuracy {report['accuracy']:.1%}")
     for column in ("class", "images", "accuracy"):
@@ -376,19 +337,11 @@ def train_masknet_command(
 def _finetune_masknet(
     data: Path, labels: Path | None, out: Path, epochs: int, batch: int, quiet: bool
 ) -> None:
-    from maskgen.data.procedural import CATEGORY_NAMES
-    from maskgen.evaluation.classification import map_labels
-    from maskgen.evaluation.masknet_train import finetune_masknet
+    from maskgen.evaluation.masknet_train import finetune_masknet_on_folder
 
-    images, values, names = _labelled_folder(data, labels, 64)
-    if names == [str(i) for i in range(len(names))]:
-        raise MaskgenError("fine-tuning masknet needs colour names as labels (red, purple, black, ...)")
-    colours = map_labels(values, names, list(CATEGORY_NAMES))
     with _tracker(quiet) as tracker:
-        advance = tracker.task("fine-tuning masknet", -(-len(images) // batch) * epochs)
-        info = finetune_masknet(
-            images, colours, out, epochs=epochs, batch=batch, progress=lambda *_: advance(1)
-        )
+        progress = _step_progress(tracker, "fine-tuning masknet")
+        info = finetune_masknet_on_folder(data, labels, out, epochs=epochs, batch=batch, progress=progress)
     held = info["heldout_accuracy"]
     detail = (
         f"held-out accuracy {info['heldout_accuracy_before']:.1%} -> {held:.1%} "
@@ -434,62 +387,3 @@ def report_command(
     with _tracker(quiet) as tracker:
         written = build_report(runs, out, settings, num, pick_device(device), recompute, tracker)
     Console().print(f"wrote {out} and {written['figure']}")
-
-
-# --------------------------------------------------------------------------------------------------
-# maskgen dataset label-colors
-# --------------------------------------------------------------------------------------------------
-
-
-@dataset_app.command("label-colors")
-def label_colors(
-    folder: Path = typer.Argument(..., help="Folder of mask images (searched recursively)."),
-    out: Path = typer.Option(None, "--out", "-o", help="CSV to write; default: FOLDER/labels.csv."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing labels file."),
-) -> None:
-    """Propose the seven primary-colour labels from a hue/value rule on the central face region."""
-    import csv
-    import io
-
-    from maskgen.data.folder import find_images, load_image, warn_skipped
-    from maskgen.data.procedural import CATEGORY_NAMES
-    from maskgen.evaluation.colour_rule import colour_label
-    from maskgen.evaluation.files import atomic_write
-
-    if not folder.is_dir():
-        raise MaskgenError(f"image folder not found: {folder}")
-    target = out or folder / "labels.csv"
-    if target.exists() and not force:
-        raise MaskgenError(f"{target} exists; pass --force to overwrite it or --out to write elsewhere")
-    paths = find_images(folder)
-    if not paths:
-        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {folder}")
-    rows, skipped = [], []
-    for path in paths:
-        try:
-            image = load_image(path, 64)
-        except MaskgenError:
-            skipped.append(path)
-            continue
-        label, confidence = colour_label(image)
-        rel = path.relative_to(folder).as_posix()
-        rows.append(
-            {
-                "file": rel,
-                "label": label,
-                "category": CATEGORY_NAMES[label],
-                "confidence": f"{confidence:.3f}",
-            }
-        )
-    if skipped:
-        warn_skipped(folder, skipped)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=["file", "label", "category", "confidence"], lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write(target, lambda tmp: Path(tmp).write_text(buffer.getvalue(), encoding="utf-8"))
-    counts = {name: sum(r["category"] == name for r in rows) for name in CATEGORY_NAMES}
-    summary = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
-    typer.echo(f"wrote {len(rows)} proposed labels to {target} ({summary}); check them before training")

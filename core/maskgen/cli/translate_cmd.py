@@ -1,49 +1,18 @@
-"""``maskgen translate train|apply`` and ``maskgen dataset sketch``: exemplar-based translation."""
+"""``maskgen translate train|apply``: exemplar-based translation (``dataset sketch``: dataset_cmd)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskgen.cli.app import app, new_app
-from maskgen.cli.dataset_cmd import dataset_app
 from maskgen.cli.run_cmd import parse_key_values
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
 app.add_typer(translate_app, name="translate")
-
-
-def _xdog_flags(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-@dataset_app.command("sketch")
-def sketch(
-    src: Path = typer.Argument(..., help="An image or a folder of images (searched recursively)."),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Folder for the line drawings (PNG, same relative names)."
-    ),
-    size: int = typer.Option(None, "--size", "-s", min=16, max=4096, help="Square-crop and resize first."),
-    sigma: float = typer.Option(
-        None, "--sigma", help="Inner Gaussian std in px at 256 px (scaled with size). [1.0]"
-    ),
-    k: float = typer.Option(None, "--k", help="Outer/inner Gaussian ratio. [1.6]"),
-    tau: float = typer.Option(None, "--tau", help="Weight of the outer Gaussian (p = tau/(1-tau)). [0.98]"),
-    epsilon: float = typer.Option(None, "--epsilon", help="Threshold on the DoG; lines below it. [-0.015]"),
-    phi: float = typer.Option(None, "--phi", help="Steepness of the tanh ramp. [100]"),
-    channels: str = typer.Option(None, "--channels", help="rgb (colour edges too) or luma. [rgb]"),
-    binary: bool = typer.Option(False, "--binary", help="Pure black/white lines instead of soft ones."),
-) -> None:
-    """XDoG line drawings (Winnemoeller et al. 2012) of every image: white paper, black outlines."""
-    from maskgen.translation.sketches import sketch_files
-
-    params = _xdog_flags(sigma=sigma, k=k, tau=tau, epsilon=epsilon, phi=phi, channels=channels)
-    written, skipped = sketch_files(src, out, params, size=size, binary=binary)
-    typer.echo(f"wrote {written} sketches to {out}" + (f" (skipped {skipped} unreadable)" if skipped else ""))
 
 
 @translate_app.command("train")

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from maskgen.data.cache import cached_decode
 from maskgen.errors import MaskgenError
@@ -53,33 +53,73 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
-def load_image(path: str | Path, size: int) -> np.ndarray:
-    """Decode one image to uint8 [size, size, 3]: first frame, EXIF orientation applied, transparency on
-    white, centre-cropped to a square and resized with LANCZOS.
+def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """Decode one image file to an RGB PIL image: the one decoder of every image maskgen reads.
 
-    Raises :class:`MaskgenError` when the file cannot be decoded (corrupt, truncated, empty, not an
-    image, or over PIL's decompression-bomb limit).
+    First frame, EXIF orientation applied, transparency composited on white, 16/32-bit and float
+    rescaled (see :func:`_to_rgb`). ``draft_size``: let JPEG decode at a reduced scale while it stays
+    at least that large (what :func:`load_image` asks for). Raises :class:`MaskgenError` when the file
+    is missing or cannot be decoded (corrupt, truncated, empty, not an image, or over PIL's
+    decompression-bomb limit).
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive integer, got {size!r}")
     path = Path(path)
+    if not path.is_file():
+        raise MaskgenError(f"image not found: {path}")
     try:
         with Image.open(path) as im:
-            # Let JPEG decode at a reduced scale when the file is much larger than needed.
-            im.draft(None, (size, size))
+            if draft_size is not None:
+                im.draft(None, (draft_size, draft_size))
             im = ImageOps.exif_transpose(im)  # also loads the first frame of animated files
-            im = _to_rgb(im)
-            w, h = im.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            # Crop before resizing: resize(box=...) would let pixels outside the square bleed in.
-            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
-            arr = np.asarray(im, dtype=np.uint8)
+            rgb = _to_rgb(im)  # exif_transpose returned a copy: nothing refers to the open file
+            rgb.load()
+            return rgb
     except Image.DecompressionBombError as exc:
         raise MaskgenError(f"image too large to decode safely: {path} ({exc})") from exc
     except Exception as exc:  # decoders of broken files raise many types (OSError, ValueError, EOFError...)
         raise MaskgenError(f"cannot read image {path}: {exc}") from exc
-    return np.ascontiguousarray(arr)
+
+
+def square_resize(im: Image.Image, size: int) -> np.ndarray:
+    """Centre-crop a PIL image to a square, then resize with LANCZOS: uint8 [size, size, C]."""
+    w, h = im.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    # Crop before resizing: resize(box=...) would let pixels outside the square bleed in.
+    im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)
+    return np.array(im, dtype=np.uint8)  # a writable copy
+
+
+def load_image(path: str | Path, size: int) -> np.ndarray:
+    """Decode one image to uint8 [size, size, 3]: :func:`open_rgb`, then :func:`square_resize`.
+
+    Training folders, evaluation folders, dataset builds and translation references all read images
+    through this function, so one file gives the same pixels everywhere. Raises
+    :class:`MaskgenError` when the file cannot be decoded.
+    """
+    _check_size(size)
+    return square_resize(open_rgb(path, draft_size=size), size)
+
+
+def load_line_drawing(path: str | Path, size: int) -> np.ndarray:
+    """A sketch file as uint8 [size, size] (255 paper, 0 line): the darkest channel of
+    :func:`load_image`'s pixels, so coloured lines count as lines.
+
+    A file at least twice as large as ``size`` has its lines widened first by about the shrink factor
+    (a minimum filter, which commutes with taking the darkest channel), so that they arrive about
+    one pixel wide instead of fading to grey. Translation training and ``translate apply`` both read
+    sketches through this function.
+    """
+    _check_size(size)
+    image = open_rgb(path, draft_size=size)
+    scale = min(image.size) / size
+    if scale >= 2:
+        image = image.filter(ImageFilter.MinFilter(int(scale) // 2 * 2 + 1))
+    return np.ascontiguousarray(square_resize(image, size).min(axis=2))
+
+
+def _check_size(size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive integer, got {size!r}")
 
 
 def load_folder(root: str | Path, size: int, cache: bool = True) -> tuple[np.ndarray, list[Path], int]:

@@ -7,6 +7,11 @@ Which networks the learned metrics use is set by one switch, ``features``:
   package (AlexNet), as in the paper. Missing weights are an error, never a silent fallback.
 
 ``lpips_net`` and ``classifier`` override the LPIPS network and the classifier on their own.
+
+Three metrics need no network weights at all and read as plain numbers: ``c2st`` (the held-out accuracy
+of a small CNN trained to tell real from fake, :mod:`.twosample`), ``asymmetry`` (left-right asymmetry
+of the fakes relative to the reals) and ``colour`` (total variation between the seven-colour
+histograms), the last two in :mod:`.pixelstats`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import torch
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.imagesets import ImageSet
 
-METRICS = ("fid", "kid", "ssim", "msssim", "lpips", "classify")
+METRICS = ("fid", "kid", "ssim", "msssim", "lpips", "classify", "c2st", "asymmetry", "colour")
 FEATURES = ("masknet", "inception")
 KID_SCALE = 1e3
 
@@ -116,6 +121,8 @@ def evaluate(
         ),
         ("lpips", {"lpips"}, lambda: _lpips(real, fake, settings, device, tracker)),
         ("classify", {"classify"}, lambda: _classify(real, fake, settings, device, tracker, notes)),
+        ("c2st", {"c2st"}, lambda: _c2st(real, fake, settings, tracker)),
+        ("pixel statistics", {"asymmetry", "colour"}, lambda: _pixel_statistics(real, fake, settings)),
     )
     for phase, names, run in phases:
         if names & set(settings.metrics):
@@ -285,7 +292,7 @@ def _classify(
     notes: list[str],
 ) -> dict[str, dict[str, Any]]:
     from maskgen.data.procedural import CATEGORY_NAMES
-    from maskgen.evaluation.classification import accuracy_report, load_classifier, map_labels, predict
+    from maskgen.evaluation.classification import evaluate_classifier, load_classifier
     from maskgen.evaluation.colour_rule import colour_labels
 
     if settings.classifier is not None:
@@ -310,10 +317,8 @@ def _classify(
         else:
             notes.append(f"no labels for the {role} images: their classification accuracy is not measured")
             continue
-        labels = map_labels(labels, data_names, names)
-        predictions = predict(model, images.images, device)
+        report = evaluate_classifier(model, names, images.images, labels, data_names, device)
         tracker.task(f"classify ({role})", len(images.images))(len(images.images))
-        report = accuracy_report(labels, predictions, names)
         out[key] = {
             "label": f"Acc[{tag}] {role}",
             "value": report["accuracy"],
@@ -327,9 +332,36 @@ def _classify(
     return out
 
 
+def _c2st(
+    real: ImageSet, fake: ImageSet, settings: EvalSettings, tracker: Tracker
+) -> dict[str, dict[str, Any]]:
+    from maskgen.evaluation.twosample import c2st
+
+    result = c2st(real.images, fake.images, seed=settings.seed)
+    tracker.task("C2ST (train a small CNN)", 1)(1)
+    # 0.5: real and fake cannot be told apart; closer to 0.5 is better.
+    return {"c2st": {"label": "C2ST acc[cnn]", "higher_is_better": False, "best": 0.5} | result}
+
+
+def _pixel_statistics(real: ImageSet, fake: ImageSet, settings: EvalSettings) -> dict[str, dict[str, Any]]:
+    from maskgen.evaluation.pixelstats import asymmetry_ratio, colour_distance
+
+    out: dict[str, dict[str, Any]] = {}
+    if "asymmetry" in settings.metrics:
+        out["asymmetry"] = {"label": "asymmetry ratio", "higher_is_better": False, "best": 1.0}
+        out["asymmetry"] |= asymmetry_ratio(real.images, fake.images)
+    if "colour" in settings.metrics:
+        out["colour"] = {"label": "colour TV[7]", "higher_is_better": False, "best": 0.0}
+        out["colour"] |= colour_distance(real.images, fake.images)
+    return out
+
+
 def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(label, formatted value, detail) rows for a table, in a fixed order."""
-    order = ("fid", "kid", "ssim", "msssim", "lpips_real", "lpips_diversity", "acc_real", "acc_fake")
+    order = (
+        "fid", "kid", "ssim", "msssim", "lpips_real", "lpips_diversity", "acc_real", "acc_fake",
+        "c2st", "asymmetry", "colour",
+    )  # fmt: skip
     rows = []
     for key in order:
         entry = result["metrics"].get(key)
@@ -349,5 +381,17 @@ def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             detail = entry["label_source"]
         if key == "kid":
             detail = f"{entry['subsets']} subsets of {entry['subset_size']}"
+        if key == "c2st":
+            low, high = entry["ci95"]
+            detail = (
+                f"± {entry['stderr']:.3f} (95% CI {low:.3f}-{high:.3f}), {entry['test_images']} held-out "
+                "images; 0.5 = indistinguishable, 1 = separable"
+            )
+        if key == "asymmetry":
+            detail = (
+                f"mean |x - flip(x)|: fake {entry['fake']:.4f}, real {entry['real']:.4f}; 1 = as the reals"
+            )
+        if key == "colour":
+            detail = f"total variation of 7-colour histograms (JS {entry['js']:.4f}); 0 = same colours"
         rows.append((entry["label"], text, detail))
     return rows

@@ -129,7 +129,7 @@ def folder_size(root: Path, role: str) -> int:
     sizes: dict[int, Path] = {}
     for path in find_images(root):
         try:
-            with Image.open(path) as im:
+            with Image.open(path) as im:  # the header only; pixels are decoded by load_image
                 sizes.setdefault(min(im.size), path)
         except Exception:  # unreadable files are skipped (and counted) when the folder is loaded
             continue
@@ -277,7 +277,7 @@ def _generate(
     progress: ProgressFn | None,
     batch_size: int = 32,
 ) -> ImageSet:
-    from maskgen.apps.generate import generate_images, load_generator
+    from maskgen.artifacts.generator import generate_images, load_generator
 
     G, checkpoint = load_generator(ckpt, device)
     seeds = list(range(seed, seed + num))

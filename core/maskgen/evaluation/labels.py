@@ -129,3 +129,100 @@ def _encode(values: list[str | int], declared: dict[int, str]) -> tuple[np.ndarr
     names = order_names({str(v) for v in values})
     index = {n: i for i, n in enumerate(names)}
     return np.array([index[str(v)] for v in values], dtype=np.int64), names
+
+
+def load_labelled_folder(
+    data: Path, labels: Path | None, size: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(uint8 images [N, size, size, 3], int64 labels [N], class names) of a labelled image folder.
+
+    The labels come from ``labels`` (a manifest), ``data/labels.csv`` or class sub-folders, as
+    :func:`resolve_labels` finds them; unreadable images are skipped with one warning line.
+    """
+    from maskgen.data.folder import load_folder
+
+    data = Path(data)
+    if not data.exists():
+        raise MaskgenError(f"image folder not found: {data}")
+    if not data.is_dir():
+        raise MaskgenError(f"not a folder: {data}")
+    images, paths, _ = load_folder(data, size, cache=False)
+    values, names = resolve_labels(data, paths, labels)
+    assert values is not None and names is not None  # required=True: an error otherwise
+    return images, values, names
+
+
+# --------------------------------------------------------------------------------------------------
+# Proposing colour labels (``maskgen dataset label-colors``)
+# --------------------------------------------------------------------------------------------------
+
+LABEL_COLUMNS = ("file", "label", "category", "confidence")
+LABEL_SIZE = 64  # the colour rule looks at the images at this size
+
+
+def propose_colour_labels(folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
+    """The colour rule (:mod:`maskgen.evaluation.colour_rule`) on every image under ``folder``.
+
+    Returns (one row per readable image: file relative to ``folder``, label index, category name,
+    confidence; the unreadable files).
+    """
+    from maskgen.data.folder import find_images, load_image
+    from maskgen.data.procedural import CATEGORY_NAMES
+    from maskgen.evaluation.colour_rule import colour_label
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MaskgenError(f"image folder not found: {folder}")
+    paths = find_images(folder)
+    if not paths:
+        raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {folder}")
+    rows: list[dict[str, str]] = []
+    skipped: list[Path] = []
+    for path in paths:
+        try:
+            image = load_image(path, LABEL_SIZE)
+        except MaskgenError:
+            skipped.append(path)
+            continue
+        label, confidence = colour_label(image)
+        rows.append(
+            {
+                "file": path.relative_to(folder).as_posix(),
+                "label": str(label),
+                "category": CATEGORY_NAMES[label],
+                "confidence": f"{confidence:.3f}",
+            }
+        )
+    return rows, skipped
+
+
+def write_colour_labels(
+    folder: Path, out: Path | None = None, force: bool = False
+) -> tuple[Path, dict[str, int]]:
+    """Propose colour labels for ``folder`` and write them as CSV (default ``folder/labels.csv``).
+
+    Refuses to overwrite an existing file unless ``force``. Returns (the CSV written, images per
+    colour). Unreadable images are left out, with one warning line on stderr.
+    """
+    import io
+
+    from maskgen.data.folder import warn_skipped
+    from maskgen.data.procedural import CATEGORY_NAMES
+    from maskgen.evaluation.files import atomic_write
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MaskgenError(f"image folder not found: {folder}")
+    target = Path(out) if out is not None else folder / MANIFEST
+    if target.exists() and not force:
+        raise MaskgenError(f"{target} exists; pass --force to overwrite it or --out to write elsewhere")
+    rows, skipped = propose_colour_labels(folder)
+    if skipped:
+        warn_skipped(folder, skipped)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(LABEL_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(target, lambda tmp: Path(tmp).write_text(buffer.getvalue(), encoding="utf-8"))
+    counts = {name: sum(r["category"] == name for r in rows) for name in CATEGORY_NAMES}
+    return target, counts

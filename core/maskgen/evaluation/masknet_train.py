@@ -231,3 +231,24 @@ def finetune_masknet(
     }
     save_masknet(model, out, info)
     return info
+
+
+def finetune_masknet_on_folder(
+    data: Path,
+    labels: Path | None,
+    out: Path,
+    epochs: int = 10,
+    batch: int = 32,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """:func:`finetune_masknet` on a folder whose labels are colour names (red, purple, black, ...)."""
+    from maskgen.data.procedural import CATEGORY_NAMES
+    from maskgen.errors import MaskgenError
+    from maskgen.evaluation.classification import map_labels
+    from maskgen.evaluation.labels import load_labelled_folder
+
+    images, values, names = load_labelled_folder(data, labels, 64)
+    if names == [str(i) for i in range(len(names))]:
+        raise MaskgenError("fine-tuning masknet needs colour names as labels (red, purple, black, ...)")
+    colours = map_labels(values, names, list(CATEGORY_NAMES))
+    return finetune_masknet(images, colours, out, epochs=epochs, batch=batch, progress=progress)

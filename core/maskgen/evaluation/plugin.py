@@ -94,6 +94,16 @@ def _lpips(options: LpipsOptions) -> Evaluator:
     return MetricEvaluator("lpips", True, settings, options.device, options.net)
 
 
+def _weightless(name: str) -> Any:
+    """C2ST, asymmetry ratio, colour distance: no network weights, lower is better (C2ST: 0.5 best)."""
+
+    def factory(options: CommonOptions) -> Evaluator:
+        settings = EvalSettings(metrics=[name], seed=options.seed)
+        return MetricEvaluator(name, False, settings, options.device, None)
+
+    return factory
+
+
 def _classify(options: ClassifyOptions) -> Evaluator:
     settings = EvalSettings(metrics=["classify"], classifier=options.classifier, seed=options.seed)
     return MetricEvaluator(
@@ -145,5 +155,26 @@ def maskgen_evaluators() -> list[PluginSpec]:
             "Seven primary-colour classification accuracy (real, fake)",
             _classify,
             ClassifyOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "c2st",
+            "Classifier two-sample test: held-out accuracy of a small CNN, real vs fake (0.5 best)",
+            _weightless("c2st"),
+            CommonOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "asymmetry",
+            "Left-right asymmetry of the fakes relative to the reals (1 best)",
+            _weightless("asymmetry"),
+            CommonOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "colour",
+            "Total variation between the seven-colour histograms of real and fake (0 best)",
+            _weightless("colour"),
+            CommonOptions,
         ),
     ]

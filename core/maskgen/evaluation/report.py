@@ -10,11 +10,14 @@ RUN_DIR/eval.json --label NAME --kind translation`` is read as it is (Table 2: t
 * Table 1 (generation) and Table 2 (translation): FID/FD, KID/KD x10^3, SSIM, MS-SSIM per model.
 * Table 3: classification accuracy on the real images and on each model's fakes.
 * Fig. 6: LPIPS bars per model, generated vs real (blue) and between generated samples (yellow).
+* Metrics without network weights: C2ST acc[cnn] (0.5 best), asymmetry ratio (1 best), colour TV[7]
+  (0 best); see docs/evaluation.md.
+
+The evaluation itself is :func:`maskgen.evaluation.runs.evaluate_run`, shared with ``maskgen compare``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,108 +25,13 @@ import numpy as np
 import torch
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.evaluate import EvalSettings, Tracker, evaluate
-from maskgen.evaluation.files import atomic_write, write_json
-from maskgen.evaluation.imagesets import ImageSet, checkpoint_dir, load_image_set
-from maskgen.plugins.methods import method_label
+from maskgen.evaluation.evaluate import EvalSettings, Tracker
+from maskgen.evaluation.files import atomic_write
+from maskgen.evaluation.runs import evaluate_run
 
-EVAL_FILE = "eval.json"
 TABLE_METRICS = ("fid", "kid", "ssim", "msssim")
-
-
-def run_label(augment: str) -> str:
-    """'none' -> 'StyleGAN2', 'ada' -> 'ADA', 'apa+ada' -> 'APA+ADA': the labels the plugins declare."""
-    return method_label(augment, "augmenter")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MaskgenError(f"unreadable {path}: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise MaskgenError(f"unreadable {path}: expected a JSON object")
-    return data
-
-
-def _reals(train: dict[str, Any], num: int, seed: int) -> ImageSet:
-    """The run's training images (at most ``num``), with labels where the data has them."""
-    resolution = int(train["resolution"])
-    if resolution < 16:
-        raise MaskgenError(f"runs at {resolution} px are too small to evaluate (16 px at least)")
-    data = str(train.get("data", "builtin"))
-    if data.strip().lower() == "builtin":
-        count = min(num, int(train.get("dataset_count", 2000)))
-        return load_image_set(f"builtin:{int(train.get('dataset_seed', 0))}", resolution, count, "real")
-    folder = Path(data).expanduser()
-    if not folder.is_dir():
-        raise MaskgenError(f"the training images of the run are gone: {folder} not found")
-    return load_image_set(folder, resolution, num, "real", seed)
-
-
-def _cache_key(ckpt: Path, settings: EvalSettings, num: int) -> dict[str, Any]:
-    return {
-        "checkpoint": str(ckpt.resolve()),
-        "num": num,
-        "features": settings.features,
-        "lpips": settings.lpips_network,
-        "classifier": str(settings.classifier) if settings.classifier else None,
-        "masknet": str(settings.masknet) if settings.masknet else None,
-        "seed": settings.seed,
-    }
-
-
-def evaluate_run(
-    run_dir: Path,
-    settings: EvalSettings,
-    num: int,
-    device: torch.device,
-    recompute: bool = False,
-    tracker: Tracker | None = None,
-) -> dict[str, Any]:
-    """The metrics of one run directory (computed, or read from its eval.json)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise MaskgenError(f"run directory not found: {run_dir}")
-    cache = run_dir / EVAL_FILE
-    ckpt = checkpoint_dir(run_dir)
-    if ckpt is None:
-        if cache.is_file():  # e.g. a translation model evaluated with `maskgen eval --json`
-            result = _read_json(cache)
-            result.setdefault("model", {}).setdefault("label", run_dir.name)
-            result["model"].setdefault("kind", "translation")
-            return result
-        raise MaskgenError(f"{run_dir} has no checkpoint (checkpoints/latest) and no {EVAL_FILE}")
-    key = _cache_key(ckpt, settings, num)
-    if cache.is_file() and not recompute:
-        cached = _read_json(cache)
-        if cached.get("report_key") == key:
-            return cached
-    config_path = run_dir / "config.json"
-    train = _read_json(config_path) if config_path.is_file() else {}
-    if "resolution" not in train:  # a checkpoint folder given directly: its config has the run config
-        from maskgen.artifacts.checkpoint import load_checkpoint
-
-        train = load_checkpoint(ckpt).config.get("train", {})
-    tracker = tracker or Tracker()
-    label = run_label(str(train.get("augment", "none")))
-    real = _reals(train, num, settings.seed)
-    fake = load_image_set(
-        ckpt, real.size, num, "fake", settings.seed, device, progress=tracker.task(f"{label}: generate", num)
-    )
-    result = evaluate(real, fake, settings, device, tracker)
-    ckpt_config = _read_json(ckpt / "config.json") if (ckpt / "config.json").is_file() else {}
-    result["model"] = {
-        "label": label,
-        "kind": "generation",
-        "run": str(run_dir.resolve()),
-        "augment": train.get("augment"),
-        "kimg": ckpt_config.get("kimg"),
-        "resolution": train.get("resolution"),
-    }
-    result["report_key"] = key
-    write_json(cache, result)
-    return result
+# Metrics that need no network weights: (key, what the best value is).
+WEIGHTLESS_METRICS = (("c2st", 0.5), ("asymmetry", 1.0), ("colour", 0.0))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,6 +99,39 @@ def _accuracy_table(results: list[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def _weightless_table(results: list[dict[str, Any]]) -> list[str]:
+    """C2ST, asymmetry ratio and colour distance per model; bold: closest to the best value."""
+    keys = [(k, best) for k, best in WEIGHTLESS_METRICS if any(k in r["metrics"] for r in results)]
+    if not keys:
+        return []
+    headers = {k: next(r["metrics"][k]["label"] for r in results if k in r["metrics"]) for k, _ in keys}
+    closest = {
+        k: min(abs(r["metrics"][k]["value"] - best) for r in results if k in r["metrics"]) for k, best in keys
+    }
+    lines = ["**Metrics without network weights**", "", "| Model | " + " | ".join(headers.values()) + " |"]
+    lines.append("|---" * (len(keys) + 1) + "|")
+    for r in results:
+        cells = []
+        for key, best in keys:
+            entry = r["metrics"].get(key)
+            if entry is None:
+                cells.append("-")
+                continue
+            text = f"{entry['value']:.3f}" + (f" ± {entry['stderr']:.3f}" if "stderr" in entry else "")
+            bold = len(results) > 1 and abs(entry["value"] - best) == closest[key]
+            cells.append(f"**{text}**" if bold else text)
+        lines.append(f"| {r['model']['label']} | " + " | ".join(cells) + " |")
+    return lines + [
+        "",
+        "C2ST acc[cnn]: held-out accuracy ± standard error of a small CNN trained to tell the model's images "
+        "from the real ones (0.5: indistinguishable, 1: perfectly separable). Asymmetry ratio: mean "
+        "|x - flip(x)| of the fakes over that of the reals (1: as symmetric as the reals). Colour TV[7]: "
+        "total variation between the seven primary-colour histograms of the face pixels (0: the same "
+        "colours). Closest to the best value in bold.",
+        "",
+    ]
+
+
 def lpips_figure(results: list[dict[str, Any]], path: Path) -> Path | None:
     """Fig. 6: LPIPS per model, generated vs real (blue) and between generated samples (yellow)."""
     have = [r for r in results if "lpips_real" in r["metrics"]]
@@ -234,6 +175,7 @@ def render_markdown(results: list[dict[str, Any]], figure: Path | None) -> str:
     lines += _metric_table(generation, "**Table 1** Quality of images generated by image generation models")
     lines += _metric_table(translation, "**Table 2** Quality of images generated by image translation models")
     lines += _accuracy_table(results)
+    lines += _weightless_table(results)
     if figure is not None:
         lines += [f"![Fig. 6 LPIPS]({figure.name})", ""]
         lines += [
@@ -265,7 +207,9 @@ def build_report(
 ) -> dict[str, Any]:
     if not runs:
         raise MaskgenError("give at least one run directory")
-    results = [evaluate_run(Path(run), settings, num, device, recompute, tracker) for run in runs]
+    results = [
+        evaluate_run(Path(run), num, device, settings, recompute=recompute, tracker=tracker) for run in runs
+    ]
     out = Path(out)
     figure = lpips_figure(results, out.with_name(out.stem + "-lpips.png"))
     text = render_markdown(results, figure)

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image, ImageFilter, ImageOps
 
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
-from maskgen.data.folder import find_images
+from maskgen.data.folder import find_images, load_image, load_line_drawing
 from maskgen.data.sketch import XDoGParams, xdog
 from maskgen.errors import MaskgenError
 from maskgen.images import save_png, to_uint8
@@ -41,55 +39,20 @@ def load_translator(path: str | Path, device: torch.device) -> LoadedTranslator:
     return LoadedTranslator(model.translator.eval().requires_grad_(False), config, size, device)
 
 
-def open_rgb(path: Path) -> Image.Image:
-    """Any image file -> RGB; transparency composited on white, greyscale expanded."""
-    if not path.is_file():
-        raise MaskgenError(f"image not found: {path}")
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                canvas.alpha_composite(rgba)
-                return canvas.convert("RGB")
-            return im.convert("RGB")
-    except MaskgenError:
-        raise
-    except Exception as exc:  # decoders raise many types on broken files
-        raise MaskgenError(f"cannot read image {path}: {exc}") from None
-
-
-def square_resize(im: Image.Image, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize: uint8 [size, size, 3] (the dataset convention)."""
-    w, h = im.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    box = (left, top, left + side, top + side)
-    return np.asarray(im.resize((size, size), Image.Resampling.LANCZOS, box=box), dtype=np.uint8)
-
-
 def load_sketch(path: Path, size: int, extract: XDoGParams | None = None) -> torch.Tensor:
-    """[1, 1, size, size] in [0, 1]. A line drawing is read as grey (darkest channel, so coloured lines
-    count); with ``extract`` the file is a colour image whose XDoG lines are taken instead."""
-    image = open_rgb(path)
+    """[1, 1, size, size] in [0, 1]. A line drawing is read as translation training reads its sketch
+    folders (:func:`maskgen.data.folder.load_line_drawing`); with ``extract`` the file is a colour image
+    whose XDoG lines are taken instead (as training makes them from its images)."""
     if extract is not None:
-        arr = square_resize(image, size)
-        return xdog(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None], extract)
-    grey = Image.fromarray(np.asarray(image).min(axis=2))  # darkest channel: coloured lines count
-    scale = min(grey.size) / size
-    if scale >= 2:
-        # Shrinking would fade thin lines to grey (unlike the XDoG lines the model was trained on):
-        # widen them first by about the shrink factor, so they arrive about one pixel wide.
-        grey = grey.filter(ImageFilter.MinFilter(int(scale) // 2 * 2 + 1))
-    arr = square_resize(grey.convert("RGB"), size)[..., 0]
-    return torch.from_numpy(arr.copy())[None, None].float() / 255
+        arr = load_image(path, size)
+        return xdog(torch.from_numpy(arr).permute(2, 0, 1)[None], extract)
+    return torch.from_numpy(load_line_drawing(path, size))[None, None].float() / 255
 
 
 def load_reference(path: Path, size: int) -> torch.Tensor:
-    """[1, 3, size, size] in [-1, 1]."""
-    arr = square_resize(open_rgb(path), size)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    """[1, 3, size, size] in [-1, 1], decoded as the training images are (:func:`load_image`)."""
+    arr = load_image(path, size)
+    return torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
 def warp_path(out: Path) -> Path:

@@ -38,7 +38,7 @@ def colour_categories(images: np.ndarray) -> np.ndarray:
 
 def load_sketch_folder(folder: Path, image_paths: list[Path], image_root: Path, size: int) -> np.ndarray:
     """Sketches matched to images by relative path (any image extension): uint8 [N, size, size]."""
-    from maskgen.data.folder import IMAGE_EXTENSIONS, load_image
+    from maskgen.data.folder import IMAGE_EXTENSIONS, load_line_drawing
 
     if not folder.is_dir():
         raise MaskgenError(f"sketch folder not found: {folder}")
@@ -57,7 +57,7 @@ def load_sketch_folder(folder: Path, image_paths: list[Path], image_root: Path, 
             raise MaskgenError(
                 f"no sketch for {path.relative_to(image_root)} in {folder} (expected {rel}.png)"
             )
-        out[index] = load_image(match, size).min(axis=2)  # darkest channel: coloured lines count as lines
+        out[index] = load_line_drawing(match, size)  # as `translate apply` reads its sketches
     return out
 
 

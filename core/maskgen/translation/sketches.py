@@ -31,8 +31,7 @@ def sketch_files(
     Returns (written, skipped unreadable). Images keep their size unless ``size`` is given; sigma is
     scaled to each image's size.
     """
-    from maskgen.data.folder import find_images
-    from maskgen.translation.apply import open_rgb, square_resize
+    from maskgen.data.folder import find_images, open_rgb, square_resize
 
     xp = xdog_params(params)
     if not src.exists():
@@ -47,7 +46,7 @@ def sketch_files(
     written, skipped = 0, []
     for path, rel in files:
         try:
-            im = open_rgb(path)
+            im = open_rgb(path, draft_size=size)
         except MaskgenError:
             skipped.append(path)
             continue
