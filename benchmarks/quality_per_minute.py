@@ -1,0 +1,239 @@
+#!/usr/bin/env python
+"""Quality per CPU minute on a small collection of intricate masks: the real-masks benchmark.
+
+The stand-in for a user's folder of a few hundred painted lianpu is 300 masks of the detailed built-in
+style at 64 px (``maskgen dataset synth --style detailed``), written to a folder and trained on as a
+folder; 1000 other detailed masks (another seed) are the held-out reals every metric compares with.
+Each setting trains on 2 threads until its cumulative training time reaches each budget (5, 15 and 60
+minutes by default), resuming the same run between budgets, and its latest checkpoint is measured:
+
+* FD[masknet] against the held-out reals;
+* the classifier two-sample test (held-out accuracy of a small CNN telling real from generated:
+  0.5 means indistinguishable);
+* left-right asymmetry of the fakes relative to the reals (1 = as symmetric as the reals);
+* the seven-colour histogram distance;
+* the per-pixel noise strengths of G_ema (where speckle comes from), and a sample grid drawn with
+  ``noise_mode="const"``.
+
+Results accumulate in ``benchmarks/results/quality_per_minute.json`` (written atomically after every
+measurement), so an interrupted benchmark continues where it stopped: run it again with the same
+arguments. ``--report`` writes the table and the plot into docs/performance.md.
+
+    python benchmarks/quality_per_minute.py                                   # every setting, 5/15/60 min
+    python benchmarks/quality_per_minute.py --settings default-0.1 --budgets 5 15
+    python benchmarks/quality_per_minute.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "runs" / "quality_per_minute"
+RESULTS = ROOT / "benchmarks" / "results" / "quality_per_minute.json"
+RESOLUTION = 64
+TRAIN_COUNT, TRAIN_SEED = 300, 0
+HELDOUT_COUNT, HELDOUT_SEED = 1000, 1
+EVAL_NUM = 1000
+METRICS = "fid,c2st,asymmetry,colours"
+
+# name -> (description, training options layered over the cpu preset). Everything trains on the same
+# folder at 64 px with ADA unless it says otherwise; budgets come from the wall clock, not kimg.
+SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "paper-sg2ada": (
+        "the paper's StyleGAN2-ADA settings scaled to 64 px (reference 'auto' widths, batch 32, "
+        "gamma 0.0002 res^2/batch, lr 0.0025, ADA speed 500 kimg)",
+        {
+            "batch": 32,
+            "lr_g": 0.0025,
+            "lr_d": 0.0025,
+            "r1_gamma": 0.0002 * RESOLUTION**2 / 32,
+            "augment_speed_kimg": 500.0,
+            "generator_options": {
+                "z_dim": 512,
+                "w_dim": 512,
+                "mapping_layers": 2,
+                "channel_base": 16384,
+                "channel_max": 512,
+            },
+        },
+    ),
+    "default-0.1": ("maskgen 0.1's default: the cpu preset at 64 px", {}),
+    "symmetric-coarse-noise": (
+        "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",
+        {"generator_options": {"symmetric": True, "noise_max_resolution": 16}},
+    ),
+}
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def maskgen(*args: str) -> None:
+    exe = Path(sys.executable).with_name("maskgen")
+    subprocess.run([str(exe), *args], check=True)
+
+
+def prepare_data() -> tuple[Path, Path]:
+    train_dir, heldout_dir = WORK / "train", WORK / "heldout"
+    for folder, count, seed in (
+        (train_dir, TRAIN_COUNT, TRAIN_SEED),
+        (heldout_dir, HELDOUT_COUNT, HELDOUT_SEED),
+    ):
+        if not (folder / "labels.csv").is_file():
+            log(f"writing {count} detailed masks (seed {seed}) to {folder}")
+            maskgen("dataset", "synth", "--style", "detailed", "--count", str(count), "--size",
+                    str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
+    return train_dir, heldout_dir
+
+
+def load_results() -> dict[str, Any]:
+    if RESULTS.is_file():
+        return json.loads(RESULTS.read_text(encoding="utf-8"))
+    return {"runs": {}, "measurements": []}
+
+
+def save_results(results: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    os.replace(tmp, RESULTS)
+
+
+def train_until(setting: str, minutes: float, train_dir: Path, results: dict[str, Any]) -> Path:
+    """Train (or resume) the setting's run until its training time adds up to ``minutes``."""
+    from maskgen.config import resolve_config
+    from maskgen.training.loop import train
+
+    run = results["runs"].get(setting, {})
+    done = float(run.get("minutes", 0.0))
+    run_dir = Path(run["run_dir"]) if run.get("run_dir") else None
+    if done >= minutes - 0.05 and run_dir is not None:
+        return run_dir
+    overrides = SETTINGS[setting][1]
+    config = resolve_config(
+        overrides,
+        data=str(train_dir),
+        resolution=RESOLUTION,
+        augment="ada",
+        kimg=1e6,
+        device="cpu",
+        snapshot_kimg=1e6,  # one checkpoint when the budget ends
+    )
+    config = config.model_copy(update={"max_minutes": minutes - done})
+    log(f"{setting}: training {minutes - done:.1f} min ({done:.1f} done)")
+    start = time.monotonic()
+    run_dir = train(config, out_root=WORK / "runs", resume_dir=run_dir)
+    results["runs"][setting] = {"run_dir": str(run_dir), "minutes": done + (time.monotonic() - start) / 60}
+    save_results(results)
+    return run_dir
+
+
+def noise_strengths(run_dir: Path) -> dict[str, float]:
+    from maskgen.artifacts.checkpoint import load_checkpoint
+
+    weights = load_checkpoint(run_dir).weights
+    return {
+        key.removeprefix("G_ema.synthesis_network."): float(value)
+        for key, value in weights.items()
+        if key.startswith("G_ema.") and key.endswith("noise_strength")
+    }
+
+
+def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> dict[str, Any]:
+    from maskgen.artifacts.checkpoint import load_checkpoint
+
+    out = WORK / "eval" / f"{setting}-{minutes:g}min"
+    out.mkdir(parents=True, exist_ok=True)
+    maskgen("eval", "--real", str(heldout_dir), "--fake", str(run_dir), "--metrics", METRICS,
+            "--num", str(EVAL_NUM), "--device", "cpu", "--json", str(out / "eval.json"))  # fmt: skip
+    maskgen("generate", "--checkpoint", str(run_dir), "--seeds", "0-63", "--noise-mode", "const",
+            "--out", str(out / "samples_const.png"))  # fmt: skip
+    evaluation = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    checkpoint = load_checkpoint(run_dir)
+    return {
+        "setting": setting,
+        "minutes": minutes,
+        "kimg": checkpoint.config.get("kimg"),
+        "metrics": {
+            key: {"label": entry.get("label", key), "value": entry.get("value")}
+            for key, entry in evaluation.get("metrics", {}).items()
+            if isinstance(entry, dict)
+        },
+        "noise_strength": noise_strengths(run_dir),
+        "samples": str(out / "samples_const.png"),
+    }
+
+
+def run(settings: list[str], budgets: list[float]) -> None:
+    import torch
+
+    torch.set_num_threads(2)
+    train_dir, heldout_dir = prepare_data()
+    results = load_results()
+    for setting in settings:
+        for minutes in sorted(budgets):
+            key = (setting, minutes)
+            if any((m["setting"], m["minutes"]) == key for m in results["measurements"]):
+                continue
+            run_dir = train_until(setting, minutes, train_dir, results)
+            log(f"{setting}: measuring at {minutes:g} min")
+            results["measurements"].append(measure(setting, minutes, run_dir, heldout_dir))
+            save_results(results)
+    print_table(results)
+
+
+def table_lines(results: dict[str, Any]) -> list[str]:
+    rows = sorted(results["measurements"], key=lambda m: (m["setting"], m["minutes"]))
+    keys: list[str] = []
+    for m in rows:
+        keys += [k for k in m["metrics"] if k not in keys]
+    labels = {k: next(m["metrics"][k]["label"] for m in rows if k in m["metrics"]) for k in keys}
+    lines = [
+        "| setting | minutes | kimg | " + " | ".join(labels[k] for k in keys) + " | max noise strength |",
+        "|---|---:|---:|" + "---:|" * (len(keys) + 1),
+    ]
+    for m in rows:
+        cells = []
+        for k in keys:
+            value = m["metrics"].get(k, {}).get("value")
+            cells.append(f"{value:.3g}" if isinstance(value, (int, float)) else "n/a")
+        noise = max(m["noise_strength"].values(), default=0.0)
+        kimg = m.get("kimg")
+        kimg_text = f"{kimg:.1f}" if isinstance(kimg, (int, float)) else "?"
+        lines.append(
+            f"| {m['setting']} | {m['minutes']:g} | {kimg_text} | " + " | ".join(cells) + f" | {noise:.3f} |"
+        )
+    return lines
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print("\n".join(table_lines(results)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--budgets", nargs="+", type=float, default=[5.0, 15.0, 60.0])
+    parser.add_argument("--report", action="store_true", help="print the table of the stored results")
+    args = parser.parse_args()
+    if args.report:
+        print_table(load_results())
+        return
+    run(args.settings, args.budgets)
+
+
+if __name__ == "__main__":
+    main()
