@@ -105,7 +105,15 @@ class TrainConfig(BaseModel):
     grid_size: int = Field(8, ge=1, le=32, description="The sample grid is grid_size x grid_size.")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.")
     allow_tf32: bool = Field(True, description="On CUDA: TF32 matmuls and convolutions (Ampere and later).")
-    init: str | None = Field(None, description="Start from this checkpoint's G, D and G_ema (fine-tuning).")
+    init: str | None = Field(
+        None,
+        description="Start G, D and G_ema from this checkpoint (fine-tuning; base:NAME for a shipped "
+        "base model); unset: the shipped base model of the same architecture if there is one; "
+        "'none': from scratch.",
+    )
+    freeze_d: int = Field(
+        0, ge=0, description="Freeze D's first N blocks from the image side when fine-tuning (FreezeD)."
+    )
 
     @field_validator("resolution")
     @classmethod

@@ -28,6 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from maskgen.artifacts import hub_pull
+from maskgen.artifacts.base_models import BASE_SCHEME, base_model_path
 from maskgen.artifacts.layout import CONFIG_FILE, LATEST, MODEL_FILE, STATE_FILE, STATE_JSON
 from maskgen.errors import MaskgenError
 
@@ -138,11 +139,14 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
     """Accept a checkpoint directory, a run directory or its ``checkpoints/`` folder, or a Hub reference.
 
     ``hf://OWNER/REPO[@REVISION]`` (and ``OWNER/REPO@REVISION`` where no such local path exists) resolves
-    to the snapshot folder in the Hugging Face cache, downloading it unless HF_HUB_OFFLINE=1.
+    to the snapshot folder in the Hugging Face cache, downloading it unless HF_HUB_OFFLINE=1;
+    ``base:NAME`` to a base model shipped inside the package.
     """
     reference = hub_pull.reference_text(path)
     if reference is not None:
         return hub_pull.resolve(reference).path
+    if str(path).startswith(BASE_SCHEME):
+        return base_model_path(str(path))
     path = Path(path)
     candidates = (path, path / LATEST, path / "checkpoints" / LATEST)
     # Weights first: a run directory has a config.json of its own but its weights are in checkpoints/.

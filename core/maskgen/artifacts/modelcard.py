@@ -215,7 +215,7 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
     init = config.get("init_source")
     if isinstance(init, dict):
         lines.append(f"| fine-tuned from | `{init.get('reference')}` (commit `{init.get('commit')}`) |")
-    elif train.get("init"):
+    elif train.get("init") and str(train["init"]).lower() != "none":
         lines.append(f"| fine-tuned from | `{train['init']}` |")
     lines += ["", "The full configuration is in `config.json` (`train`).", ""]
     return "\n".join(lines) + "\n"

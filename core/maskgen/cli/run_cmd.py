@@ -63,6 +63,12 @@ def run(
     xflip: bool = typer.Option(
         None, "--xflip/--no-xflip", help="Add mirrored copies of the training images."
     ),
+    freeze_d: int = typer.Option(
+        None,
+        "--freeze-d",
+        min=0,
+        help="Fine-tuning: keep D's first N blocks from the image side fixed (FreezeD).",
+    ),
     augment_option: list[str] = typer.Option(
         [],
         "--augment-option",
@@ -76,7 +82,10 @@ def run(
         help="Generator option KEY=VALUE, e.g. -G channel_max=256 (repeatable).",
     ),
     init: str = typer.Option(
-        None, "--init", help="Fine-tune: start G, D and G_ema from this checkpoint (same architecture)."
+        None,
+        "--init",
+        help="Start G, D and G_ema from this checkpoint (PATH, hf://OWNER/REPO@REV or base:NAME); "
+        "default: the shipped base model of the same architecture, if any; 'none': from scratch.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     nproc: int = typer.Option(
@@ -107,6 +116,7 @@ def run(
         device=device,
         snapshot_kimg=snapshot_kimg,
         xflip=xflip,
+        freeze_d=freeze_d,
         init=init,
         augment_options=parse_key_values(augment_option, "--augment-option") or None,
         generator_options=parse_key_values(generator_option, "--generator-option") or None,

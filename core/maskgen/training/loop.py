@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from maskgen import __version__
+from maskgen.artifacts.base_models import BASE_SCHEME, SCRATCH, architecture, matching_base_model
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.hub_pull import pin_reference
 from maskgen.augment import build_augmenter
@@ -150,7 +151,8 @@ class Trainer(RunCounters):
         self.opt_G = self._optimizer(
             self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None
         )
-        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval)
+        frozen = frozen_discriminator_parameters(self.D, config.freeze_d)
+        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=frozen)
         self.loss.mean_over_processes = lambda value: average_tensor(value, world)
         self.make_fakes = self.loss.make_fakes_fn(self.G_ema)
         if world.rank > 0:
@@ -160,12 +162,19 @@ class Trainer(RunCounters):
         self.wall_seconds = 0.0
         self.init_source: dict[str, str] | None = None  # repo/revision/commit of an hf:// --init
 
-    def _optimizer(self, module: torch.nn.Module, lr: float, reg_interval: int | None) -> torch.optim.Adam:
+    def _optimizer(
+        self,
+        module: torch.nn.Module,
+        lr: float,
+        reg_interval: int | None,
+        exclude: frozenset[int] = frozenset(),
+    ) -> torch.optim.Adam:
         # Lazy regularization: the main and regularization steps share one Adam whose lr and betas are
         # corrected for the fraction of minibatches that also run the regularizer (Karras et al. 2020).
         ratio = reg_interval / (reg_interval + 1) if reg_interval else 1.0
         betas = (self.config.beta1**ratio, self.config.beta2**ratio)
-        return torch.optim.Adam(module.parameters(), lr=lr * ratio, betas=betas, eps=1e-8)
+        params = [p for p in module.parameters() if id(p) not in exclude]
+        return torch.optim.Adam(params, lr=lr * ratio, betas=betas, eps=1e-8)
 
     # -- one iteration -------------------------------------------------------------------------------
 
@@ -294,13 +303,22 @@ class Trainer(RunCounters):
         optimizer_tensors, optimizer_meta = scaffold.optimizer_state(self._optimizers())
         return tensors | optimizer_tensors, self.counters() | optimizer_meta
 
+    def matching_base_model(self) -> Path | None:
+        """The shipped base model with this run's architecture, if any."""
+        defaults = get_registry().get("generator", self.config.generator).options().model_dump()
+        train = self.config.model_dump(mode="json")
+        return matching_base_model(architecture(train, defaults, self.augmenter.c_dim), defaults)
+
     def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
         requested = self.config.model_dump(mode="json")
+        # Base models ship G_ema and D only: G then starts as G_ema, as the reference's resume does.
+        has_g = any(key.startswith("G.") for key in checkpoint.weights)
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            source = prefix if prefix != "G" or has_g else "G_ema"
             load_strict(
                 module,
-                split_weights(checkpoint.weights, prefix),
+                split_weights(checkpoint.weights, source),
                 f"{prefix} ({self.config.resolution} px)",
                 checkpoint.config,
                 requested,
@@ -317,6 +335,20 @@ class Trainer(RunCounters):
             # Only rank 0's stream is saved; the others get fresh streams, so a run can resume with
             # any number of processes.
             torch.manual_seed(_process_seed(self.config.seed, self.world.rank, self.iteration))
+
+
+def frozen_discriminator_parameters(D: torch.nn.Module, count: int) -> frozenset[int]:
+    """FreezeD (Mo et al. 2020): D's input layer and first ``count`` blocks keep their (pretrained)
+    weights; only the blocks nearer the output adapt to the new data. Returns the ids of the frozen
+    parameters, which D's optimizer leaves out (the loss toggles requires_grad per phase, so that
+    flag cannot carry the freeze)."""
+    if count <= 0:
+        return frozenset()
+    blocks = getattr(D, "blocks", None)
+    if blocks is None or count > len(blocks):
+        raise MaskgenError(f"freeze_d {count}: this discriminator has {len(blocks or [])} blocks")
+    modules = [m for m in (getattr(D, "from_rgb", None), *list(blocks)[:count]) if m is not None]
+    return frozenset(id(p) for module in modules for p in module.parameters())
 
 
 def _process_seed(seed: int, rank: int, iteration: int) -> int:
@@ -349,12 +381,21 @@ def train(
     say = on_message or scaffold.silent
 
     def initialize(trainer: Trainer) -> None:
-        if trainer.config.init:
-            # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
-            pinned, trainer.init_source = pin_reference(trainer.config.init)
-            trainer.config = trainer.config.model_copy(update={"init": pinned})
-            trainer.load(pinned, with_training_state=False)
-            say(f"initialized G, D and G_ema from {pinned}")
+        init = trainer.config.init
+        if init is None:
+            base = trainer.matching_base_model()
+            if base is None:
+                trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
+                return
+            init = BASE_SCHEME + base.name
+            say(f"starting from the shipped base model {init} (--init none trains from scratch)")
+        if init.strip().lower() == SCRATCH:
+            return
+        # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
+        pinned, trainer.init_source = pin_reference(init)
+        trainer.config = trainer.config.model_copy(update={"init": pinned})
+        trainer.load(pinned, with_training_state=False)
+        say(f"initialized G, D and G_ema from {pinned}")
 
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
     return scaffold.start_or_resume(

@@ -1,0 +1,74 @@
+"""Base models shipped inside the package: where new runs on a user's folder start from.
+
+A base model is a GAN checkpoint trained long on the built-in sets, laid out exactly like a Hub repo
+(``model.safetensors``, ``config.json``, ``README.md``), in ``maskgen/assets/base/<name>/``. A new run
+with ``init`` unset starts from the base model whose architecture matches its own (resolution,
+generator and every option that shapes a weight, D's conditioning); with no match it starts from
+scratch. ``--init none`` always starts from scratch; ``--init PATH|hf://...`` from that checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from maskgen.artifacts.layout import CONFIG_FILE, MODEL_FILE
+
+# Generator options that do not change any weight's shape or meaning: a base model trained with other
+# values still matches (the exact mirror acts on the output only).
+SHAPE_FREE_OPTIONS = frozenset({"symmetric", "fused_modconv", "mixed_precision_resolutions", "conv_clamp"})
+SCRATCH = "none"
+
+
+def base_models_dir() -> Path:
+    return Path(str(files("maskgen") / "assets" / "base"))
+
+
+def list_base_models() -> list[Path]:
+    """Every shipped base model (a checkpoint directory), by name."""
+    root = base_models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / MODEL_FILE).is_file() and (p / CONFIG_FILE).is_file())
+
+
+def architecture(train: dict[str, Any], generator_defaults: dict[str, Any], d_c_dim: int) -> dict[str, Any]:
+    """What must be equal for weights to load: resolution, generator, shaping options, D's c_dim."""
+    options = {**generator_defaults, **(train.get("generator_options") or {})}
+    shaping = {k: v for k, v in sorted(options.items()) if k not in SHAPE_FREE_OPTIONS}
+    return {
+        "resolution": train.get("resolution"),
+        "generator": train.get("generator", "stylegan2"),
+        "generator_options": shaping,
+        "d_c_dim": d_c_dim,
+    }
+
+
+BASE_SCHEME = "base:"
+
+
+def base_model_path(reference: str) -> Path:
+    """``base:NAME`` -> the shipped base model's directory (one clear line when there is none)."""
+    from maskgen.errors import MaskgenError
+
+    name = reference[len(BASE_SCHEME) :]
+    directory = base_models_dir() / name
+    if not name or "/" in name or not (directory / MODEL_FILE).is_file():
+        shipped = ", ".join(BASE_SCHEME + p.name for p in list_base_models()) or "none"
+        raise MaskgenError(f"no base model {reference!r} in this maskgen; shipped: {shipped}")
+    return directory
+
+
+def matching_base_model(wanted: dict[str, Any], generator_defaults: dict[str, Any]) -> Path | None:
+    """The shipped base model whose :func:`architecture` equals ``wanted``, or None."""
+    for directory in list_base_models():
+        try:
+            config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            continue  # a damaged asset must not stop a run from training from scratch
+        train = config.get("train", {})
+        if architecture(train, generator_defaults, int(config.get("d_c_dim", 0))) == wanted:
+            return directory
+    return None

@@ -1,0 +1,111 @@
+"""Starting new runs from a shipped base model (transfer), ``--init none``, and FreezeD."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from maskgen.artifacts import base_models
+from maskgen.artifacts.checkpoint import load_checkpoint, resolve_checkpoint_dir, split_weights
+from maskgen.config import validate_config
+from maskgen.errors import MaskgenError
+from maskgen.testing import tiny_config_values
+from maskgen.training.loop import Trainer, train
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A base-model folder holding one tiny 16 px model (G_ema and D only, as shipped)."""
+    torch.manual_seed(0)
+    run = train(
+        validate_config(tiny_config_values(kimg=0.008, snapshot_kimg=0.008)), tmp_path_factory.mktemp("r")
+    )
+    root = tmp_path_factory.mktemp("base")
+    target = root / "tiny-16px"
+    source = resolve_checkpoint_dir(run)
+    target.mkdir()
+    shutil.copy(source / "config.json", target / "config.json")
+    weights = load_file(str(source / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if not k.startswith("G.")}, str(target / "model.safetensors"))
+    return root
+
+
+@pytest.fixture
+def base_dir(shipped: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(base_models, "base_models_dir", lambda: shipped)
+    return shipped / "tiny-16px"
+
+
+def _first_weights(run: Path) -> dict[str, torch.Tensor]:
+    """The run's weights at its first snapshot (one iteration: close to where it started)."""
+    return load_checkpoint(run).weights
+
+
+def test_new_run_starts_from_the_matching_base_model(base_dir: Path, tmp_path: Path) -> None:
+    values = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, lr_g=1e-12, lr_d=1e-12, ema_kimg=1e6)
+    run = train(validate_config(values), out_root=tmp_path)
+    assert json.loads((run / "config.json").read_text())["init"] == "base:tiny-16px"
+    base = load_file(str(base_dir / "model.safetensors"))
+    after = _first_weights(run)
+    # With a vanishing learning rate the weights are still the base model's; G started as G_ema.
+    # (w_avg, a running mean of w, moves whatever the learning rate.)
+    for prefix in ("G_ema", "D"):
+        for key, value in split_weights(base, prefix).items():
+            if key == "w_avg":
+                continue
+            assert torch.allclose(after[f"{prefix}.{key}"], value, atol=1e-6), key
+    for key, value in split_weights(base, "G_ema").items():
+        if key != "w_avg":
+            assert torch.allclose(after[f"G.{key}"], value, atol=1e-6), key
+
+
+def test_init_none_and_other_architectures_train_from_scratch(base_dir: Path, tmp_path: Path) -> None:
+    base = load_file(str(base_dir / "model.safetensors"))
+    for values in (
+        tiny_config_values(init="none", kimg=0.004, snapshot_kimg=0.004),
+        tiny_config_values(resolution=32, kimg=0.004, snapshot_kimg=0.004),  # no 32 px base model
+    ):
+        run = train(validate_config(values), out_root=tmp_path)
+        assert json.loads((run / "config.json").read_text())["init"] == "none"
+        if values["resolution"] == 16:
+            after = _first_weights(run)
+            key = next(k for k in base if k.startswith("D.") and k.endswith("weight"))
+            assert not torch.allclose(after[key], base[key])
+
+
+def test_symmetric_still_matches_but_other_widths_do_not(base_dir: Path, tmp_path: Path) -> None:
+    symmetric = tiny_config_values(kimg=0.004)
+    symmetric["generator_options"] = {**symmetric["generator_options"], "symmetric": True}
+    assert Trainer(validate_config(symmetric), tmp_path / "a").matching_base_model() == base_dir
+    wider = tiny_config_values(kimg=0.004)
+    wider["generator_options"] = {**wider["generator_options"], "channel_max": 64}
+    assert Trainer(validate_config(wider), tmp_path / "b").matching_base_model() is None
+
+
+def test_base_references(base_dir: Path) -> None:
+    assert resolve_checkpoint_dir("base:tiny-16px") == base_dir
+    with pytest.raises(MaskgenError, match="shipped: base:tiny-16px"):
+        resolve_checkpoint_dir("base:nope")
+
+
+def test_freeze_d_keeps_the_first_blocks_fixed(tmp_path: Path) -> None:
+    values = tiny_config_values(init="none", freeze_d=1, kimg=0.016, snapshot_kimg=0.016)
+    trainer = Trainer(validate_config(values), tmp_path / "run")
+    before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    optimized = {id(p) for group in trainer.opt_D.param_groups for p in group["params"]}
+    frozen = {n for n, p in trainer.D.named_parameters() if id(p) not in optimized}
+    assert frozen and all(n.startswith(("from_rgb.", "blocks.0.")) for n in frozen)
+    for _ in range(4):
+        trainer.step()
+    after = trainer.D.state_dict()
+    assert all(torch.equal(after[n], before[n]) for n in frozen)
+    assert any(
+        not torch.equal(after[n], before[n]) for n, _ in trainer.D.named_parameters() if n not in frozen
+    )
+    with pytest.raises(MaskgenError, match="blocks"):
+        Trainer(validate_config(tiny_config_values(freeze_d=99)), tmp_path / "bad")
