@@ -43,7 +43,7 @@ RESOLUTION = 64
 TRAIN_COUNT, TRAIN_SEED = 300, 0
 HELDOUT_COUNT, HELDOUT_SEED = 1000, 1
 EVAL_NUM = 1000
-METRICS = "fid,c2st,asymmetry,colours"
+METRICS = "fid,c2st,asymmetry,colour"
 
 # name -> (description, training options layered over the cpu preset). Everything trains on the same
 # folder at 64 px with ADA unless it says otherwise; budgets come from the wall clock, not kimg.
