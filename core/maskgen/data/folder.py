@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -149,17 +150,27 @@ def load_folder(root: str | Path, size: int, cache: bool = True) -> tuple[np.nda
 
 
 def _decode_all(root: Path, paths: list[Path], size: int) -> tuple[np.ndarray, list[Path], int]:
+    images, kept, skipped = decode_images(paths, size)
+    return images, kept, len(skipped)
+
+
+def decode_images(
+    paths: list[Path], size: int, on_image: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, list[Path], list[Path]]:
+    """Decode every path at ``size`` px: (uint8 [N, size, size, 3] of the readable ones, their paths,
+    the unreadable paths). ``on_image(1)`` is called after each file (progress bars)."""
     images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[Path] = []
     skipped: list[Path] = []
     for path in paths:
         try:
             images[len(kept)] = load_image(path, size)
+            kept.append(path)
         except MaskgenError:
             skipped.append(path)
-            continue
-        kept.append(path)
-    return images[: len(kept)], kept, len(skipped)
+        if on_image is not None:
+            on_image(1)
+    return images[: len(kept)], kept, skipped
 
 
 def warn_skipped(root: Path, skipped: list[Path]) -> None:

@@ -236,7 +236,7 @@ def load_image_set(
 def _load_folder(
     root: Path, size: int, num: int, role: str, seed: int, progress: ProgressFn | None
 ) -> ImageSet:
-    from maskgen.data.folder import find_images, load_image, warn_skipped
+    from maskgen.data.folder import decode_images, find_images, warn_skipped
     from maskgen.evaluation.labels import folder_labels
 
     if not root.is_dir():
@@ -247,24 +247,14 @@ def _load_folder(
     if len(paths) > num:
         keep = np.sort(np.random.default_rng(seed).choice(len(paths), num, replace=False))
         paths = [paths[i] for i in keep]
-    images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
-    kept: list[Path] = []
-    skipped: list[Path] = []
-    for path in paths:
-        try:
-            images[len(kept)] = load_image(path, size)
-            kept.append(path)
-        except MaskgenError:
-            skipped.append(path)
-        if progress is not None:
-            progress(1)
+    images, kept, skipped = decode_images(paths, size, progress)
     if skipped:
         warn_skipped(root, skipped)
     if len(kept) < 2:
         raise MaskgenError(f"{role} folder {root} has {len(kept)} readable image(s); at least 2 are needed")
     labels, names = folder_labels(root, kept)
     info = {"skipped": len(skipped)} if skipped else {}
-    return ImageSet(images[: len(kept)], str(root), "folder", labels, names, kept, info)
+    return ImageSet(images, str(root), "folder", labels, names, kept, info)
 
 
 def _generate(
