@@ -7,6 +7,7 @@ from maskgen.cli import (  # noqa: F401
     compare_cmd,
     dataset_cmd,
     eval_cmd,
+    explore_cmd,
     generate_cmd,
     hub_cmd,
     plugins_cmd,

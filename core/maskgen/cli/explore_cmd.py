@@ -1,0 +1,190 @@
+"""Exploring a trained generator: ``maskgen project``, ``mix``, ``video`` and ``audit`` (docs/explore.md).
+
+Each command parses its arguments, calls one function of ``maskgen.apps`` and prints what it wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from maskgen.cli.app import app
+from maskgen.devices import pick_device
+from maskgen.errors import MaskgenError
+
+_CHECKPOINT_HELP = "Checkpoint directory, or a run directory (hf://OWNER/REPO too)."
+_DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps."
+_LATENTS_HELP = "seeds (0-3,7) and projected .npz files from 'maskgen project', comma separated"
+
+
+def _bar(quiet: bool, label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=False,
+    )
+
+
+@app.command("project")
+def project(
+    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    target: Path = typer.Option(..., "--target", help="The mask image to find the latent of."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for projected_w.npz, proj.png, loss.csv, ..."),
+    steps: int = typer.Option(300, "--steps", help="Optimisation steps."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initial noise maps and the w noise."),
+    wplus: bool = typer.Option(False, "--wplus", help="One w per layer (W+) instead of one for all."),
+    lr: float = typer.Option(0.1, "--lr", help="Peak learning rate (ramped up and down)."),
+    mse_weight: float = typer.Option(1.0, "--mse-weight", help="Weight of the pixel MSE term."),
+    noise_weight: float = typer.Option(1e5, "--noise-weight", help="Weight of the noise regulariser."),
+    distance: str = typer.Option(
+        "auto", "--distance", help="auto (LPIPS-VGG if its weights are found, else masknet), vgg, masknet."
+    ),
+    noise: str = typer.Option(
+        "random",
+        "--noise",
+        help="Noise maps: random (optimised from fresh draws), const (optimised from the checkpoint's), "
+        "fixed (the checkpoint's, not optimised: mix and video then show exactly proj.png).",
+    ),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Find the latent of a real mask (the StyleGAN2 projector)."""
+    from maskgen.apps.projection import ProjectionSettings, project_file
+    from maskgen.artifacts.generator import load_generator
+
+    settings = ProjectionSettings(
+        steps=steps, seed=seed, wplus=wplus, lr=lr, mse_weight=mse_weight, noise_weight=noise_weight,
+        distance=distance, noise=noise,
+    )  # fmt: skip
+    settings.check()
+    G, ck = load_generator(checkpoint, pick_device(device))
+    bar = _bar(quiet, "project")
+    task = bar.add_task("project", total=steps, info="")
+
+    def on_step(done: int, total: int, losses: dict[str, float]) -> None:
+        info = f"distance {losses['distance']:.4f} mse {losses['mse']:.4f}"
+        bar.update(task, completed=done, info=info)
+
+    with bar:
+        result, paths = project_file(G, target, out, settings, on_step, {"checkpoint": str(ck.path)})
+    f = result.final
+    typer.echo(
+        f"distance: {result.distance_name} {f['distance']:.4f}  mse {f['mse']:.5f}  psnr {f['psnr']:.2f} dB"
+    )
+    typer.echo(
+        f"wrote {paths['w']}, {paths['proj'].name}, {paths['side_by_side'].name}, {paths['loss'].name}"
+    )
+
+
+@app.command("mix")
+def mix(
+    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    rows: str = typer.Option(..., "--rows", help=f"Row sources: {_LATENTS_HELP}."),
+    cols: str = typer.Option(..., "--cols", help=f"Column sources: {_LATENTS_HELP}."),
+    styles: str = typer.Option(
+        "0-3",
+        "--styles",
+        help="Layers a cell takes from its column (the rest from its row): 0-3 = coarse from the column, "
+        "fine from the row; 'all' or 'none' too.",
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="The grid, a .png file."),
+    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi of the seeds."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+) -> None:
+    """The style-mixing grid: each cell mixes its row's and its column's styles."""
+    from maskgen.apps.latents import parse_latent_sources
+    from maskgen.apps.mixing import parse_styles, style_mixing_grid
+    from maskgen.artifacts.generator import load_generator
+    from maskgen.images import save_png
+
+    if out.suffix.lower() != ".png":
+        raise MaskgenError(f"--out must be a .png file, got {out}")
+    row_sources = parse_latent_sources(rows, "--rows")
+    col_sources = parse_latent_sources(cols, "--cols")
+    G, _ = load_generator(checkpoint, pick_device(device))
+    layers = parse_styles(styles, G.num_ws)
+    grid = style_mixing_grid(G, row_sources, col_sources, layers, truncation)
+    save_png(grid.image(), out)
+    shown = ",".join(map(str, layers)) or "none"
+    typer.echo(
+        f"wrote a {len(row_sources)}x{len(col_sources)} style-mixing grid to {out} "
+        f"(layers {shown} of {G.num_ws} from the columns)"
+    )
+
+
+@app.command("video")
+def video(
+    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    seeds: str = typer.Option("0-7", "--seeds", help=f"Keyframes: {_LATENTS_HELP}."),
+    out: Path = typer.Option(..., "--out", "-o", help="walk.gif (Pillow) or walk.mp4 (imageio-ffmpeg)."),
+    frames: int = typer.Option(60, "--frames", help="Frames from one keyframe to the next."),
+    grid: str = typer.Option(
+        "1x1", "--grid", help="COLUMNSxROWS walks side by side; keyframes split in order."
+    ),
+    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi of the seeds."),
+    loop: bool = typer.Option(False, "--loop", help="Walk from the last keyframe back to the first."),
+    fps: float = typer.Option(30.0, "--fps", help="Frames per second."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+) -> None:
+    """A latent walk between keyframes, linear in W, as a GIF or an MP4."""
+    from maskgen.apps.latents import parse_latent_sources
+    from maskgen.apps.video import check_video_path, latent_walk, parse_grid, write_video
+    from maskgen.artifacts.generator import load_generator
+
+    check_video_path(out)  # a missing encoder fails before anything is rendered
+    sources = parse_latent_sources(seeds, "--seeds")
+    cells = parse_grid(grid)
+    G, _ = load_generator(checkpoint, pick_device(device))
+    walk = latent_walk(G, sources, frames=frames, grid=cells, loop=loop, truncation=truncation)
+    write_video(walk, out, fps=fps)
+    typer.echo(f"wrote {len(walk)} frames ({walk.shape[2]}x{walk.shape[1]} px, {fps:g} fps) to {out}")
+
+
+@app.command("audit")
+def audit(
+    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        help="Training images: a folder, builtin or builtin-detailed (default: the checkpoint's).",
+    ),
+    num: int = typer.Option(64, "--num", help="Masks to generate (seeds 0..num-1)."),
+    out: Path = typer.Option(Path("audit"), "--out", "-o", help="Folder for audit.json and the pictures."),
+    percentile: float = typer.Option(
+        1.0, "--percentile", help="Flag fakes closer than this percentile of real->real NN distances."
+    ),
+    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi of the fakes."),
+    sheet_rows: int = typer.Option(
+        16, "--sheet-rows", help="Rows of the contact sheet: the fakes closest to the training set (0: all)."
+    ),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+) -> None:
+    """Copy audit: each generated mask's nearest training masks, against the real->real baseline."""
+    from maskgen.apps.audit import FEATURES, copy_audit, training_set, write_audit
+    from maskgen.artifacts.generator import load_generator
+    from maskgen.config import validate_config
+
+    if num < 1 or sheet_rows < 0:
+        raise MaskgenError(
+            f"--num must be at least 1 and --sheet-rows at least 0, got {num} and {sheet_rows}"
+        )
+    G, ck = load_generator(checkpoint, pick_device(device))
+    train_config = validate_config(ck.config["train"])
+    images, names, description = training_set(data, G.img_resolution, train_config)
+    result = copy_audit(G, images, list(range(num)), truncation, percentile, train_names=names)
+    paths = write_audit(result, out, {"checkpoint": str(ck.path), "data": description}, sheet_rows)
+    flagged = [result.seeds[i] for i in result.flagged]
+    typer.echo(
+        f"{len(flagged)} of {num} fakes flagged as possible copies (NN distance[{FEATURES}] <= "
+        f"{result.threshold:.4f}, the p{percentile:g} of real->real over {len(images)} training masks)"
+        + (f": seeds {', '.join(map(str, flagged))}" if flagged else "")
+    )
+    typer.echo(f"wrote {paths['json']}, {paths['contact'].name}, {paths['hist'].name}")
