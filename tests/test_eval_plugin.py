@@ -25,7 +25,7 @@ def _registry() -> PluginRegistry:
 
 def test_evaluators_are_registered() -> None:
     assert _registry().names("evaluator") == [
-        "asymmetry", "c2st", "classify", "colour", "fid", "kid", "lpips", "msssim", "ssim",
+        "asymmetry", "c2st", "classify", "colour", "fid", "kid", "lpips", "msssim", "prdc", "ssim",
     ]  # fmt: skip
 
 
@@ -42,6 +42,7 @@ def test_evaluators_compute_labelled_numbers(images) -> None:
         "c2st": ["C2ST acc[cnn]"],
         "asymmetry": ["asymmetry ratio"],
         "colour": ["colour TV[7]"],
+        "prdc": ["precision[masknet]", "recall[masknet]", "density[masknet]", "coverage[masknet]"],
     }
     for name, labels in expected.items():
         spec = registry.get("evaluator", name)
@@ -54,3 +55,12 @@ def test_evaluators_compute_labelled_numbers(images) -> None:
     assert fid.factory(fid.options(features="inception")).feature_network == "inception"
     with pytest.raises(ValidationError):
         fid.options(bogus=1)
+
+
+def test_prdc_evaluator_follows_the_feature_switch_and_checks_k() -> None:
+    spec = _registry().get("evaluator", "prdc")
+    assert spec.factory(spec.options()).feature_network == "masknet"
+    assert spec.factory(spec.options(features="inception")).feature_network == "inception"
+    assert spec.factory(spec.options(k_pr=2, k_dc=4)).settings.k_dc == 4
+    with pytest.raises(ValidationError):
+        spec.options(k_pr=0)

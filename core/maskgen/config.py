@@ -75,6 +75,10 @@ class TrainConfig(BaseModel):
     resolution: int = Field(32, description="Image size in pixels (power of two, 4-1024).")
     generator: str = Field("stylegan2", description="Generator plugin name.")
     generator_options: dict[str, Any] = Field(default_factory=dict)
+    cond: bool = Field(
+        False,
+        description="Class-conditional on the seven colour characters (labels.csv or class sub-folders).",
+    )
     augment: str = Field("ada", description="Augmenter plugin name ('none' for plain StyleGAN2).")
     augment_options: dict[str, Any] = Field(default_factory=dict)
     augment_speed_kimg: float = Field(

@@ -34,8 +34,11 @@ def list_base_models() -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / MODEL_FILE).is_file() and (p / CONFIG_FILE).is_file())
 
 
-def architecture(train: dict[str, Any], generator_defaults: dict[str, Any], d_c_dim: int) -> dict[str, Any]:
-    """What must be equal for weights to load: resolution, generator, shaping options, D's c_dim."""
+def architecture(
+    train: dict[str, Any], generator_defaults: dict[str, Any], d_c_dim: int, c_dim: int = 0
+) -> dict[str, Any]:
+    """What must be equal for weights to load: resolution, generator, shaping options, D's c_dim and
+    G's (the class count of a class-conditional model, 0 otherwise)."""
     options = {**generator_defaults, **(train.get("generator_options") or {})}
     shaping = {k: v for k, v in sorted(options.items()) if k not in SHAPE_FREE_OPTIONS}
     return {
@@ -43,7 +46,17 @@ def architecture(train: dict[str, Any], generator_defaults: dict[str, Any], d_c_
         "generator": train.get("generator", "stylegan2"),
         "generator_options": shaping,
         "d_c_dim": d_c_dim,
+        "c_dim": c_dim,
     }
+
+
+def class_names(config: dict[str, Any]) -> list[str]:
+    """The classes a checkpoint's G is conditioned on (config.json ``cond.classes``); [] if unconditional."""
+    cond = config.get("cond")
+    classes = cond.get("classes") if isinstance(cond, dict) else None
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        return []
+    return list(classes)
 
 
 BASE_SCHEME = "base:"
@@ -69,6 +82,7 @@ def matching_base_model(wanted: dict[str, Any], generator_defaults: dict[str, An
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             continue  # a damaged asset must not stop a run from training from scratch
         train = config.get("train", {})
-        if architecture(train, generator_defaults, int(config.get("d_c_dim", 0))) == wanted:
+        d_c_dim, c_dim = int(config.get("d_c_dim", 0)), len(class_names(config))
+        if architecture(train, generator_defaults, d_c_dim, c_dim) == wanted:
             return directory
     return None

@@ -213,6 +213,12 @@ def describe_mismatch(checkpoint_config: dict[str, Any], requested: dict[str, An
                 differences.append(f"checkpoint is {saved[key]} px, config asks for {requested[key]} px")
             else:
                 differences.append(f"checkpoint {key} is {saved[key]!r}, config asks for {requested[key]!r}")
+    if "resolution" in requested and bool(saved.get("cond")) != bool(requested.get("cond")):
+        differences.append(
+            "checkpoint is class-conditional (--cond), config asks for an unconditional model"
+            if saved.get("cond")
+            else "checkpoint is unconditional, config asks for a class-conditional one (--cond)"
+        )
     for options in ("generator_options", "translator_options"):
         have, want = saved.get(options) or {}, requested.get(options) or {}
         for key in sorted(set(have) & set(want)):

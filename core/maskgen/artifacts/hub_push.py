@@ -23,6 +23,7 @@ from maskgen.artifacts.layout import (
 )
 from maskgen.artifacts.modelcard import find_metrics, model_card
 from maskgen.errors import MaskgenError
+from maskgen.outputs import make_folder
 
 # Files maskgen itself puts in a repo; a push removes the ones of an earlier push it does not upload again,
 # so a repo never pairs new weights with stale training state, samples or metrics.
@@ -75,9 +76,15 @@ def stage_upload(
     source = resolve_checkpoint_dir(checkpoint)
     config = _read_checkpoint_config(source)
     _check_weights(source / MODEL_FILE)
-    if folder.exists() and any(folder.iterdir()):
+    if with_training_state:
+        for name in (STATE_FILE, STATE_JSON):
+            if not (source / name).is_file():
+                raise MaskgenError(f"--with-training-state: {source} has no {name}")
+    if card is not None and not card.is_file():  # checked before anything is staged
+        raise MaskgenError(f"model card not found: {card}")
+    if folder.is_dir() and any(folder.iterdir()):
         raise MaskgenError(f"{folder} exists and is not empty; choose another folder for the upload")
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     _copy(source / MODEL_FILE, folder / MODEL_FILE)
     _copy(source / CONFIG_FILE, folder / CONFIG_FILE)
     if (source / SAMPLES_FILE).is_file():
@@ -88,12 +95,8 @@ def stage_upload(
         (folder / METRICS_FILE).write_text(text + "\n", encoding="utf-8")
     if with_training_state:
         for name in (STATE_FILE, STATE_JSON):
-            if not (source / name).is_file():
-                raise MaskgenError(f"--with-training-state: {source} has no {name}")
             _copy(source / name, folder / name)
     if card is not None:
-        if not card.is_file():
-            raise MaskgenError(f"model card not found: {card}")
         _copy(card, folder / README_FILE)
     else:
         text = model_card(

@@ -99,7 +99,10 @@ def front_matter(config: dict[str, Any], license_id: str | None = None) -> dict[
     if translation:
         tags += ["image-to-image", "exemplar-based-translation", str(config.get("translator", "translator"))]
     else:
-        tags += ["gan", str(train.get("generator", "stylegan2")), "unconditional-image-generation"]
+        generation = (
+            "class-conditional-image-generation" if _classes(config) else "unconditional-image-generation"
+        )
+        tags += ["gan", str(train.get("generator", "stylegan2")), generation]
         tags += [part for part in split_stack(train.get("augment", "none")) if part != "none"]
     meta: dict[str, Any] = {
         "library_name": "maskgen",
@@ -111,6 +114,13 @@ def front_matter(config: dict[str, Any], license_id: str | None = None) -> dict[
     if isinstance(init, dict) and init.get("repo"):
         meta["base_model"] = init["repo"]
     return meta
+
+
+def _classes(config: dict[str, Any]) -> list[str]:
+    """The classes of a class-conditional GAN checkpoint (config.json ``cond.classes``), else []."""
+    cond = config.get("cond")
+    classes = cond.get("classes") if isinstance(cond, dict) else None
+    return [str(c) for c in classes] if isinstance(classes, list) else []
 
 
 def default_license(config: dict[str, Any]) -> str:
@@ -165,10 +175,12 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
     kimg_text = f"{float(kimg):.3f}" if isinstance(kimg, (int, float)) else "?"
     plugins = config.get("plugins", {})
     augment_versions = plugins.get("augment", {}) if isinstance(plugins.get("augment"), dict) else {}
+    classes = _classes(config)
+    conditional = f", conditional on colour character ({', '.join(classes)})," if classes else ""
     lines = [
         f"# {method}: Peking opera facial masks, {resolution} px",
         "",
-        f"A maskgen checkpoint: a {method} generator trained at "
+        f"A maskgen checkpoint: a {method} generator{conditional} trained at "
         f"{resolution}×{resolution} px for {kimg_text} kimg on {dataset.get('name', 'an unnamed dataset')}.",
         "",
     ]
@@ -182,11 +194,24 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
         "```bash",
         "pip install maskgen" + "".join(f" {_dist(v)}" for v in augment_versions.values() if _dist(v)),
         f"maskgen generate --checkpoint {ref} --seeds 0-15 --out masks.png",
-        f"maskgen run --init {ref} --data MY_MASKS/   # fine-tune G, D and G_ema on your images",
+    ]
+    if classes:
+        lines.append(
+            f"maskgen generate --checkpoint {ref} --class {classes[0]} --seeds 0-15 --out {classes[0]}.png"
+        )
+    lines += [
+        f"maskgen run --init {ref} --data MY_MASKS/"
+        + (" --cond" if classes else "")
+        + "   # fine-tune G, D and G_ema on your images",
         "```",
         "",
         "The same seed gives the same mask; `--truncation 0.7` trades variety for typical masks.",
         "",
+    ]
+    if classes:
+        turns = f"seed s is drawn as class s mod {len(classes)} ({', '.join(classes)} in turn)"
+        lines += [f"Without `--class`, {turns}.", ""]
+    lines += [
         "## Training",
         "",
         "| | |",
@@ -207,6 +232,17 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
         f"| training length | {kimg_text} kimg (thousands of real images shown to D) |",
         f"| batch, seed | {train.get('batch', '?')}, {train.get('seed', '?')} |",
     ]
+    if classes:
+        counts = (config.get("cond") or {}).get("images_per_class")
+        shown = (
+            ", ".join(f"{c} {n}" for c, n in zip(classes, counts, strict=False))
+            if isinstance(counts, list)
+            else ", ".join(classes)
+        )
+        lines.append(
+            f"| conditioning | conditional on colour character: {shown} (G: one-hot through the mapping "
+            "network; D: projection) |"
+        )
     options = train.get("generator_options") or {}
     if options:
         lines.append(

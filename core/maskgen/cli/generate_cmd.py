@@ -8,6 +8,7 @@ import typer
 
 from maskgen.cli.app import app
 from maskgen.devices import pick_device
+from maskgen.errors import MaskgenError
 from maskgen.images import parse_seeds, save_grid, save_png, to_uint8
 
 
@@ -22,14 +23,35 @@ def generate(
         ..., "--out", "-o", help="A .png file for one grid, or a folder for one PNG per seed."
     ),
     noise_mode: str = typer.Option("const", "--noise-mode", help="const (reproducible), random or none."),
+    truncation_sweep: str | None = typer.Option(
+        None, "--truncation-sweep", help="e.g. 0.3,0.5,0.7,1.0: one grid row per psi (--out a .png)."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    class_name: str | None = typer.Option(
+        None,
+        "--class",
+        help="Colour character to draw (--cond checkpoints): red, purple, black, white, blue, green, "
+        "yellow; default: seed s as class s mod 7.",
+    ),
 ) -> None:
     """Draw new masks with the generator (EMA weights) of a checkpoint."""
-    from maskgen.artifacts.generator import generate_images, load_generator
+    from maskgen.artifacts.generator import class_index, generate_images, load_generator
 
     seed_list = parse_seeds(seeds)
-    G, _ = load_generator(checkpoint, pick_device(device))
-    images = generate_images(G, seed_list, truncation=truncation, noise_mode=noise_mode)
+    if truncation_sweep is not None:
+        from maskgen.apps.truncation import parse_psis
+        from maskgen.apps.truncation import truncation_sweep as sweep
+
+        psis = parse_psis(truncation_sweep)
+        if out.suffix.lower() != ".png":
+            raise MaskgenError(f"--truncation-sweep writes one grid: --out must be a .png file, got {out}")
+        G, _ = load_generator(checkpoint, pick_device(device))
+        save_grid(sweep(G, seed_list, psis, noise_mode), out, columns=len(seed_list))
+        typer.echo(f"wrote a truncation sweep to {out}: rows psi {', '.join(f'{p:g}' for p in psis)}")
+        return
+    G, loaded = load_generator(checkpoint, pick_device(device))
+    index = class_index(loaded, class_name)
+    images = generate_images(G, seed_list, truncation=truncation, noise_mode=noise_mode, class_index=index)
     if out.suffix.lower() == ".png":
         save_grid(images, out)
         typer.echo(f"wrote a grid of {len(seed_list)} masks to {out}")

@@ -10,24 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskgen.cli.app import app
+from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
 from maskgen.config import file_values_for, resolve_config
 from maskgen.errors import MaskgenError
-
-
-def parse_key_values(pairs: list[str], flag: str) -> dict[str, Any]:
-    """['target=0.7', 'p=0.2'] -> {'target': 0.7, 'p': 0.2}; values parsed as YAML scalars."""
-    values: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise MaskgenError(f"{flag} expects KEY=VALUE, got {pair!r}")
-        values[key.strip()] = yaml.safe_load(raw)
-    return values
 
 
 @app.command("run")
@@ -45,9 +34,11 @@ def run(
     resolution: int = typer.Option(
         None, "--resolution", "-r", help="Image size, a power of two (cpu preset: 32)."
     ),
-    batch: int = typer.Option(None, "--batch", "-b", help="Minibatch size (cpu preset: 16)."),
-    kimg: float = typer.Option(None, "--kimg", help="Training length in thousands of images shown to D."),
-    seed: int = typer.Option(None, "--seed", help="Random seed (runs are reproducible on CPU)."),
+    batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Minibatch size (cpu preset: 16)."),
+    kimg: float = typer.Option(
+        None, "--kimg", parser=KIMG, help="Training length in thousands of images shown to D."
+    ),
+    seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
     out: Path = typer.Option(
         Path("runs"), "--out", "-o", help="Folder in which the run directory is created."
     ),
@@ -59,9 +50,17 @@ def run(
         None, "--preset", help="Defaults for sizes and budget: cpu (default) or paper256."
     ),
     device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
-    snapshot_kimg: float = typer.Option(None, "--snapshot-kimg", help="Samples and checkpoint every N kimg."),
+    snapshot_kimg: float = typer.Option(
+        None, "--snapshot-kimg", parser=KIMG, help="Samples and checkpoint every N kimg."
+    ),
     xflip: bool = typer.Option(
         None, "--xflip/--no-xflip", help="Add mirrored copies of the training images."
+    ),
+    cond: bool = typer.Option(
+        None,
+        "--cond/--no-cond",
+        help="Class-conditional on the seven colour characters, from the data's labels.csv or class "
+        "sub-folders (red/, black/, ...); then generate --class red.",
     ),
     freeze_d: int = typer.Option(
         None,
@@ -116,6 +115,7 @@ def run(
         device=device,
         snapshot_kimg=snapshot_kimg,
         xflip=xflip,
+        cond=cond,
         freeze_d=freeze_d,
         init=init,
         augment_options=parse_key_values(augment_option, "--augment-option") or None,

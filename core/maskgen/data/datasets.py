@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from maskgen.data.folder import load_folder
-from maskgen.data.procedural import MIN_SIZE, render_masks, symmetrize
+from maskgen.data.procedural import CATEGORY_NAMES, MIN_SIZE, render_masks, symmetrize
 from maskgen.data.procedural_detailed import render_detailed_masks_with_meta
 from maskgen.errors import MaskgenError
 
@@ -28,16 +28,23 @@ def check_resolution(resolution: int) -> int:
 
 
 def load_training_images(
-    data: str | None, resolution: int, seed: int = 0, count: int = 2000, cache: bool = True
+    data: str | None,
+    resolution: int,
+    seed: int = 0,
+    count: int = 2000,
+    cache: bool = True,
+    need_labels: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Images to train on: (uint8 [N, R, R, 3], int64 labels or None, a short description).
 
     ``data`` None or "builtin": ``count`` procedural masks made with ``seed`` (labels: the seven colour
     classes); "builtin-detailed": the same for the detailed masks of ``procedural_detailed`` (intricate
     linework, a few deliberately asymmetric crooked faces). Otherwise an image folder; ``seed`` and
-    ``count`` are not used then, and labels come from an optional ``labels.csv`` (columns ``file,label``,
-    file relative to the folder) covering every image. With ``cache`` a folder's decoded images are kept
-    in a packed array file (see ``data.cache``).
+    ``count`` are not used then, and labels come from ``labels.csv`` (columns ``file,label``, file
+    relative to the folder, label a class index or a colour name) covering every image, or, without
+    one, from class sub-folders named by colour (``DIR/red/a.png`` is red; see :func:`folder_labels`).
+    With ``need_labels`` a folder without labels is a one-line error instead of unlabelled data. With
+    ``cache`` a folder's decoded images are kept in a packed array file (see ``data.cache``).
     """
     resolution = check_resolution(resolution)
     key = BUILTIN if data is None else str(data).strip().lower()
@@ -62,7 +69,7 @@ def load_training_images(
 
     root = Path(data).expanduser()
     images, paths, skipped = load_folder(root, resolution, cache=cache)
-    labels = _folder_labels(root, paths)
+    labels = folder_labels(root, paths, required=need_labels)
     extra = f", {skipped} skipped" if skipped else ""
     extra += ", labelled" if labels is not None else ""
     return images, labels, f"image folder {root.name or root} ({len(paths)} images at {resolution} px{extra})"
@@ -73,11 +80,39 @@ def _shrink(img: np.ndarray, size: int, symmetric: bool = True) -> np.ndarray:
     return symmetrize(small) if symmetric else small
 
 
-def _folder_labels(root: Path, paths: list[Path]) -> np.ndarray | None:
-    """Labels from ``root/labels.csv`` when it names every loaded image, else None."""
+def folder_labels(root: Path, paths: list[Path], required: bool = False) -> np.ndarray | None:
+    """Class indices of a training folder's images (:data:`CATEGORY_NAMES` order), or None.
+
+    ``root/labels.csv`` when there is one (it takes precedence), else class sub-folders: every image
+    in a sub-folder named by one of the seven colours (``red/``, ``Black/``; case does not matter).
+    Labels that do not cover every image give None with a warning line, or with ``required`` a
+    one-line error saying what is missing.
+    """
     table = root / LABELS_FILE
-    if not table.is_file():
-        return None
+    if table.is_file():
+        return _table_labels(root, table, paths, required)
+    rel = [p.relative_to(root).as_posix() for p in paths]
+    index = {name: i for i, name in enumerate(CATEGORY_NAMES)}
+    folders = [r.split("/", 1)[0].lower() if "/" in r else None for r in rel]
+    if all(f in index for f in folders):
+        return np.array([index[f] for f in folders], dtype=np.int64)  # type: ignore[index]
+    if required:
+        loose = next((r for r, f in zip(rel, folders, strict=True) if f is None), None)
+        where = (
+            f"{loose} is not in a class sub-folder"
+            if loose is not None
+            else f"sub-folder {next(f for f in folders if f not in index)!r} is not a colour"
+        )
+        raise MaskgenError(
+            f"{root} has no class labels ({where}): add {LABELS_FILE} (columns file,label) or sort the "
+            f"images into sub-folders named {', '.join(CATEGORY_NAMES)}"
+        )
+    return None
+
+
+def _table_labels(root: Path, table: Path, paths: list[Path], required: bool) -> np.ndarray | None:
+    """Labels from ``labels.csv`` when it names every loaded image, else None (or an error)."""
+    index = {name: i for i, name in enumerate(CATEGORY_NAMES)}
     try:
         with table.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
@@ -85,19 +120,24 @@ def _folder_labels(root: Path, paths: list[Path]) -> np.ndarray | None:
                 raise MaskgenError(f"{table} needs the columns file,label")
             by_file = {}
             for row in reader:
-                label = int(row["label"])
+                text = str(row["label"] or "").strip()
+                if text.lower() in index:  # a colour name (what label-colors writes in `category`)
+                    label = index[text.lower()]
+                elif text.lstrip("-").isdigit():
+                    label = int(text)
+                else:
+                    raise ValueError(f"label {text!r} is neither a class index nor a colour name")
                 if label < 0:
                     raise ValueError(f"negative label {label}")
                 by_file[Path(row["file"]).as_posix()] = label
     except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as exc:
-        raise MaskgenError(f"cannot read {table}: {exc}") from exc
+        raise MaskgenError(f"cannot read {table}: {' '.join(str(exc).split())}") from None
     rel = [p.relative_to(root).as_posix() for p in paths]
     missing = [r for r in rel if r not in by_file]
     if missing:
-        print(
-            f"warning: {table} has no label for {len(missing)} image(s) (first: {missing[0]}); "
-            "training without labels",
-            file=sys.stderr,
-        )
+        what = f"{table} has no label for {len(missing)} image(s) (first: {missing[0]})"
+        if required:
+            raise MaskgenError(what)
+        print(f"warning: {what}; training without labels", file=sys.stderr)
         return None
     return np.array([by_file[r] for r in rel], dtype=np.int64)

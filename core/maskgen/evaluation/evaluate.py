@@ -8,6 +8,10 @@ Which networks the learned metrics use is set by one switch, ``features``:
 
 ``lpips_net`` and ``classifier`` override the LPIPS network and the classifier on their own.
 
+``prdc`` (opt-in in ``maskgen eval``) adds improved precision and recall (Kynkäänniemi et al. 2019,
+k=3) and density and coverage (Naeem et al. 2020, k=5) on the same features as FID/KID
+(:mod:`.manifold`): precision[masknet], recall[masknet], density[masknet], coverage[masknet].
+
 Three metrics need no network weights at all and read as plain numbers: ``c2st`` (the held-out accuracy
 of a small CNN trained to tell real from fake, :mod:`.twosample`), ``asymmetry`` (left-right asymmetry
 of the fakes relative to the reals) and ``colour`` (total variation between the seven-colour
@@ -27,7 +31,9 @@ import torch
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.imagesets import ImageSet
 
-METRICS = ("fid", "kid", "ssim", "msssim", "lpips", "classify", "c2st", "asymmetry", "colour")
+METRICS = ("fid", "kid", "ssim", "msssim", "lpips", "classify", "c2st", "asymmetry", "colour", "prdc")
+FEATURE_METRICS = frozenset({"fid", "kid", "prdc"})  # the metrics computed on --features
+PRDC_KEYS = ("precision", "recall", "density", "coverage")
 FEATURES = ("masknet", "inception")
 KID_SCALE = 1e3
 
@@ -51,6 +57,8 @@ class EvalSettings:
     seed: int = 0
     max_pairs: int | None = None
     download: bool = False
+    k_pr: int = 3  # neighbours of precision/recall's balls (Kynkäänniemi et al. 2019)
+    k_dc: int = 5  # neighbours of density/coverage's balls (Naeem et al. 2020)
 
     def check(self) -> None:
         unknown = [m for m in self.metrics if m not in METRICS]
@@ -62,6 +70,10 @@ class EvalSettings:
             raise MaskgenError(f"unknown feature network {self.features!r}; valid: {', '.join(FEATURES)}")
         if self.lpips_net not in (None, "alex", "masknet"):
             raise MaskgenError(f"unknown LPIPS network {self.lpips_net!r}; valid: alex, masknet")
+        if self.k_pr < 1 or self.k_dc < 1:
+            raise MaskgenError(
+                f"k of precision/recall and density/coverage must be >= 1 ({self.k_pr}, {self.k_dc})"
+            )
 
     def preflight(self) -> None:
         """Fail before any image is loaded when a weight file the metrics need is missing."""
@@ -70,7 +82,7 @@ class EvalSettings:
 
         self.check()
         uses_masknet = "classify" in self.metrics and self.classifier is None
-        if {"fid", "kid"} & set(self.metrics):
+        if FEATURE_METRICS & set(self.metrics):
             if self.features == "inception":
                 locate(INCEPTION, self.weights, self.download)
             else:
@@ -113,7 +125,7 @@ def evaluate(
     notes: list[str] = []
     timings: dict[str, float] = {}
     phases = (
-        ("fid/kid", {"fid", "kid"}, lambda: _distances(real, fake, settings, device, tracker)),
+        ("fid/kid/prdc", set(FEATURE_METRICS), lambda: _distances(real, fake, settings, device, tracker)),
         (
             "ssim/msssim",
             {"ssim", "msssim"},
@@ -170,6 +182,28 @@ def _distances(
             "subsets": 100,
             "subset_size": min(len(feats_real), len(feats_fake), 1000),
         } | common
+    if "prdc" in settings.metrics:
+        out |= _prdc(feats_real, feats_fake, settings, net.name)
+    return out
+
+
+def _prdc(
+    feats_real: Any, feats_fake: Any, settings: EvalSettings, network: str
+) -> dict[str, dict[str, Any]]:
+    from maskgen.evaluation.manifold import prdc
+
+    values = prdc(feats_real, feats_fake, settings.k_pr, settings.k_dc)
+    out: dict[str, dict[str, Any]] = {}
+    for key in PRDC_KEYS:
+        k = settings.k_pr if key in ("precision", "recall") else settings.k_dc
+        out[key] = {
+            "label": f"{key}[{network}]",
+            "value": values[key],
+            "k": k,
+            "feature_network": network,
+            "higher_is_better": key != "density",
+            "best": 1.0,
+        }
     return out
 
 
@@ -310,6 +344,8 @@ def _classify(
     for key, images, role in (("acc_real", real, "real"), ("acc_fake", fake, "fake")):
         if images.labels is not None and images.class_names is not None:
             labels, source = images.labels, f"{role} labels ({images.kind})"
+            if images.kind == "checkpoint":  # a class-conditional G: seed s was drawn as class s mod 7
+                source = "the classes they were drawn as (class-conditional checkpoint)"
             data_names = images.class_names
         elif role == "fake" and set(names) >= set(CATEGORY_NAMES):
             labels, _ = colour_labels(images.images)
@@ -356,11 +392,19 @@ def _pixel_statistics(real: ImageSet, fake: ImageSet, settings: EvalSettings) ->
     return out
 
 
+_PRDC_DETAIL = {
+    "precision": "share of fakes inside a real's ball (1 best)",
+    "recall": "share of reals inside a fake's ball (1 best)",
+    "density": "real balls holding each fake, / k (1 = as the reals)",
+    "coverage": "share of real balls holding a fake (1 best)",
+}
+
+
 def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(label, formatted value, detail) rows for a table, in a fixed order."""
     order = (
         "fid", "kid", "ssim", "msssim", "lpips_real", "lpips_diversity", "acc_real", "acc_fake",
-        "c2st", "asymmetry", "colour",
+        "c2st", "asymmetry", "colour", *PRDC_KEYS,
     )  # fmt: skip
     rows = []
     for key in order:
@@ -393,5 +437,7 @@ def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         if key == "colour":
             detail = f"total variation of 7-colour histograms (JS {entry['js']:.4f}); 0 = same colours"
+        if key in PRDC_KEYS:
+            detail = f"k={entry['k']} nearest neighbours; {_PRDC_DETAIL[key]}"
         rows.append((entry["label"], text, detail))
     return rows

@@ -1,32 +1,18 @@
-"""Atomic file writes for evaluation outputs: a temporary file in the same folder, then os.replace."""
+"""Evaluation outputs (JSON, safetensors) through the one atomic writer, :func:`maskgen.outputs.atomic_write`
+(re-exported here for the modules that import it from this one)."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import save_file
 
+from maskgen.outputs import atomic_write
 
-def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
-    """Call ``write(temporary_path)`` then rename it to ``path``: readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are meant to be shared like any other file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+__all__ = ["atomic_write", "write_json", "write_safetensors"]
 
 
 def write_json(path: str | Path, data: Any) -> Path:

@@ -267,7 +267,8 @@ def _generate(
     progress: ProgressFn | None,
     batch_size: int = 32,
 ) -> ImageSet:
-    from maskgen.artifacts.generator import generate_images, load_generator
+    from maskgen.artifacts.base_models import class_names
+    from maskgen.artifacts.generator import generate_images, load_generator, seed_classes
 
     G, checkpoint = load_generator(ckpt, device)
     seeds = list(range(seed, seed + num))
@@ -288,4 +289,9 @@ def _generate(
         "resolution": train.get("resolution"),
         "augment": train.get("augment"),
     }
-    return ImageSet(np.concatenate(chunks), str(ckpt), "checkpoint", info=info)
+    # A class-conditional G drew seed s as class s mod classes: those are the fakes' labels.
+    classes = class_names(checkpoint.config)
+    labels = np.array(seed_classes(seeds, len(classes)), dtype=np.int64) if classes else None
+    if classes:
+        info["classes"] = "seed mod " + str(len(classes))
+    return ImageSet(np.concatenate(chunks), str(ckpt), "checkpoint", labels, classes or None, info=info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
+from pydantic import Field
 
 from maskgen.devices import pick_device
 from maskgen.evaluation.evaluate import EvalSettings, evaluate
@@ -25,6 +26,11 @@ class CommonOptions(Options):
 class FeatureOptions(CommonOptions):
     features: Literal["masknet", "inception"] = "masknet"
     weights: str | None = None  # the Inception file, or masknet weights other than the shipped ones
+
+
+class PRDCOptions(FeatureOptions):
+    k_pr: int = Field(3, ge=1)  # precision/recall: k-th neighbour radii (Kynkäänniemi et al. 2019)
+    k_dc: int = Field(5, ge=1)  # density/coverage (Naeem et al. 2020)
 
 
 class PairOptions(CommonOptions):
@@ -71,6 +77,22 @@ def _features(name: str, higher: bool) -> Any:
         return MetricEvaluator(name, higher, settings, options.device, options.features)
 
     return factory
+
+
+def _prdc(options: PRDCOptions) -> Evaluator:
+    """Four numbers on one feature set: precision, recall, coverage (1 best) and density (1: as the
+    reals), each labelled with its network, e.g. ``precision[masknet]``."""
+    weights = options.weights
+    settings = EvalSettings(
+        metrics=["prdc"],
+        features=options.features,
+        weights=weights if options.features == "inception" else None,
+        masknet=weights if options.features == "masknet" else None,
+        seed=options.seed,
+        k_pr=options.k_pr,
+        k_dc=options.k_dc,
+    )
+    return MetricEvaluator("prdc", True, settings, options.device, options.features)
 
 
 def _pairs(name: str) -> Any:
@@ -127,6 +149,13 @@ def maskgen_evaluators() -> list[PluginSpec]:
             "Kernel distance x10^3 (KID[inception] / KD[masknet])",
             _features("kid", False),
             FeatureOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "prdc",
+            "Precision/recall (k=3, Kynkäänniemi et al. 2019), density/coverage (k=5, Naeem et al. 2020)",
+            _prdc,
+            PRDCOptions,
         ),
         PluginSpec(
             "evaluator",

@@ -107,6 +107,8 @@ def _cache_key(
             "seed": settings.seed,
             "metrics": list(settings.metrics),
         }
+        if "prdc" in settings.metrics:
+            key |= {"k_pr": settings.k_pr, "k_dc": settings.k_dc}
     if evaluators is not None:
         key["evaluators"] = list(evaluators)
     return key

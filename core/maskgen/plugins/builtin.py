@@ -40,13 +40,16 @@ class StyleGAN2Options(Options):
 
 
 def build_stylegan2(
-    options: StyleGAN2Options, resolution: int, d_c_dim: int = 0
+    options: StyleGAN2Options, resolution: int, d_c_dim: int = 0, c_dim: int = 0
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """G conditioned on ``c_dim`` class columns (through its mapping network), D on ``d_c_dim`` columns
+    (projection; a class-conditional run's D gets the class one-hot followed by the augmenter's c)."""
     from maskgen.networks import Discriminator, Generator
 
     generator = Generator(
         z_dim=options.z_dim,
         w_dim=options.w_dim,
+        c_dim=c_dim,
         img_resolution=resolution,
         mapping_layers=options.mapping_layers,
         channel_base=options.channel_base,

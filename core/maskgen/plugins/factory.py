@@ -25,11 +25,25 @@ def parse_options(kind: PluginKind, name: str, values: dict[str, Any], registry:
 
 
 def build_gan(
-    name: str, options: dict[str, Any], resolution: int, d_c_dim: int, registry: PluginRegistry | None = None
+    name: str,
+    options: dict[str, Any],
+    resolution: int,
+    d_c_dim: int,
+    registry: PluginRegistry | None = None,
+    c_dim: int = 0,
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """G and D of generator plugin ``name``. ``d_c_dim``: columns of D's conditioning (the class
+    one-hot, then the augmenter's c); ``c_dim``: G's class columns, passed as ``c_dim=`` only when
+    non-zero, so that factories of unconditional-only plugins keep their three arguments."""
     registry = registry or get_registry()
     spec = registry.get("generator", name)
+    parsed = parse_options("generator", name, options, registry)
+    extra = {"c_dim": c_dim} if c_dim else {}
     try:
-        return spec.factory(parse_options("generator", name, options, registry), resolution, d_c_dim)
+        return spec.factory(parsed, resolution, d_c_dim, **extra)
+    except TypeError as exc:
+        if extra and "c_dim" in str(exc):
+            raise MaskgenError(f"generator {name!r} cannot be class-conditional (--cond)") from None
+        raise
     except ValueError as exc:
         raise MaskgenError(f"cannot build generator {name!r}: {exc}") from None

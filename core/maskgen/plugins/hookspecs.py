@@ -18,7 +18,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def maskgen_generators() -> list[PluginSpec]:
-    """Generator/discriminator architectures (factory: ``(options, resolution, d_c_dim) -> (G, D)``)."""
+    """Generator/discriminator architectures (factory: ``(options, resolution, d_c_dim) -> (G, D)``).
+
+    ``d_c_dim`` is the length of D's conditioning. A factory that supports class-conditional training
+    (``maskgen run --cond``) also takes ``c_dim=`` (G's class one-hot length); it is passed only then.
+    """
 
 
 @hookspec

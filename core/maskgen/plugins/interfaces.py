@@ -74,6 +74,8 @@ class Augmenter(torch.nn.Module):
     Call order in one discriminator step of the trainer::
 
         reals = augmenter.prepare_reals(reals, make_fakes)     # APA may swap some reals for fakes
+        # make_fakes(n, use_ema=False, rows=None): rows (mask or indices) = the reals replaced; a
+        # class-conditional trainer draws those fakes with those reals' classes
         x, c = augmenter(reals)                                 # every image entering D, reals...
         real_logits = D(x, c)
         augmenter.observe(real_logits)                          # overfitting heuristic

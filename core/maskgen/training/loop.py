@@ -19,13 +19,15 @@ import torch
 from maskgen import __version__
 from maskgen.artifacts.base_models import BASE_SCHEME, SCRATCH, architecture, matching_base_model
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.generator import generate_images
 from maskgen.artifacts.hub_pull import pin_reference
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
 from maskgen.data.datasets import load_training_images
+from maskgen.data.procedural import CATEGORY_NAMES
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
-from maskgen.images import from_uint8, latents_for_seeds, make_grid, save_grid, save_png, to_uint8
+from maskgen.images import from_uint8, make_grid, save_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
 from maskgen.plugins.factory import build_gan
 from maskgen.plugins.interfaces import AugmentContext
@@ -102,8 +104,15 @@ class Trainer(RunCounters):
             speed_kimg=config.augment_speed_kimg,
         )
         self.augmenter = build_augmenter(config.augment, config.augment_options, context, registry)
+        # Class-conditional (--cond): G takes the one-hot class, D [class one-hot | augmenter's c].
+        self.class_names: list[str] = list(CATEGORY_NAMES) if config.cond else []
         G, D = build_gan(
-            config.generator, config.generator_options, config.resolution, self.augmenter.c_dim, registry
+            config.generator,
+            config.generator_options,
+            config.resolution,
+            self.d_c_dim,
+            registry,
+            c_dim=self.c_dim,
         )
         self.G, self.D = G.to(self.device), D.to(self.device)
         broadcast_module(self.G, world)
@@ -121,18 +130,27 @@ class Trainer(RunCounters):
         }
 
         # Parts first, data second: a wrong plugin name fails before minutes of data loading.
-        images, _, self.dataset_name = load_training_images(
+        images, labels, self.dataset_name = load_training_images(
             config.data,
             config.resolution,
             seed=config.dataset_seed,
             count=config.dataset_count,
             cache=config.data_cache,
+            need_labels=config.cond,
         )
         reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
         if config.xflip:
             reals = torch.cat([reals, reals.flip(3)])
         # The whole (small) dataset lives on the device as uint8; batches are drawn by index.
         self.reals_uint8 = reals.to(self.device)
+        # Class indices aligned with reals_uint8 (conditional runs only): the reals' classes are drawn
+        # with them (same index), the fakes' from the same list, i.e. the data's label distribution.
+        self.labels: torch.Tensor | None = None
+        if config.cond:
+            self.labels = self._checked_labels(labels).to(self.device)
+            if config.xflip:
+                self.labels = torch.cat([self.labels, self.labels])
+        self._real_c: torch.Tensor | None = None  # this minibatch's real classes (APA's pseudo reals)
 
         self.loss = StyleGAN2Loss(
             self.G,
@@ -154,7 +172,7 @@ class Trainer(RunCounters):
         frozen = frozen_discriminator_parameters(self.D, config.freeze_d)
         self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=frozen)
         self.loss.mean_over_processes = lambda value: average_tensor(value, world)
-        self.make_fakes = self.loss.make_fakes_fn(self.G_ema)
+        self.make_fakes = self.loss.make_fakes_fn(self.G_ema, self._pseudo_classes if config.cond else None)
         if world.rank > 0:
             torch.manual_seed(_process_seed(config.seed, world.rank, 0))
         self.cur_nimg = 0
@@ -176,6 +194,54 @@ class Trainer(RunCounters):
         params = [p for p in module.parameters() if id(p) not in exclude]
         return torch.optim.Adam(params, lr=lr * ratio, betas=betas, eps=1e-8)
 
+    # -- classes (class-conditional runs) ------------------------------------------------------------
+
+    @property
+    def c_dim(self) -> int:
+        """Length of G's class one-hot: 7 (the colour characters) with --cond, else 0."""
+        return len(self.class_names)
+
+    @property
+    def d_c_dim(self) -> int:
+        """Length of D's conditioning: the class one-hot followed by the augmenter's c."""
+        return self.c_dim + self.augmenter.c_dim
+
+    def _checked_labels(self, labels: Any) -> torch.Tensor:
+        if labels is None:  # load_training_images(need_labels=True) has said why for folders
+            raise MaskgenError(f"--cond needs class labels and {self.dataset_name} has none")
+        values = torch.as_tensor(labels, dtype=torch.long)
+        if len(values) and (int(values.min()) < 0 or int(values.max()) >= self.c_dim):
+            raise MaskgenError(
+                f"--cond trains on the {self.c_dim} colour characters (labels 0-{self.c_dim - 1}: "
+                f"{', '.join(self.class_names)}); {self.dataset_name} has label {int(values.max())}"
+            )
+        return values
+
+    def one_hot(self, classes: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(classes, self.c_dim).float()
+
+    def _fake_classes(self) -> torch.Tensor | None:
+        """Classes for a minibatch of fakes: labels of random training images (the data's class
+        frequencies), from the shared stream like the latents; None in unconditional runs."""
+        if self.labels is None:
+            return None
+        index = torch.randint(len(self.labels), (self.config.batch,), **self._shared())
+        return self.one_hot(self.labels[self._global_draw(index)])
+
+    def _pseudo_classes(self, count: int, rows: torch.Tensor | None) -> torch.Tensor | None:
+        """Classes of fakes an augmenter puts in place of reals (APA): those reals' own classes."""
+        assert self.labels is not None
+        real_c = self._real_c
+        if real_c is not None and rows is not None:
+            c = real_c[rows]
+        elif real_c is not None and count == len(real_c):
+            c = real_c
+        else:  # no minibatch to follow: the data's class frequencies (this process's RNG)
+            c = self.one_hot(self.labels[torch.randint(len(self.labels), (count,), device=self.device)])
+        if len(c) != count:
+            raise ValueError(f"make_fakes({count}) was given rows selecting {len(c)} images")
+        return c
+
     # -- one iteration -------------------------------------------------------------------------------
 
     def step(self) -> dict[str, torch.Tensor]:
@@ -184,11 +250,12 @@ class Trainer(RunCounters):
         out: dict[str, torch.Tensor] = {}
         index = self._global_draw(torch.randint(len(self.reals_uint8), (cfg.batch,), **self._shared()))
         reals = self.reals_uint8[index].float() / 127.5 - 1
+        real_c = None if self.labels is None else self.one_hot(self.labels[index])
 
         self.D.requires_grad_(False)
         self.G.requires_grad_(True)
         self.opt_G.zero_grad(set_to_none=True)
-        loss_G = self.loss.generator_main(self._latents())
+        loss_G = self.loss.generator_main(self._latents(), self._fake_classes())
         loss_G.backward()
         average_gradients(self.G, world)
         self.opt_G.step()
@@ -197,7 +264,7 @@ class Trainer(RunCounters):
         out["loss/G"] = loss_G.detach()
         if cfg.pl_weight > 0 and self.iteration % cfg.pl_interval == 0:
             self.opt_G.zero_grad(set_to_none=True)
-            penalty = self.loss.generator_path_length(self._latents())
+            penalty = self.loss.generator_path_length(self._latents(), self._fake_classes())
             penalty.backward()
             average_gradients(self.G, world)
             self.opt_G.step()
@@ -205,9 +272,13 @@ class Trainer(RunCounters):
         self.G.requires_grad_(False)
 
         self.D.requires_grad_(True)
+        self._real_c = real_c
         reals = self.augmenter.prepare_reals(reals, self.make_fakes)
+        self._real_c = None
         self.opt_D.zero_grad(set_to_none=True)
-        loss_D, real_logits = self.loss.discriminator_main(self._latents(), reals)
+        loss_D, real_logits = self.loss.discriminator_main(
+            self._latents(), reals, self._fake_classes(), real_c
+        )
         loss_D.backward()
         average_gradients(self.D, world)
         self.opt_D.step()
@@ -215,7 +286,7 @@ class Trainer(RunCounters):
         out["D/real_sign"] = real_logits.sign().mean()
         if self.iteration % cfg.r1_interval == 0:
             self.opt_D.zero_grad(set_to_none=True)
-            penalty = self.loss.discriminator_r1(reals)
+            penalty = self.loss.discriminator_r1(reals, real_c)
             penalty.backward()
             average_gradients(self.D, world)
             self.opt_D.step()
@@ -254,10 +325,10 @@ class Trainer(RunCounters):
 
     @torch.no_grad()
     def sample_grid(self, path: Path) -> None:
-        """G_ema at fixed seeds 0..grid^2-1: the same images ``maskgen generate --seeds`` gives."""
-        count = self.config.grid_size**2
-        z = latents_for_seeds(list(range(count)), self.G.z_dim, self.device)
-        images = torch.cat([self.G_ema(chunk, noise_mode="const") for chunk in z.split(16)])
+        """G_ema at fixed seeds 0..grid^2-1: the same images ``maskgen generate --seeds`` gives (a
+        class-conditional G draws seed s as class s mod 7, as generate does without --class)."""
+        seeds = list(range(self.config.grid_size**2))
+        images = generate_images(self.G_ema, seeds, noise_mode="const")
         save_grid(images, path, columns=self.config.grid_size)
 
     def save_reals_grid(self, path: Path) -> None:
@@ -270,15 +341,21 @@ class Trainer(RunCounters):
         )
 
     def checkpoint_config(self) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "kind": "gan",
             "train": self.config.model_dump(mode="json"),
             "maskgen_version": __version__,
             "plugins": self.plugin_versions,
             "dataset": {"name": self.dataset_name, "images": len(self.reals_uint8)},
             "kimg": self.cur_nimg / 1000,
-            "d_c_dim": self.augmenter.c_dim,
-        } | ({"init_source": self.init_source} if self.init_source else {})
+            "d_c_dim": self.d_c_dim,  # D's conditioning: class one-hot (--cond) + the augmenter's c
+        }
+        if self.labels is not None:  # what `generate --class NAME` and the model card read
+            counts = torch.bincount(self.labels, minlength=self.c_dim).tolist()
+            config["cond"] = {"classes": list(self.class_names), "images_per_class": counts}
+        if self.init_source:
+            config["init_source"] = self.init_source
+        return config
 
     def save_checkpoint(self, card: str = "") -> Path:
         check_finite_weights({"G": self.G, "D": self.D}, self.cur_nimg)
@@ -307,7 +384,7 @@ class Trainer(RunCounters):
         """The shipped base model with this run's architecture, if any."""
         defaults = get_registry().get("generator", self.config.generator).options().model_dump()
         train = self.config.model_dump(mode="json")
-        return matching_base_model(architecture(train, defaults, self.augmenter.c_dim), defaults)
+        return matching_base_model(architecture(train, defaults, self.d_c_dim, self.c_dim), defaults)
 
     def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)

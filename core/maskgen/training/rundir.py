@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maskgen.errors import MaskgenError
+from maskgen.outputs import cannot_write, make_folder
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -24,10 +25,13 @@ except ImportError:  # pragma: no cover - Windows: no locking
 
 def new_run_dir(out_root: Path, description: str) -> Path:
     """``out_root/NNNNN-description``, numbered after the highest existing run."""
-    out_root.mkdir(parents=True, exist_ok=True)
+    make_folder(out_root)
     numbers = [int(m[1]) for p in out_root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
     run_dir = out_root / f"{max(numbers, default=-1) + 1:05d}-{_slug(description)}"
-    run_dir.mkdir()
+    try:
+        run_dir.mkdir()
+    except OSError as exc:
+        raise cannot_write(run_dir, exc) from exc
     return run_dir
 
 

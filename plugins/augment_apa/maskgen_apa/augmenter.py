@@ -75,11 +75,16 @@ class APAAugmenter(SignHeuristicAugmenter):
             return reals
         # On CPUs only the replaced positions are generated, so the cost grows with p.
         out = reals.clone()
-        out[mask] = self._fakes(make_fakes, count, reals)
+        out[mask] = self._fakes(make_fakes, count, reals, rows=mask)
         return out
 
-    def _fakes(self, make_fakes: Callable[..., Tensor], count: int, reals: Tensor) -> Tensor:
-        fakes = make_fakes(count, use_ema=self.use_ema).detach().to(reals.dtype)
+    def _fakes(
+        self, make_fakes: Callable[..., Tensor], count: int, reals: Tensor, rows: Tensor | None = None
+    ) -> Tensor:
+        # ``rows``: which reals the fakes replace, so that a class-conditional trainer draws each fake
+        # with the class of the real it stands in for (D is then told "a real of class y").
+        extra = {} if rows is None else {"rows": rows}
+        fakes = make_fakes(count, use_ema=self.use_ema, **extra).detach().to(reals.dtype)
         if fakes.shape[1:] != reals.shape[1:] or fakes.shape[0] != count:
             raise ValueError(
                 f"make_fakes({count}) returned shape {tuple(fakes.shape)}; reals are {tuple(reals.shape)}"

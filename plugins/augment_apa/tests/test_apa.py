@@ -41,7 +41,7 @@ class _Fakes:
         self.size = size
         self.source = torch.full([1], 5.0, requires_grad=requires_grad)
 
-    def __call__(self, count: int, use_ema: bool = False) -> torch.Tensor:
+    def __call__(self, count: int, use_ema: bool = False, rows: torch.Tensor | None = None) -> torch.Tensor:
         self.calls.append((count, use_ema))
         return self.source.expand(count, 3, self.size, self.size) * 1.0
 
@@ -194,7 +194,9 @@ def test_stack_apa_ada_builds_and_trains_one_step(tmp_path: Path) -> None:
     trainer = Trainer(config, tmp_path)
     calls: list[int] = []
     make_fakes = trainer.make_fakes
-    trainer.make_fakes = lambda count, use_ema=False: calls.append(count) or make_fakes(count, use_ema)
+    trainer.make_fakes = lambda count, use_ema=False, rows=None: (
+        calls.append(count) or make_fakes(count, use_ema, rows)
+    )
     out = trainer.step()
     assert calls == [config.batch]  # p = 1: every real of the minibatch became a pseudo real
     assert torch.isfinite(out["loss/D"])
