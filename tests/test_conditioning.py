@@ -294,3 +294,17 @@ def test_init_from_an_unconditional_checkpoint_says_why(cli, plain_run: Path, tm
     config.write_text(json.dumps(tiny_config_values(cond=True, init=str(plain_run))))
     args = ["run", "--config", str(config), "--out", str(tmp_path / "runs"), "--quiet"]
     assert_one_line_error(cli.invoke(app, args), "checkpoint is unconditional", "--cond")
+
+
+def test_explore_tools_accept_a_conditional_generator() -> None:
+    from maskgen.apps.latents import ws_for_sources
+    from maskgen.apps.projection import w_statistics
+    from maskgen.networks import Generator
+
+    G = Generator(
+        z_dim=16, w_dim=16, c_dim=7, img_resolution=16, mapping_layers=2, channel_base=128, channel_max=16
+    )
+    ws = ws_for_sources(G, [0, 7])  # seeds as classes 0 and 0 (s mod 7), as generate draws them
+    assert ws.shape == (2, G.num_ws, 16) and torch.isfinite(ws).all()
+    mean, spread = w_statistics(G, 70)
+    assert mean.shape == (16,) and spread > 0

@@ -8,8 +8,10 @@ r_t over kimg for every run, and the final samples of every run side by side.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -594,10 +596,21 @@ def run_comparison(
     planned = planned or plan_configs(settings)
     first = planned[0][2]
     dataset = "builtin" if first.data == "builtin" else Path(first.data).name
+    root_existed = settings.out_root.exists()
     out_dir = new_run_dir(settings.out_root, f"compare-{dataset}-{first.resolution}px")
     say(f"comparison directory: {out_dir}")
     start = time.perf_counter()
-    runs = train_runs(planned, out_dir / "runs", say, on_progress, on_run_start)
+    try:
+        runs = train_runs(planned, out_dir / "runs", say, on_progress, on_run_start)
+    except BaseException:
+        # A first run that fails before it writes anything (missing data, unknown device) leaves no
+        # empty comparison folder behind; one with a file in it (a checkpoint) is the user's to keep.
+        if not any(p.is_file() for p in out_dir.rglob("*")):
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if not root_existed:
+                with contextlib.suppress(OSError):
+                    settings.out_root.rmdir()  # only when empty
+        raise
     if settings.metrics != []:
         for run in runs:
             say(f"evaluating {run.label}, seed {run.seed}")

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from maskgen.artifacts.generator import seed_conditions
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.files import atomic_write
 from maskgen.images import latents_for_seeds, parse_seeds
@@ -94,7 +95,8 @@ def ws_for_sources(
     if seed_rows:
         seeds = [int(sources[i]) for i in seed_rows]  # type: ignore[arg-type]
         z = latents_for_seeds(seeds, G.z_dim, device)
-        out[seed_rows] = G.mapping(z, None, truncation_psi=truncation).to(out.dtype)
+        c = seed_conditions(G, seeds)  # a conditional G: seed s as class s mod c_dim, as generate does
+        out[seed_rows] = G.mapping(z, c, truncation_psi=truncation).to(out.dtype)
     for i, source in enumerate(sources):
         if not isinstance(source, int):
             out[i] = load_projected_w(source, G).to(device)

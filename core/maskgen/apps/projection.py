@@ -42,6 +42,7 @@ import torch.nn.functional as F
 
 from maskgen.apps.latents import noise_buffers, save_projected, swapped_noise
 from maskgen.apps.projection_distance import ProjectionDistance, projection_distance
+from maskgen.artifacts.generator import seed_conditions
 from maskgen.data.folder import load_image
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.files import atomic_write
@@ -133,7 +134,12 @@ def w_statistics(G: torch.nn.Module, samples: int) -> tuple[torch.Tensor, float]
     """(mean w [w_dim], RMS distance of the ws to it) over ``samples`` mapped random z."""
     device = next(G.parameters()).device
     z = torch.randn(samples, G.z_dim, generator=torch.Generator().manual_seed(W_STATS_SEED)).to(device)
-    w = torch.cat([G.mapping(part, None)[:, 0] for part in z.split(2048)]).double()
+    # A conditional G: the statistics are over every class alike (sample i as class i mod c_dim).
+    c = seed_conditions(G, list(range(samples)))
+    c_parts = c.split(2048) if c is not None else [None] * len(z.split(2048))
+    w = torch.cat(
+        [G.mapping(part, cp)[:, 0] for part, cp in zip(z.split(2048), c_parts, strict=True)]
+    ).double()
     mean = w.mean(dim=0)
     std = float(((w - mean) ** 2).sum() / samples) ** 0.5
     return mean.float(), std

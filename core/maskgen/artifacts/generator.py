@@ -98,6 +98,24 @@ def seed_classes(seeds: list[int], num_classes: int, class_index: int | None = N
     return [class_index if class_index is not None else seed % num_classes for seed in seeds]
 
 
+def seed_conditions(
+    G: torch.nn.Module, seeds: list[int], class_index: int | None = None
+) -> torch.Tensor | None:
+    """The one-hot classes a conditional G draws ``seeds`` as (see :func:`generate_images`), on G's
+    device; None for an unconditional G, which refuses a ``class_index``."""
+    num_classes = int(getattr(G, "c_dim", 0))
+    if class_index is not None and num_classes == 0:
+        raise MaskgenError("this generator is unconditional (trained without --cond): it takes no class")
+    if class_index is not None and not 0 <= class_index < num_classes:
+        raise MaskgenError(
+            f"class index {class_index} out of range: this generator has {num_classes} classes"
+        )
+    if not num_classes:
+        return None
+    classes = torch.tensor(seed_classes(seeds, num_classes, class_index), dtype=torch.long)
+    return torch.nn.functional.one_hot(classes, num_classes).float().to(next(G.parameters()).device)
+
+
 @torch.no_grad()
 def generate_images(
     G: torch.nn.Module,
@@ -113,18 +131,8 @@ def generate_images(
     seed ``s`` as class ``s mod c_dim``; an unconditional G refuses a ``class_index``.
     """
     device = next(G.parameters()).device
-    num_classes = int(getattr(G, "c_dim", 0))
-    if class_index is not None and num_classes == 0:
-        raise MaskgenError("this generator is unconditional (trained without --cond): it takes no class")
-    if class_index is not None and not 0 <= class_index < num_classes:
-        raise MaskgenError(
-            f"class index {class_index} out of range: this generator has {num_classes} classes"
-        )
     z = latents_for_seeds(seeds, G.z_dim, device)
-    c = None
-    if num_classes:
-        classes = torch.tensor(seed_classes(seeds, num_classes, class_index), dtype=torch.long)
-        c = torch.nn.functional.one_hot(classes, num_classes).float().to(device)
+    c = seed_conditions(G, seeds, class_index)
     chunks = []
     for start in range(0, len(seeds), batch_size):
         part = z[start : start + batch_size]
