@@ -23,7 +23,6 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import maskgen.cli.hub_cmd  # noqa: F401  (registers pull and push on the app)
-from conftest import tiny_config_values
 from maskgen.artifacts import hub_pull as hub
 from maskgen.artifacts.checkpoint import describe_mismatch, load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.modelcard import model_card
@@ -32,6 +31,7 @@ from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.plugins import PluginRegistry
 from maskgen.plugins.hookspecs import hookimpl
+from maskgen.testing import tiny_config_values
 from maskgen.training.loop import Trainer, train
 
 REPO = "maskgen-test/tiny-masks"

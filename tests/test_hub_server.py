@@ -31,9 +31,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import tiny_config_values
 from maskgen.cli.main import app
 from maskgen.config import validate_config
+from maskgen.testing import tiny_config_values
 from maskgen.training.loop import train
 
 pytest.importorskip(
