@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 
@@ -12,8 +11,11 @@ import torch
 from PIL import Image
 
 from maskgen.errors import MaskgenError
+from maskgen.outputs import atomic_write
 
-_SEED_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+_SEED_RANGE = re.compile(r"([0-9]+)(?:-([0-9]+))?")
+SEED_MAX = 2**32 - 1  # what numpy, torch and Python generators all accept
+MAX_SEEDS = 10_000  # one command's images are held in memory together
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -41,34 +43,38 @@ def make_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
 
 
 def save_png(array: np.ndarray, path: str | Path) -> None:
-    """Write a PNG atomically (temporary file, then rename), creating parent folders."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A plain open (not mkstemp) so the file gets the usual permissions from the umask.
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        Image.fromarray(array).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a PNG atomically (temporary file, then rename; removed on failure), creating parent
+    folders; an OSError is one line, ``cannot write PATH: reason``."""
+    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))
 
 
 def save_grid(images: torch.Tensor, path: str | Path, columns: int | None = None) -> None:
     save_png(make_grid(to_uint8(images), columns), path)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]."""
+def parse_seeds(text: str, max_count: int = MAX_SEEDS) -> list[int]:
+    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]; seeds are 0 .. 2**32-1, at most ``max_count`` of them."""
+    shown = repr(text if len(text) <= 40 else text[:37] + "...")
+    usage = f"bad seed list {shown}; use e.g. 0-15 or 1,5,9-12"
     seeds: list[int] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         match = _SEED_RANGE.fullmatch(part)
-        if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
-            raise MaskgenError(f"bad seed list {text!r}; use e.g. 0-15 or 1,5,9-12")
-        low = int(match[1])
-        seeds.extend(range(low, int(match[2] or low) + 1))
+        if match is None:
+            raise MaskgenError(usage)
+        if max(len(match[1]), len(match[2] or "")) > len(str(SEED_MAX)):  # also: int() of 5000 digits
+            raise MaskgenError(f"a seed in {shown} is too large: seeds are 0 to {SEED_MAX} (32-bit)")
+        low, high = int(match[1]), int(match[2] or match[1])
+        if high < low:
+            raise MaskgenError(f"{usage} (a range goes up: {high}-{low}, not {part})")
+        if high > SEED_MAX:
+            raise MaskgenError(f"seed {high} in {shown} is too large: seeds are 0 to {SEED_MAX} (32-bit)")
+        if len(seeds) + high - low + 1 > max_count:
+            raise MaskgenError(
+                f"seed list {shown} has more than {max_count} seeds; split it over several commands"
+            )
+        seeds.extend(range(low, high + 1))
     if not seeds:
-        raise MaskgenError(f"bad seed list {text!r}; use e.g. 0-15 or 1,5,9-12")
+        raise MaskgenError(usage)
     return seeds
 
 

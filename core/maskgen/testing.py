@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,16 +98,39 @@ def tiny_translate_values(translator: str = "cocosnet", **overrides: Any) -> dic
 # -- assertions ----------------------------------------------------------------------------------------
 
 
-def assert_one_line_error(result: Any, *fragments: str) -> str:
-    """A CLI result (typer's ``CliRunner``) that failed the way maskgen fails: exit code 1, exactly one
-    ``error: ...`` line on stderr, no traceback; every fragment in that line. Returns the line."""
-    assert result.exit_code == 1, result.output
+def assert_one_line_error(result: Any, *fragments: str, exit_code: int | tuple[int, ...] = 1) -> str:
+    """A CLI result (typer's ``CliRunner``) that failed the way maskgen fails: exit code 1 (or one of
+    ``exit_code``; usage errors exit with 2), exactly one ``error: ...`` line on stderr, no traceback;
+    every fragment in that line. Returns the line."""
+    codes = (exit_code,) if isinstance(exit_code, int) else exit_code
+    assert result.exit_code in codes, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+def cli_ending_problem(result: Any) -> str | None:
+    """What is wrong with how a CLI run ended, or None: it must exit 0, or exit non-zero with exactly
+    one ``error: ...`` line on stderr; an exception escaping the command (a traceback for the user) is
+    reported with the place it was raised. For tests that collect every problem before failing."""
+    exc = result.exception
+    if exc is not None and not isinstance(exc, SystemExit):
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "maskgen" in f.filename] or frames
+        where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+        message = " ".join(str(exc).split())[:160]
+        return f"traceback: {type(exc).__name__}: {message}{where}"
+    if result.exit_code == 0:
+        return None
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    if len(lines) == 1 and lines[0].startswith("error: "):
+        return None
+    shown = " | ".join(" ".join(line.split()) for line in lines[:4])[:240]
+    return f"exit {result.exit_code} with {len(lines)} stderr lines: {shown}"
 
 
 # -- installed distributions ---------------------------------------------------------------------------

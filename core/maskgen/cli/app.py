@@ -1,29 +1,125 @@
-"""The Typer application object and the error handling every command shares."""
+"""The Typer application object and the error handling every command shares.
+
+No command ends in a traceback for something the user can fix (docs/reliability.md, promise 9): a
+:class:`MaskgenError`, a usage error (a missing option, a value out of range), an OSError (a folder that
+cannot be written, a full disk) and running out of memory each end in one ``error: ...`` line on stderr,
+with exit code 2 for usage errors and 1 otherwise. Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
 from typing import Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from maskgen.errors import MaskgenError
 
+try:  # typer >= 0.20 carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - typer on top of click
+    from click.exceptions import ClickException, UsageError
+
+    try:
+        from click.exceptions import NoArgsIsHelpError
+    except ImportError:  # click < 8.2 prints the help without an exception
+        NoArgsIsHelpError = ()  # type: ignore[assignment,misc]
+
+# Errors that only a write can meet; for the others the message names the path and the reason alone.
+_WRITE_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EEXIST}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def os_error_line(exc: OSError) -> str:
+    """``cannot write PATH: reason`` (a write-only errno), ``PATH: reason``, or the reason alone."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return _one_line(reason)
+    path = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+    verb = "cannot write " if exc.errno in _WRITE_ERRNOS else ""
+    return _one_line(f"{verb}{path}: {reason}")
+
+
+def _usage_line(exc: ClickException) -> str:
+    message = _one_line(exc.format_message())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see: {ctx.command_path} --help)"
+    return message
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
 
 class _OneLineErrors(TyperGroup):
-    """Turns a MaskgenError raised anywhere below into one stderr line and exit code 1."""
+    """Ends every failure below it that the user can fix in one stderr line (see the module doc)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:  # the top level's own options: maskgen --bogus
+            raise _fail(_usage_line(exc), exc.exit_code) from None
+
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except MaskgenError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise _fail(_one_line(str(exc)), 1) from None
+        except NoArgsIsHelpError:
+            raise  # `maskgen dataset` prints the help of its commands
+        except ClickException as exc:  # usage errors of a command: a missing option, a bad value
+            raise _fail(_usage_line(exc), exc.exit_code) from None
+        except OSError as exc:  # a write the one writer (maskgen.outputs) did not make, a full disk
+            if exc.errno == errno.EPIPE:
+                raise  # `maskgen ... | head`: typer ends quietly
+            raise _fail(os_error_line(exc), 1) from None
+        except MemoryError:
+            raise _fail("out of memory: ask for fewer or smaller images", 1) from None
+
+
+def _is_path_parameter(param: Any) -> bool:
+    descriptor = getattr(param, "type_descriptor", None)  # typer >= 0.20
+    if descriptor is not None:
+        annotation = descriptor.annotation
+        return Path in (annotation, *getattr(annotation, "__args__", ()))
+    return type(getattr(param, "type", None)).__name__ == "Path"  # click's Path type
+
+
+class _OneLineCommand(TyperCommand):
+    """A command that refuses an empty path: ``--out ""`` (an unset shell variable) would otherwise be
+    the current folder, silently."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
+        except UsageError:
+            opts = {}  # the real parse below reports it
+        for param in self.get_params(ctx):
+            value = opts.get(param.name)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if _is_path_parameter(param) and any(isinstance(v, str) and not v.strip() for v in values):
+                raise typer.BadParameter("the path is empty", ctx=ctx, param=param)
+        return super().parse_args(ctx, args)
+
+
+class _App(typer.Typer):
+    """A Typer app whose commands are :class:`_OneLineCommand` unless they ask for another class."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _OneLineCommand, **kwargs)
 
 
 def new_app(help_text: str) -> typer.Typer:
-    return typer.Typer(
+    return _App(
         help=help_text,
         cls=_OneLineErrors,
         no_args_is_help=True,

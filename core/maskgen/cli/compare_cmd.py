@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from maskgen.cli.app import app
+from maskgen.cli.options import BATCH, EVAL_IMAGES, IMAGES, KIMG, parse_scoped_options
 from maskgen.config import read_config_file
 from maskgen.errors import MaskgenError
 from maskgen.images import parse_seeds
-
-
-def parse_scoped_options(pairs: list[str]) -> dict[str, dict[str, Any]]:
-    """['apa.use_ema=true', 'ada.target=0.7'] -> {'apa': {'use_ema': True}, 'ada': {'target': 0.7}}."""
-    options: dict[str, dict[str, Any]] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        name, dot, option = key.strip().partition(".")
-        if not sep or not dot or not name or not option:
-            raise MaskgenError(f"--augment-option expects AUGMENTER.KEY=VALUE, got {pair!r}")
-        options.setdefault(name, {})[option] = yaml.safe_load(raw)
-    return options
 
 
 def parse_metric_names(text: str | None) -> list[str] | None:
@@ -34,7 +21,10 @@ def parse_metric_names(text: str | None) -> list[str] | None:
         return None
     if text.strip().lower() == "none":
         return []
-    return [name.strip() for name in text.split(",") if name.strip()]
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise MaskgenError(f"--metrics {text!r} names no evaluator; give e.g. fid,kid,ssim, or 'none'")
+    return names
 
 
 @app.command("compare")
@@ -49,9 +39,12 @@ def compare(
     dataset_count: int = typer.Option(
         None,
         "--dataset-count",
+        parser=IMAGES,
         help="Built-in masks to train on; default 200: few, so that D can overfit as in the paper.",
     ),
-    kimg: float = typer.Option(None, "--kimg", help="Training length of every run (cpu preset: 60)."),
+    kimg: float = typer.Option(
+        None, "--kimg", parser=KIMG, help="Training length of every run (cpu preset: 60)."
+    ),
     seed: str = typer.Option(
         None,
         "--seed",
@@ -59,7 +52,7 @@ def compare(
         help="Seed, or seeds such as 0-2: one run per augmenter and seed. Default 0.",
     ),
     resolution: int = typer.Option(None, "--resolution", "-r", help="Image size (cpu preset: 32)."),
-    batch: int = typer.Option(None, "--batch", "-b", help="Minibatch size (cpu preset: 16)."),
+    batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Minibatch size (cpu preset: 16)."),
     preset: str = typer.Option(None, "--preset", help="cpu (default) or paper256."),
     device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder in which the comparison is created."),
@@ -75,7 +68,9 @@ def compare(
         help="Evaluators, e.g. fid,kid,lpips; 'none': none; default fid,kid,ssim,msssim and the "
         "weightless c2st,asymmetry,colour.",
     ),
-    eval_num: int = typer.Option(500, "--eval-num", min=2, help="Generated images per run for the metrics."),
+    eval_num: int = typer.Option(
+        500, "--eval-num", parser=EVAL_IMAGES, help="Generated images per run for the metrics."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train StyleGAN2 with each augmenter on the same data, seed(s) and budget; write report.md.

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from maskgen.cli.app import app, new_app
+from maskgen.cli.options import SEED, XDOG_EPSILON, XDOG_K, XDOG_PHI, XDOG_SIGMA, XDOG_TAU, bounded_int
 
 dataset_app = new_app("Make datasets: procedural masks, training sets from your own images.")
 app.add_typer(dataset_app, name="dataset")
@@ -22,9 +23,13 @@ def synth(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder to write PNGs, labels.csv and dataset.json to."
     ),
-    count: int = typer.Option(2000, "--count", "-n", min=1, help="Number of masks."),
+    count: int = typer.Option(
+        2000, "--count", "-n", parser=bounded_int(ge=1, le=1_000_000), help="Number of masks."
+    ),
     size: int = typer.Option(64, "--size", "-s", min=16, max=1024, help="Image size in pixels (16-1024)."),
-    seed: int = typer.Option(0, "--seed", help="Seed; the same seed always gives the same masks."),
+    seed: int = typer.Option(
+        0, "--seed", parser=SEED, help="Seed; the same seed always gives the same masks."
+    ),
     style: str = typer.Option(
         "simple", "--style", help="simple (the builtin masks) or detailed (the builtin-detailed masks)."
     ),
@@ -69,12 +74,19 @@ def sketch(
     ),
     size: int = typer.Option(None, "--size", "-s", min=16, max=4096, help="Square-crop and resize first."),
     sigma: float = typer.Option(
-        None, "--sigma", help="Inner Gaussian std in px at 256 px (scaled with size). [1.0]"
+        None,
+        "--sigma",
+        parser=XDOG_SIGMA,
+        help="Inner Gaussian std in px at 256 px (scaled with size). [1.0]",
     ),
-    k: float = typer.Option(None, "--k", help="Outer/inner Gaussian ratio. [1.6]"),
-    tau: float = typer.Option(None, "--tau", help="Weight of the outer Gaussian (p = tau/(1-tau)). [0.98]"),
-    epsilon: float = typer.Option(None, "--epsilon", help="Threshold on the DoG; lines below it. [-0.015]"),
-    phi: float = typer.Option(None, "--phi", help="Steepness of the tanh ramp. [100]"),
+    k: float = typer.Option(None, "--k", parser=XDOG_K, help="Outer/inner Gaussian ratio. [1.6]"),
+    tau: float = typer.Option(
+        None, "--tau", parser=XDOG_TAU, help="Weight of the outer Gaussian (p = tau/(1-tau)). [0.98]"
+    ),
+    epsilon: float = typer.Option(
+        None, "--epsilon", parser=XDOG_EPSILON, help="Threshold on the DoG; lines below it. [-0.015]"
+    ),
+    phi: float = typer.Option(None, "--phi", parser=XDOG_PHI, help="Steepness of the tanh ramp. [100]"),
     channels: str = typer.Option(None, "--channels", help="rgb (colour edges too) or luma. [rgb]"),
     binary: bool = typer.Option(False, "--binary", help="Pure black/white lines instead of soft ones."),
 ) -> None:

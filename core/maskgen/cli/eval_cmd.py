@@ -4,7 +4,7 @@ train-masknet`` and ``maskgen report`` (``dataset label-colors`` is in dataset_c
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from maskgen.cli.app import app, new_app
+from maskgen.cli.options import (
+    BATCH,
+    EPOCHS,
+    EVAL_IMAGES,
+    IMAGES,
+    IMAGES_MAX,
+    LEARNING_RATE,
+    SEED,
+    SEED_MAX,
+    bounded_int,
+    truncation_psi,
+)
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.evaluate import Tracker
@@ -58,6 +70,18 @@ def _tracker(quiet: bool) -> Iterator[_RichTracker]:
         yield _RichTracker(progress)
 
 
+def _outputs_writable(files: Sequence[Path | None] = (), folders: Sequence[Path | None] = ()) -> None:
+    """Outputs that cannot be written fail before minutes of computing, not after."""
+    from maskgen.outputs import check_writable
+
+    for path in files:
+        if path is not None:
+            check_writable(path)
+    for path in folders:
+        if path is not None:
+            check_writable(path, folder=True)
+
+
 def _write_json(path: Path, data: Any) -> None:
     from maskgen.evaluation.files import write_json
 
@@ -95,7 +119,8 @@ def eval_command(
         "--metrics",
         "-m",
         help="Comma-separated: fid,kid,ssim,msssim,lpips,classify; without network weights also "
-        "c2st (classifier two-sample test), asymmetry, colour (seven-colour histogram distance).",
+        "c2st (classifier two-sample test), asymmetry, colour (seven-colour histogram distance); "
+        "prdc (precision, recall, density, coverage on --features).",
     ),
     features: str = typer.Option(
         "masknet",
@@ -103,20 +128,27 @@ def eval_command(
         help="masknet (offline: FD, KD, LPIPS on masknet) or inception (FID, KID; LPIPS on AlexNet).",
     ),
     num: int = typer.Option(
-        5000, "--num", "-n", min=2, help="At most this many images per set (generated: exactly)."
+        5000, "--num", "-n", parser=EVAL_IMAGES, help="At most this many images per set (generated: exactly)."
     ),
     size: int = typer.Option(
-        None, "--size", min=16, help="Compare at this size (needed when the sets differ)."
+        None,
+        "--size",
+        parser=bounded_int(ge=16, le=4096),
+        help="Compare at this size (needed when the sets differ).",
     ),
     json_path: Path = typer.Option(
         None, "--json", help="Also write every number (and seeds, pairs) to this file."
     ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     seed: int = typer.Option(
-        0, "--seed", help="First generation seed; seed of subsets, pairs and KID subsets."
+        0, "--seed", parser=SEED, help="First generation seed; seed of subsets, pairs and KID subsets."
     ),
-    pairs: int = typer.Option(None, "--pairs", min=1, help="At most this many pairs for SSIM/MS-SSIM/LPIPS."),
-    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi when generating."),
+    pairs: int = typer.Option(
+        None, "--pairs", parser=IMAGES, help="At most this many pairs for SSIM/MS-SSIM/LPIPS."
+    ),
+    truncation: float = typer.Option(
+        1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi when generating."
+    ),
     weights: Path = typer.Option(
         None, "--weights", help=f"Inception file (inception-2015-12-05.pt); {_WEIGHTS_ENV}."
     ),
@@ -154,6 +186,7 @@ def eval_command(
         download=download,
     )
     settings.preflight()
+    _outputs_writable(files=[json_path])
     if kind not in (None, "generation", "translation"):
         raise MaskgenError(f"--kind must be generation or translation, got {kind!r}")
     torch_device = pick_device(device)
@@ -209,23 +242,27 @@ def classify_train(
         None, "--weights", help=f"ResNet18 file (resnet18-f37072fd.pth); {_WEIGHTS_ENV}."
     ),
     download: bool = typer.Option(False, "--download", help="Download the ImageNet weights if missing."),
-    epochs: int = typer.Option(50, "--epochs", min=1, help="Training epochs (paper: 50)."),
-    batch: int = typer.Option(8, "--batch", min=1, help="Batch size (paper: 8)."),
-    lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
+    epochs: int = typer.Option(50, "--epochs", parser=EPOCHS, help="Training epochs (paper: 50)."),
+    batch: int = typer.Option(8, "--batch", parser=BATCH, help="Batch size (paper: 8)."),
+    lr: float = typer.Option(1e-3, "--lr", parser=LEARNING_RATE, help="Adam learning rate."),
     input_size: int = typer.Option(
-        None, "--input-size", min=16, help="Backbone input size (224 / 64 by default)."
+        None,
+        "--input-size",
+        parser=bounded_int(ge=16, le=1024),
+        help="Backbone input size (224 / 64 by default).",
     ),
     train_all: bool = typer.Option(
         False, "--train-all", help="Train every layer, not only the new last one."
     ),
     out: Path = typer.Option(Path("classifier"), "--out", "-o", help="Folder for the classifier."),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
-    seed: int = typer.Option(0, "--seed", help="Seed of the new layer and the batch order."),
+    seed: int = typer.Option(0, "--seed", parser=SEED, help="Seed of the new layer and the batch order."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a classifier by transfer learning: new last layer on a pretrained backbone (paper, Table 3)."""
     from maskgen.evaluation.classification import save_classifier, train_classifier_on_folder
 
+    _outputs_writable(folders=[out])
     with _tracker(quiet) as tracker:
         model, config = train_classifier_on_folder(
             data,
@@ -269,6 +306,7 @@ def classify_eval(
     """Accuracy of a classifier on a labelled folder: overall, per class, and a confusion matrix PNG."""
     from maskgen.evaluation.classification import classify_folder
 
+    _outputs_writable(files=[json_path, confusion])
     report, config, png = classify_folder(checkpoint, data, labels, pick_device(device), confusion)
     console = Console()
     table = Table(title=f"{config.backbone} classifier on {data}: accuracy {report['accuracy']:.1%}")
@@ -293,12 +331,28 @@ def classify_eval(
 @features_app.command("train-masknet")
 def train_masknet_command(
     out: Path = typer.Option(Path("masknet.safetensors"), "--out", "-o", help="Weights file (.safetensors)."),
-    count: int = typer.Option(3500, "--count", "-n", min=14, help="Procedural training masks."),
+    count: int = typer.Option(
+        3500, "--count", "-n", parser=bounded_int(ge=14, le=IMAGES_MAX), help="Procedural training masks."
+    ),
     size: int = typer.Option(64, "--size", "-s", min=16, max=256, help="Size the masks are rendered at."),
-    epochs: int = typer.Option(None, "--epochs", "-e", min=1, help="Training epochs (8; fine-tuning: 10)."),
-    batch: int = typer.Option(None, "--batch", min=2, help="Batch size (64; fine-tuning: 32)."),
-    seed: int = typer.Option(2023, "--seed", help="Dataset seed of the training masks (held-out: seed + 1)."),
-    holdout: int = typer.Option(700, "--holdout", min=7, help="Held-out masks the accuracy is measured on."),
+    epochs: int = typer.Option(
+        None, "--epochs", "-e", parser=EPOCHS, help="Training epochs (8; fine-tuning: 10)."
+    ),
+    batch: int = typer.Option(
+        None, "--batch", parser=bounded_int(ge=2, le=4096), help="Batch size (64; fine-tuning: 32)."
+    ),
+    seed: int = typer.Option(
+        2023,
+        "--seed",
+        parser=bounded_int(ge=0, le=SEED_MAX - 1),
+        help="Dataset seed of the training masks (held-out: seed + 1).",
+    ),
+    holdout: int = typer.Option(
+        700,
+        "--holdout",
+        parser=bounded_int(ge=7, le=IMAGES_MAX),
+        help="Held-out masks the accuracy is measured on.",
+    ),
     finetune: Path = typer.Option(
         None,
         "--finetune",
@@ -311,6 +365,7 @@ def train_masknet_command(
     fine-tune it on your own masks labelled with the seven primary colours (--finetune DIR)."""
     if out.suffix != ".safetensors":
         raise MaskgenError(f"--out must be a .safetensors file, got {out}")
+    _outputs_writable(files=[out])
     if finetune is not None:
         _finetune_masknet(finetune, labels, out, epochs or 10, batch or 32, quiet)
         return
@@ -363,7 +418,9 @@ def report_command(
     out: Path = typer.Option(
         Path("report.md"), "--out", "-o", help="Markdown report; the PNG goes next to it."
     ),
-    num: int = typer.Option(1000, "--num", "-n", min=2, help="Generated and real images per run."),
+    num: int = typer.Option(
+        1000, "--num", "-n", parser=EVAL_IMAGES, help="Generated and real images per run."
+    ),
     features: str = typer.Option("masknet", "--features", help="masknet or inception (see maskgen eval)."),
     weights: Path = typer.Option(None, "--weights", help="Inception file, with --features inception."),
     lpips_weights: Path = typer.Option(
@@ -384,6 +441,7 @@ def report_command(
         features=features, weights=weights, lpips_weights=lpips_weights, classifier=classifier
     )
     settings.preflight()
+    _outputs_writable(files=[out])
     with _tracker(quiet) as tracker:
         written = build_report(runs, out, settings, num, pick_device(device), recompute, tracker)
     Console().print(f"wrote {out} and {written['figure']}")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskgen.cli.app import app, new_app
-from maskgen.cli.run_cmd import parse_key_values
+from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
 app.add_typer(translate_app, name="translate")
@@ -23,9 +23,9 @@ def train_cmd(
         None, "--sketches", help="Folder of sketches matching --data (default: XDoG)."
     ),
     size: int = typer.Option(None, "--size", "-s", help="Image size, a power of two (cpu preset: 64)."),
-    kimg: float = typer.Option(None, "--kimg", help="Training length in thousands of images."),
-    batch: int = typer.Option(None, "--batch", "-b", help="Minibatch size (cpu preset: 4)."),
-    seed: int = typer.Option(None, "--seed", help="Random seed (runs are reproducible on CPU)."),
+    kimg: float = typer.Option(None, "--kimg", parser=KIMG, help="Training length in thousands of images."),
+    batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Minibatch size (cpu preset: 4)."),
+    seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
     out: Path = typer.Option(
         Path("runs"), "--out", "-o", help="Folder in which the run directory is created."
     ),
@@ -37,7 +37,7 @@ def train_cmd(
         None, "--weights", help="VGG19 weights file (safetensors or torchvision .pth)."
     ),
     snapshot_kimg: float = typer.Option(
-        None, "--snapshot-kimg", help="Contact sheet and checkpoint every N kimg."
+        None, "--snapshot-kimg", parser=KIMG, help="Contact sheet and checkpoint every N kimg."
     ),
     device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
     translator_option: list[str] = typer.Option(

@@ -54,8 +54,8 @@ def sketch_files(
         lines = xdog(torch.from_numpy(np.array(arr)).permute(2, 0, 1)[None], xp, binary=binary)
         save_png(sketch_to_uint8(lines)[0], out / rel)
         written += 1
+    if not written:  # one line: the error says it all, no warning before it
+        raise MaskgenError(f"none of the {len(files)} image file(s) in {src} could be read")
     if skipped:
         print(f"warning: skipped {len(skipped)} unreadable image(s) (first: {skipped[0]})", file=sys.stderr)
-    if not written:
-        raise MaskgenError(f"none of the {len(files)} image file(s) in {src} could be read")
     return written, len(skipped)
