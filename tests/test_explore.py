@@ -264,7 +264,9 @@ def test_bad_inputs_are_one_line(cli, checkpoint: Path, G: torch.nn.Module, tmp_
         cli.invoke(app, ["project", *ck, "--target", str(text), "--out", out, "--quiet"]), "cannot read image"
     )
     assert_one_line_error(
-        cli.invoke(app, ["project", *ck, "--target", str(text), "--out", out, "--steps", "0"]), "--steps"
+        cli.invoke(app, ["project", *ck, "--target", str(text), "--out", out, "--steps", "0"]),
+        "--steps",
+        exit_code=2,
     )
     mix = ["mix", *ck, "--out", str(tmp_path / "g.png")]
     assert_one_line_error(cli.invoke(app, [*mix, "--rows", "0,x", "--cols", "1"]), "bad --rows", "'x'")
@@ -291,7 +293,7 @@ def test_bad_inputs_are_one_line(cli, checkpoint: Path, G: torch.nn.Module, tmp_
     assert_one_line_error(cli.invoke(app, [*sweep, "--truncation-sweep", "0.5,x"]), "--truncation-sweep")
     audit = ["audit", *ck, "--num", "2", "--out", out]
     assert_one_line_error(cli.invoke(app, [*audit, "--percentile", "0"]), "--percentile")
-    assert_one_line_error(cli.invoke(app, [*audit, "--sheet-rows", "-1"]), "--sheet-rows")
+    assert_one_line_error(cli.invoke(app, [*audit, "--sheet-rows", "-1"]), "--sheet-rows", exit_code=2)
     noise = ["project", *ck, "--target", str(text), "--out", out, "--noise", "nope"]
     assert_one_line_error(cli.invoke(app, noise), "--noise", "fixed")
     assert_one_line_error(cli.invoke(app, [*audit, "--data", str(tmp_path / "none")]), "not found")

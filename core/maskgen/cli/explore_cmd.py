@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from maskgen.cli.app import app
+from maskgen.cli.options import IMAGES, LEARNING_RATE, SEED, bounded_int, finite_float, truncation_psi
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 
@@ -33,17 +34,33 @@ def _bar(quiet: bool, label: str) -> Progress:
     )
 
 
+STEPS = bounded_int(ge=1, le=100_000, why="optimisation steps of one projection")
+FRAMES = bounded_int(ge=1, le=10_000, why="frames between two keyframes")
+FPS = finite_float(gt=0, le=240, why="frames per second a video player shows")
+WEIGHT = finite_float(ge=0, le=1e12, why="a loss weight")
+PERCENTILE = finite_float(ge=0, le=100, why="a percentile")
+SHEET_ROWS = bounded_int(ge=0, le=10_000, why="rows of one contact sheet")
+
+
 @app.command("project")
 def project(
     checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
     target: Path = typer.Option(..., "--target", help="The mask image to find the latent of."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for projected_w.npz, proj.png, loss.csv, ..."),
-    steps: int = typer.Option(300, "--steps", help="Optimisation steps."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the initial noise maps and the w noise."),
+    steps: int = typer.Option(300, "--steps", parser=STEPS, help="Optimisation steps."),
+    seed: int = typer.Option(
+        0, "--seed", parser=SEED, help="Seed of the initial noise maps and the w noise."
+    ),
     wplus: bool = typer.Option(False, "--wplus", help="One w per layer (W+) instead of one for all."),
-    lr: float = typer.Option(0.1, "--lr", help="Peak learning rate (ramped up and down)."),
-    mse_weight: float = typer.Option(1.0, "--mse-weight", help="Weight of the pixel MSE term."),
-    noise_weight: float = typer.Option(1e5, "--noise-weight", help="Weight of the noise regulariser."),
+    lr: float = typer.Option(
+        0.1, "--lr", parser=LEARNING_RATE, help="Peak learning rate (ramped up and down)."
+    ),
+    mse_weight: float = typer.Option(
+        1.0, "--mse-weight", parser=WEIGHT, help="Weight of the pixel MSE term."
+    ),
+    noise_weight: float = typer.Option(
+        1e5, "--noise-weight", parser=WEIGHT, help="Weight of the noise regulariser."
+    ),
     distance: str = typer.Option(
         "auto", "--distance", help="auto (LPIPS-VGG if its weights are found, else masknet), vgg, masknet."
     ),
@@ -96,7 +113,9 @@ def mix(
         "fine from the row; 'all' or 'none' too.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="The grid, a .png file."),
-    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi of the seeds."),
+    truncation: float = typer.Option(
+        1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi of the seeds."
+    ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
 ) -> None:
     """The style-mixing grid: each cell mixes its row's and its column's styles."""
@@ -125,13 +144,15 @@ def video(
     checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
     seeds: str = typer.Option("0-7", "--seeds", help=f"Keyframes: {_LATENTS_HELP}."),
     out: Path = typer.Option(..., "--out", "-o", help="walk.gif (Pillow) or walk.mp4 (imageio-ffmpeg)."),
-    frames: int = typer.Option(60, "--frames", help="Frames from one keyframe to the next."),
+    frames: int = typer.Option(60, "--frames", parser=FRAMES, help="Frames from one keyframe to the next."),
     grid: str = typer.Option(
         "1x1", "--grid", help="COLUMNSxROWS walks side by side; keyframes split in order."
     ),
-    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi of the seeds."),
+    truncation: float = typer.Option(
+        1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi of the seeds."
+    ),
     loop: bool = typer.Option(False, "--loop", help="Walk from the last keyframe back to the first."),
-    fps: float = typer.Option(30.0, "--fps", help="Frames per second."),
+    fps: float = typer.Option(30.0, "--fps", parser=FPS, help="Frames per second."),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
 ) -> None:
     """A latent walk between keyframes, linear in W, as a GIF or an MP4."""
@@ -156,14 +177,22 @@ def audit(
         "--data",
         help="Training images: a folder, builtin or builtin-detailed (default: the checkpoint's).",
     ),
-    num: int = typer.Option(64, "--num", help="Masks to generate (seeds 0..num-1)."),
+    num: int = typer.Option(64, "--num", parser=IMAGES, help="Masks to generate (seeds 0..num-1)."),
     out: Path = typer.Option(Path("audit"), "--out", "-o", help="Folder for audit.json and the pictures."),
     percentile: float = typer.Option(
-        1.0, "--percentile", help="Flag fakes closer than this percentile of real->real NN distances."
+        1.0,
+        "--percentile",
+        parser=PERCENTILE,
+        help="Flag fakes closer than this percentile of real->real NN distances.",
     ),
-    truncation: float = typer.Option(1.0, "--truncation", "-t", help="Truncation psi of the fakes."),
+    truncation: float = typer.Option(
+        1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi of the fakes."
+    ),
     sheet_rows: int = typer.Option(
-        16, "--sheet-rows", help="Rows of the contact sheet: the fakes closest to the training set (0: all)."
+        16,
+        "--sheet-rows",
+        parser=SHEET_ROWS,
+        help="Rows of the contact sheet: the fakes closest to the training set (0: all).",
     ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
 ) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
 
 from maskgen.cli.app import app
+from maskgen.cli.options import truncation_psi
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import parse_seeds, save_grid, save_png, to_uint8
+
+
+class NoiseModeChoice(str, Enum):
+    const = "const"
+    random = "random"
+    none = "none"
 
 
 @app.command("generate")
@@ -17,12 +25,14 @@ def generate(
     checkpoint: str = typer.Option(..., "--checkpoint", help="Checkpoint directory, or a run directory."),
     seeds: str = typer.Option("0-15", "--seeds", help="Seeds, e.g. 0-15 or 1,5,9-12: one mask per seed."),
     truncation: float = typer.Option(
-        1.0, "--truncation", "-t", help="Truncation psi (1: none, 0.7: typical)."
+        1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi (1: none, 0.7: typical)."
     ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="A .png file for one grid, or a folder for one PNG per seed."
     ),
-    noise_mode: str = typer.Option("const", "--noise-mode", help="const (reproducible), random or none."),
+    noise_mode: NoiseModeChoice = typer.Option(
+        NoiseModeChoice.const, "--noise-mode", help="const (reproducible), random or none."
+    ),
     truncation_sweep: str | None = typer.Option(
         None, "--truncation-sweep", help="e.g. 0.3,0.5,0.7,1.0: one grid row per psi (--out a .png)."
     ),
@@ -46,12 +56,14 @@ def generate(
         if out.suffix.lower() != ".png":
             raise MaskgenError(f"--truncation-sweep writes one grid: --out must be a .png file, got {out}")
         G, _ = load_generator(checkpoint, pick_device(device))
-        save_grid(sweep(G, seed_list, psis, noise_mode), out, columns=len(seed_list))
+        save_grid(sweep(G, seed_list, psis, noise_mode.value), out, columns=len(seed_list))
         typer.echo(f"wrote a truncation sweep to {out}: rows psi {', '.join(f'{p:g}' for p in psis)}")
         return
     G, loaded = load_generator(checkpoint, pick_device(device))
     index = class_index(loaded, class_name)
-    images = generate_images(G, seed_list, truncation=truncation, noise_mode=noise_mode, class_index=index)
+    images = generate_images(
+        G, seed_list, truncation=truncation, noise_mode=noise_mode.value, class_index=index
+    )
     if out.suffix.lower() == ".png":
         save_grid(images, out)
         typer.echo(f"wrote a grid of {len(seed_list)} masks to {out}")
