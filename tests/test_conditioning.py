@@ -246,6 +246,22 @@ def test_generate_class_through_the_cli(cli, cond_run: Path, plain_run: Path, tm
     assert_one_line_error(cli.invoke(app, plain), "unconditional", "--cond")
 
 
+def test_mix_and_video_draw_the_asked_for_class(cli, cond_run: Path, plain_run: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    mix = ["mix", "--checkpoint", str(cond_run), "--rows", "0-1", "--cols", "2-3", "--styles", "none"]
+    grids = {}
+    for name in ("red", "blue"):
+        result = cli.invoke(app, [*mix, "--class", name, "--out", str(tmp_path / f"{name}.png")])
+        assert result.exit_code == 0, result.output
+        grids[name] = np.asarray(Image.open(tmp_path / f"{name}.png"))
+    assert not np.array_equal(grids["red"], grids["blue"])  # same seeds, another character
+    video = ["video", "--checkpoint", str(cond_run), "--seeds", "0-1", "--frames", "2", "--class", "green"]
+    assert cli.invoke(app, [*video, "--out", str(tmp_path / "w.gif")]).exit_code == 0
+    plain = ["mix", "--checkpoint", str(plain_run), "--rows", "0", "--cols", "1", "--class", "red"]
+    assert_one_line_error(cli.invoke(app, [*plain, "--out", str(tmp_path / "p.png")]), "unconditional")
+
+
 def test_colour_rule_accuracy_of_a_conditional_checkpoint(cond_run: Path, plain_run: Path) -> None:
     from maskgen.evaluation.conditional import colour_rule_accuracy
 

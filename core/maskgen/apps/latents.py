@@ -86,16 +86,20 @@ def load_projected_w(path: str | Path, G: torch.nn.Module) -> torch.Tensor:
 
 @torch.no_grad()
 def ws_for_sources(
-    G: torch.nn.Module, sources: Sequence[LatentSource], truncation: float = 1.0
+    G: torch.nn.Module,
+    sources: Sequence[LatentSource],
+    truncation: float = 1.0,
+    class_index: int | None = None,
 ) -> torch.Tensor:
-    """ws [N, num_ws, w_dim] on G's device: seeds through the mapping (truncated), files as they are."""
+    """ws [N, num_ws, w_dim] on G's device: seeds through the mapping (truncated), files as they are.
+    A conditional G draws the seeds as ``class_index`` (None: seed s as class s mod c_dim)."""
     device = next(G.parameters()).device
     out = torch.empty(len(sources), G.num_ws, G.w_dim, device=device)
     seed_rows = [i for i, s in enumerate(sources) if isinstance(s, int)]
     if seed_rows:
         seeds = [int(sources[i]) for i in seed_rows]  # type: ignore[arg-type]
         z = latents_for_seeds(seeds, G.z_dim, device)
-        c = seed_conditions(G, seeds)  # a conditional G: seed s as class s mod c_dim, as generate does
+        c = seed_conditions(G, seeds, class_index)  # as generate draws them
         out[seed_rows] = G.mapping(z, c, truncation_psi=truncation).to(out.dtype)
     for i, source in enumerate(sources):
         if not isinstance(source, int):

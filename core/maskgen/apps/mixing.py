@@ -94,13 +94,14 @@ def style_mixing_grid(
     cols: Sequence[LatentSource],
     styles: Sequence[int],
     truncation: float = 1.0,
+    class_index: int | None = None,
 ) -> MixingGrid:
     """The grid of ``rows`` x ``cols`` (seeds or projected files), mixed at ``styles``."""
     bad = [s for s in styles if not 0 <= s < G.num_ws]
     if bad:
         raise MaskgenError(f"style layer {bad[0]} out of range: this generator has {G.num_ws} layers")
-    row_ws = ws_for_sources(G, rows, truncation)
-    col_ws = ws_for_sources(G, cols, truncation)
+    row_ws = ws_for_sources(G, rows, truncation, class_index)
+    col_ws = ws_for_sources(G, cols, truncation, class_index)
     mixed = mix_ws(row_ws, col_ws, styles)
     cells = to_uint8(synthesize(G, mixed.reshape(-1, G.num_ws, G.w_dim)))
     h, w, c = cells.shape[1:]

@@ -73,6 +73,7 @@ def latent_walk(
     loop: bool = False,
     truncation: float = 1.0,
     batch_size: int = 16,
+    class_index: int | None = None,
 ) -> np.ndarray:
     """Every frame of the walk: uint8 [T, rows * H, columns * W, 3]."""
     columns, rows = grid
@@ -86,7 +87,7 @@ def latent_walk(
         raise MaskgenError(
             f"a walk needs at least 2 keyframes per grid cell; got {len(sources)} for {cells} cell(s)"
         )
-    keys = ws_for_sources(G, sources, truncation).reshape(cells, per_cell, G.num_ws, G.w_dim)
+    keys = ws_for_sources(G, sources, truncation, class_index).reshape(cells, per_cell, G.num_ws, G.w_dim)
     walks = torch.stack([walk_ws(k, frames, loop) for k in keys], dim=1)  # [T, cells, L, C]
     count = walks.shape[0]
     images = to_uint8(synthesize(G, walks.reshape(-1, G.num_ws, G.w_dim), batch_size))

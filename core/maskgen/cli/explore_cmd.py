@@ -34,6 +34,9 @@ def _bar(quiet: bool, label: str) -> Progress:
     )
 
 
+_CLASS_HELP = (
+    "Colour character of the seeds (--cond checkpoints), e.g. red; default: seed s as class s mod 7."
+)
 STEPS = bounded_int(ge=1, le=100_000, why="optimisation steps of one projection")
 FRAMES = bounded_int(ge=1, le=10_000, why="frames between two keyframes")
 FPS = finite_float(gt=0, le=240, why="frames per second a video player shows")
@@ -117,20 +120,22 @@ def mix(
         1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi of the seeds."
     ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    class_name: str | None = typer.Option(None, "--class", help=_CLASS_HELP),
 ) -> None:
     """The style-mixing grid: each cell mixes its row's and its column's styles."""
     from maskgen.apps.latents import parse_latent_sources
     from maskgen.apps.mixing import parse_styles, style_mixing_grid
-    from maskgen.artifacts.generator import load_generator
+    from maskgen.artifacts.generator import class_index, load_generator
     from maskgen.images import save_png
 
     if out.suffix.lower() != ".png":
         raise MaskgenError(f"--out must be a .png file, got {out}")
     row_sources = parse_latent_sources(rows, "--rows")
     col_sources = parse_latent_sources(cols, "--cols")
-    G, _ = load_generator(checkpoint, pick_device(device))
+    G, loaded = load_generator(checkpoint, pick_device(device))
+    index = class_index(loaded, class_name)
     layers = parse_styles(styles, G.num_ws)
-    grid = style_mixing_grid(G, row_sources, col_sources, layers, truncation)
+    grid = style_mixing_grid(G, row_sources, col_sources, layers, truncation, index)
     save_png(grid.image(), out)
     shown = ",".join(map(str, layers)) or "none"
     typer.echo(
@@ -154,17 +159,21 @@ def video(
     loop: bool = typer.Option(False, "--loop", help="Walk from the last keyframe back to the first."),
     fps: float = typer.Option(30.0, "--fps", parser=FPS, help="Frames per second."),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    class_name: str | None = typer.Option(None, "--class", help=_CLASS_HELP),
 ) -> None:
     """A latent walk between keyframes, linear in W, as a GIF or an MP4."""
     from maskgen.apps.latents import parse_latent_sources
     from maskgen.apps.video import check_video_path, latent_walk, parse_grid, write_video
-    from maskgen.artifacts.generator import load_generator
+    from maskgen.artifacts.generator import class_index, load_generator
 
     check_video_path(out)  # a missing encoder fails before anything is rendered
     sources = parse_latent_sources(seeds, "--seeds")
     cells = parse_grid(grid)
-    G, _ = load_generator(checkpoint, pick_device(device))
-    walk = latent_walk(G, sources, frames=frames, grid=cells, loop=loop, truncation=truncation)
+    G, loaded = load_generator(checkpoint, pick_device(device))
+    index = class_index(loaded, class_name)
+    walk = latent_walk(
+        G, sources, frames=frames, grid=cells, loop=loop, truncation=truncation, class_index=index
+    )
     write_video(walk, out, fps=fps)
     typer.echo(f"wrote {len(walk)} frames ({walk.shape[2]}x{walk.shape[1]} px, {fps:g} fps) to {out}")
 

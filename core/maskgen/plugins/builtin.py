@@ -89,7 +89,8 @@ def maskgen_generators() -> list[PluginSpec]:
         PluginSpec(
             kind="generator",
             name="stylegan2",
-            summary="StyleGAN2: mapping network, modulated convs, skip G, residual D (Karras et al. 2020)",
+            summary="StyleGAN2: mapping network, modulated convs, skip G, residual D; unconditional or "
+            "conditional on the colour character (run --cond) (Karras et al. 2020)",
             factory=build_stylegan2,
             options=StyleGAN2Options,
             label="StyleGAN2",
