@@ -1,1 +1,2 @@
-"""Whole workflows built on the parts: `maskgen compare` trains one run per augmenter and reports them."""
+"""Whole workflows built on the parts: `maskgen compare` (one run per augmenter, Table 1) and the tools
+that explore a trained generator (projection, style mixing, latent walks, truncation sweeps, copy audit)."""
