@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskgen.cli.app import app
 from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
+from maskgen.cli.progress import TRAINING_STEPS, training_bar
 from maskgen.config import file_values_for, resolve_config
 from maskgen.errors import MaskgenError
 
@@ -143,18 +142,8 @@ def run(
         distributed.split_threads(world)
         distributed.start(world, distributed.training_device(_device_of(config.device), world))
 
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("[bold]train"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=console,
-        disable=quiet,
-        transient=False,
-    )
-    steps = 1000  # the bar counts thousandths of the budget so fractional kimg shows smoothly
+    bar = training_bar("train", quiet)
+    steps = TRAINING_STEPS
     task = bar.add_task("train", total=steps, info="", start=False)
 
     def on_progress(p: TrainProgress) -> None:
@@ -169,7 +158,7 @@ def run(
 
     def on_message(message: str) -> None:
         if not quiet:
-            console.print(message)
+            bar.console.print(message)
 
     try:
         run_dir = train(
@@ -183,7 +172,7 @@ def run(
     finally:
         bar.stop()
     if world.is_main:
-        console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")
+        bar.console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")
     if world.distributed:
         # All ranks meet, tear the group down, then leave at once: letting gloo's threads race the
         # interpreter's shutdown is what makes multi-process CPU runs abort at exit now and then.

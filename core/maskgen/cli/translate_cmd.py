@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from maskgen.cli.app import app, new_app
 from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
+from maskgen.cli.progress import TRAINING_STEPS, training_bar
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
 app.add_typer(translate_app, name="translate")
@@ -76,17 +75,8 @@ def train_cmd(
 
     check_config(config)  # bad options fail here, before the progress bar and any loading
 
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn(f"[bold]{config.translator}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=console,
-        disable=quiet,
-    )
-    steps = 1000
+    bar = training_bar(config.translator, quiet)
+    steps = TRAINING_STEPS
     with bar:
         task = bar.add_task("train", total=steps, info="")
 
@@ -102,9 +92,9 @@ def train_cmd(
             out_root=out,
             resume_dir=resume,
             on_progress=on_progress,
-            on_message=lambda msg: console.print(msg, markup=False, highlight=False, soft_wrap=True),
+            on_message=lambda msg: bar.console.print(msg, markup=False, highlight=False, soft_wrap=True),
         )
-    console.print(
+    bar.console.print(
         f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})",
         markup=False,
         soft_wrap=True,
