@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -55,26 +54,7 @@ def checkpoint(tiny_run: Path, tmp_path: Path) -> Path:
     return copy
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to connect beyond loopback fails the test."""
-    connect, create_connection = socket.socket.connect, socket.create_connection
-
-    def guarded_connect(self: socket.socket, address: Any) -> Any:
-        if isinstance(address, tuple) and address[0] not in LOOPBACK:
-            raise AssertionError(f"a test tried to use the network: {address}")
-        return connect(self, address)
-
-    def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
-        if address[0] not in LOOPBACK:
-            raise AssertionError(f"a test tried to use the network: {address}")
-        return create_connection(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
+pytestmark = pytest.mark.usefixtures("loopback_only")  # nothing leaves this machine
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -45,7 +44,6 @@ if shutil.which("git") is None:
 REPO = "maskgen-test/tiny-masks"
 TAG = "v1.0"
 START_TIMEOUT_S = 30.0
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -73,23 +71,7 @@ def _tail(log: Path) -> str:
     return "--- olah output ---\n" + log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt of this process to connect beyond loopback fails the test."""
-    connect, create_connection = socket.socket.connect, socket.create_connection
-
-    def guarded_connect(self: socket.socket, address: Any) -> Any:
-        if isinstance(address, tuple) and address[0] not in LOOPBACK:
-            raise AssertionError(f"a test tried to use the network: {address}")
-        return connect(self, address)
-
-    def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
-        if address[0] not in LOOPBACK:
-            raise AssertionError(f"a test tried to use the network: {address}")
-        return create_connection(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
+pytestmark = pytest.mark.usefixtures("loopback_only")  # nothing leaves this machine
 
 
 @pytest.fixture(scope="module")

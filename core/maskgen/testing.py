@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
+import socket
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,3 +216,26 @@ def tiny_config_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(tiny_config_values()), encoding="utf-8")
     return path
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt of this process to connect beyond loopback fails the test (``usefixtures`` it, or
+    wrap it in an autouse fixture of a module that talks to servers)."""
+    connect, create_connection = socket.socket.connect, socket.create_connection
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise AssertionError(f"a test tried to use the network: {address}")
+        return connect(self, address)
+
+    def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
+        if address[0] not in LOOPBACK:
+            raise AssertionError(f"a test tried to use the network: {address}")
+        return create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)

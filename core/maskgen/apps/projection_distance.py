@@ -15,7 +15,6 @@ the same formula on masknet (offline, always there).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.masknet import load_masknet
+from maskgen.evaluation.perceptual import lpips_with_trunk
 from maskgen.evaluation.weights import WeightFile, locate
 
 VGG16 = WeightFile(
@@ -76,29 +76,8 @@ class VggDistance(ProjectionDistance):
     name = "LPIPS[vgg]"
 
     def __init__(self, device: torch.device, weights: str | Path | None = None) -> None:
-        import lpips
-
         path = locate(VGG16, weights)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises several types for a file that is not a state dict
-            raise MaskgenError(
-                f"unreadable VGG16 weights {path}: {' '.join(str(exc).split())[:200]}"
-            ) from None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lpips still passes torchvision's deprecated `pretrained`
-            model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
-        trunk = {
-            f"slice{n}.{index}.{param}": state[f"features.{index}.{param}"]
-            for n, (start, stop) in enumerate(_VGG_SLICES, 1)
-            for index in range(start, stop)
-            for param in ("weight", "bias")
-            if f"features.{index}.{param}" in state
-        }
-        if set(trunk) != set(model.net.state_dict()):
-            raise MaskgenError(f"{path} is not torchvision's VGG16 state dict (features.* keys missing)")
-        model.net.load_state_dict(trunk)
-        self.model = model.to(device).eval().requires_grad_(False)
+        self.model = lpips_with_trunk("vgg", path, _VGG_SLICES, "VGG16").to(device)
 
     def _resize(self, images: torch.Tensor) -> torch.Tensor:
         size = images.shape[-1]

@@ -54,37 +54,45 @@ class MasknetLpips(Lpips):
         return total
 
 
+def lpips_with_trunk(
+    net: str, path: Path, slices: tuple[tuple[int, int], ...], label: str
+) -> torch.nn.Module:
+    """The lpips package's LPIPS(net) with its trunk read from torchvision's state dict at ``path``
+    (``slices``: the ``features`` indices of each lpips slice), frozen, in eval mode.
+
+    pnet_rand builds the trunk without torchvision downloading anything; the learned linear layers
+    come from the lpips package itself."""
+    import lpips
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a file that is not a state dict
+        raise MaskgenError(f"unreadable {label} weights {path}: {' '.join(str(exc).split())[:200]}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lpips still passes torchvision's deprecated `pretrained`
+        model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
+    trunk = {
+        f"slice{n}.{index}.{param}": state[f"features.{index}.{param}"]
+        for n, (start, stop) in enumerate(slices, 1)
+        for index in range(start, stop)
+        for param in ("weight", "bias")
+        if isinstance(state, dict) and f"features.{index}.{param}" in state
+    }
+    if set(trunk) != set(model.net.state_dict()):
+        raise MaskgenError(f"{path} is not torchvision's {label} state dict (features.* keys missing)")
+    model.net.load_state_dict(trunk)
+    return model.eval().requires_grad_(False)
+
+
 class AlexLpips(Lpips):
     name = "alex"
 
     def __init__(
         self, device: torch.device, weights: str | Path | None = None, download: bool = False
     ) -> None:
-        import lpips
 
         path = locate(ALEXNET, weights, download)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises several types for a file that is not a state dict
-            raise MaskgenError(
-                f"unreadable AlexNet weights {path}: {' '.join(str(exc).split())[:200]}"
-            ) from None
-        # pnet_rand: build the trunk without torchvision downloading anything, then load the file found
-        # above; the learned linear layers come from the lpips package itself.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lpips still passes torchvision's deprecated `pretrained`
-            model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)
-        trunk = {
-            f"slice{n}.{index}.{param}": state[f"features.{index}.{param}"]
-            for n, (start, stop) in enumerate(_ALEX_SLICES, 1)
-            for index in range(start, stop)
-            for param in ("weight", "bias")
-            if f"features.{index}.{param}" in state
-        }
-        if set(trunk) != set(model.net.state_dict()):
-            raise MaskgenError(f"{path} is not torchvision's AlexNet state dict (features.* keys missing)")
-        model.net.load_state_dict(trunk)
-        self.model = model.to(device).eval().requires_grad_(False)
+        self.model = lpips_with_trunk("alex", path, _ALEX_SLICES, "AlexNet").to(device)
 
     @torch.no_grad()
     def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
