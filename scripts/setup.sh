@@ -22,7 +22,7 @@ fi
 echo "installing maskgen and its plugins into $venv (first time: a few minutes)" >&2
 # torch and torchvision pinned to the pair that works on CPU-only machines and GPUs alike here.
 "$venv/bin/pip" install -q "torch==2.14.1" "torchvision==0.29.1"
-editables=(-e ".[dev]")
+editables=(-e ".[dev,studio]")
 for plugin in plugins/*/ examples/*/; do
   [ -f "$plugin/pyproject.toml" ] && editables+=(-e "$plugin")
 done

@@ -213,6 +213,8 @@ def baseline(path: tuple[str, ...], command: Any, cwd: Path, world: World) -> di
         if kind == "flag":
             if name == "quiet":
                 values[name] = ["--quiet"]
+            if name == "check_only":  # maskgen studio --check: everything but serving (which never ends)
+                values[name] = ["--check"]
             continue
         if name == "device":
             value = "cpu"

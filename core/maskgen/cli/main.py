@@ -12,6 +12,7 @@ from maskgen.cli import (  # noqa: F401
     hub_cmd,
     plugins_cmd,
     run_cmd,
+    studio_cmd,
     translate_cmd,
 )
 from maskgen.cli.app import app

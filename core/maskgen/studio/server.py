@@ -1,0 +1,114 @@
+"""Starting the studio: the temp area, the bounded queue, the binding, and nothing shared by default.
+
+* Uploads and outputs live in one temp folder of this studio (``GRADIO_TEMP_DIR``), removed when it
+  stops; the web server serves files from there only (``allowed_paths`` is empty), so no request can
+  read a checkpoint or any other file.
+* The queue holds at most ``queue_size`` requests; one more gets "This application is currently busy.
+  Please try again." at once instead of waiting without end.
+* It listens on 127.0.0.1 unless another host is given, and then says so; no share link (a public
+  tunnel) unless ``share`` is asked for; no analytics calls home.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from maskgen.errors import MaskgenError
+from maskgen.studio.catalogue import Catalogue
+from maskgen.studio.handlers import Limits, Studio
+from maskgen.studio.uploads import MAX_BYTES
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+GRADIO_EXTRA = "pip install 'maskgen[studio]'"
+
+
+@dataclass
+class StudioConfig:
+    checkpoints: Sequence[str] = ()
+    translators: Sequence[str] = ()
+    host: str = "127.0.0.1"
+    port: int = 7860
+    queue_size: int = 16
+    share: bool = False
+    runs_root: Path | None = Path("runs")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    limits: Limits = field(default_factory=Limits)
+    temp_dir: Path | None = None  # default: a fresh folder under the system temp, removed at exit
+
+
+def require_gradio() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is None:
+        raise MaskgenError(f"the studio needs Gradio, which is not installed: {GRADIO_EXTRA}")
+
+
+def binding_notice(host: str, port: int, share: bool) -> list[str]:
+    """What the studio says about who can reach it."""
+    lines = []
+    if host not in LOOPBACK:
+        lines.append(
+            f"warning: listening on {host}:{port}, reachable from other machines; the studio has no login"
+        )
+    if share:
+        lines.append(
+            "warning: --share makes a public link through Gradio's tunnel; anyone with it can use the studio"
+        )
+    return lines
+
+
+def create(config: StudioConfig) -> tuple[Any, Studio]:
+    """(the Gradio Blocks, the Studio behind it), not yet listening."""
+    require_gradio()
+    temp = Path(config.temp_dir) if config.temp_dir else Path(tempfile.mkdtemp(prefix="maskgen-studio-"))
+    temp.mkdir(parents=True, exist_ok=True)
+    if config.temp_dir is None:
+        atexit.register(shutil.rmtree, temp, True)
+    # Gradio stores uploads (and copies of outputs) under GRADIO_TEMP_DIR: point it at our area
+    # before its modules read it.
+    os.environ["GRADIO_TEMP_DIR"] = str(temp)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from maskgen.studio.layout import build
+
+    catalogue = Catalogue(config.checkpoints, config.translators, config.runs_root)
+    studio = Studio(catalogue, config.device, temp, config.limits)
+    page = build(studio)
+    page.queue(max_size=config.queue_size, default_concurrency_limit=1)
+    return page, studio
+
+
+def launch(page: Any, config: StudioConfig, block: bool = True) -> Any:
+    """Listen on ``config.host``:``config.port``; with ``block`` until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return page.launch(
+        server_name=config.host,
+        server_port=config.port,
+        share=config.share,
+        prevent_thread_lock=not block,
+        quiet=not block,
+        show_error=False,  # errors are shown by layout.shown, without tracebacks
+        allowed_paths=[],
+        blocked_paths=[str(r) for r in _blocked(config)],
+        max_file_size=MAX_BYTES,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        css=None,
+        footer_links=["api"],
+    )
+
+
+def _blocked(config: StudioConfig) -> list[Path]:
+    """Never serve a checkpoint folder itself, even if it lay inside the temp area."""
+    return [Path(p).resolve() for p in (*config.checkpoints, *config.translators) if Path(p).exists()]
