@@ -17,7 +17,7 @@ app.add_typer(translate_app, name="translate")
 @translate_app.command("train")
 def train_cmd(
     translator: str = typer.Option(None, "--translator", "-t", help="cocosnet (default) or spade."),
-    data: str = typer.Option(None, "--data", help="Image folder, or 'builtin' (default: procedural masks)."),
+    data: str = typer.Option(None, "--data", help="Image folder, 'builtin' (default: procedural masks) or 'builtin-detailed' (intricate masks)."),
     sketches: str = typer.Option(
         None, "--sketches", help="Folder of sketches matching --data (default: XDoG)."
     ),

@@ -35,7 +35,7 @@ class TranslateConfig(BaseModel):
     preset: PresetName = "cpu"
     translator: str = Field("cocosnet", description="Translator plugin name (cocosnet, spade, ...).")
     translator_options: dict[str, Any] = Field(default_factory=dict)
-    data: str = Field("builtin", description="Image folder, or 'builtin' for the procedural masks.")
+    data: str = Field("builtin", description="Image folder, 'builtin' or 'builtin-detailed'.")
     sketches: str | None = Field(None, description="Folder of sketches matching --data; default: XDoG.")
     dataset_count: int = Field(2000, ge=2, description="Number of built-in procedural masks.")
     dataset_seed: int = Field(0, ge=0, description="Seed of the built-in procedural masks.")

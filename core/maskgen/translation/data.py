@@ -36,6 +36,13 @@ def colour_categories(images: np.ndarray) -> np.ndarray:
     return dist.argmin(axis=1).astype(np.int64)
 
 
+def is_builtin(data: str) -> bool:
+    """'builtin' (the simple procedural masks) or 'builtin-detailed' (the intricate stand-in)."""
+    from maskgen.data.datasets import BUILTIN, BUILTIN_DETAILED
+
+    return data.strip().lower() in (BUILTIN, BUILTIN_DETAILED)
+
+
 def load_sketch_folder(folder: Path, image_paths: list[Path], image_root: Path, size: int) -> np.ndarray:
     """Sketches matched to images by relative path (any image extension): uint8 [N, size, size]."""
     from maskgen.data.folder import IMAGE_EXTENSIONS, load_line_drawing
@@ -64,12 +71,15 @@ def load_sketch_folder(folder: Path, image_paths: list[Path], image_root: Path, 
 def load_images(
     data: str, size: int, count: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, str, list[Path]]:
-    """(uint8 [N, size, size, 3], categories [N], dataset name, paths) of 'builtin' or a folder."""
-    if data == "builtin":
-        from maskgen.data.procedural import render_masks
+    """(uint8 [N, size, size, 3], categories [N], dataset name, paths) of 'builtin', 'builtin-detailed'
+    or a folder. The built-in sets are rendered by the same function the GAN trains on."""
+    if is_builtin(data):
+        from maskgen.data.datasets import load_training_images
 
-        images, labels = render_masks(count, size, seed)
-        return images, labels.astype(np.int64), f"builtin(count={count}, seed={seed})", []
+        key = data.strip().lower()
+        images, labels, _ = load_training_images(key, size, seed, count, need_labels=True)
+        assert labels is not None  # the built-in sets always carry their colour classes
+        return images, labels.astype(np.int64), f"{key}(count={count}, seed={seed})", []
     from maskgen.data.folder import load_folder
 
     images, paths, _ = load_folder(data, size)

@@ -32,7 +32,7 @@ from maskgen.training.rundir import MetricsLog
 from maskgen.training.scaffold import MessageCallback, RunCounters
 from maskgen.training.tick import TickMeans, crossed
 from maskgen.translation.config import TranslateConfig
-from maskgen.translation.data import TripletData, load_images, load_sketch_folder, sketches_of
+from maskgen.translation.data import TripletData, is_builtin, load_images, load_sketch_folder, sketches_of
 from maskgen.translation.features import perceptual_features
 from maskgen.translation.model import TranslationContext, TranslationModel
 
@@ -79,10 +79,10 @@ def check_config(config: TranslateConfig) -> None:
     registry.get("translator", config.translator)
     parse_options("translator", config.translator, config.translator_options, registry)
     xdog_params(config)
-    if config.data != "builtin" and not Path(config.data).exists():
+    if not is_builtin(config.data) and not Path(config.data).exists():
         raise MaskgenError(f"dataset folder not found: {config.data}")
     if config.sketches is not None:
-        if config.data == "builtin":
+        if is_builtin(config.data):
             raise MaskgenError("--sketches needs --data FOLDER (the built-in masks make their own sketches)")
         if not Path(config.sketches).is_dir():
             raise MaskgenError(f"sketch folder not found: {config.sketches}")
@@ -108,7 +108,7 @@ class TranslationTrainer(RunCounters):
             config.data, config.size, config.dataset_count, config.dataset_seed
         )
         if config.sketches is not None:
-            if config.data == "builtin":
+            if is_builtin(config.data):
                 raise MaskgenError(
                     "--sketches needs --data FOLDER (the built-in masks make their own sketches)"
                 )
@@ -223,7 +223,7 @@ def train(
 ) -> Path:
     """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory."""
     say = on_message or scaffold.silent
-    dataset = "builtin" if config.data == "builtin" else Path(config.data).name
+    dataset = config.data.strip().lower() if is_builtin(config.data) else Path(config.data).name
     return scaffold.start_or_resume(
         lambda run_dir: TranslationTrainer(config, run_dir, say),
         lambda trainer: _run_loop(trainer, on_progress, say),
