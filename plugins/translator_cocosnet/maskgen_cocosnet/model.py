@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from maskgen.translation.deform import DeformParams, deform
 from maskgen.translation.losses import perceptual_mse, weighted_feature_l1
 from maskgen.translation.model import (
     AdversarialTranslationModel,
@@ -57,6 +58,23 @@ class CocosTranslator(ExemplarTranslator):
         return image, corr.warp
 
 
+def motion_params(strength: float) -> DeformParams:
+    """The random warp of :attr:`CocosNetOptions.reference_motion`: the pseudo exemplars' affine/TPS
+    family scaled by ``strength``, without their crop (the face stays whole) and flip."""
+    base = DeformParams()
+    lo, hi = base.scale_range
+    return DeformParams(
+        tps_prob=base.tps_prob,
+        max_rotation_deg=base.max_rotation_deg * strength,
+        scale_range=(1 - (1 - lo) * strength, 1 + (hi - 1) * strength),
+        max_shift=base.max_shift * strength,
+        tps_grid=base.tps_grid,
+        tps_strength=base.tps_strength * strength,
+        crop_range=(1.0, 1.0),
+        flip_prob=0.0,
+    )
+
+
 class CocosNetModel(AdversarialTranslationModel):
     options: CocosNetOptions
     translator: CocosTranslator
@@ -69,6 +87,8 @@ class CocosNetModel(AdversarialTranslationModel):
         features = self.require_features("CoCosNet")
         o, T = self.options, self.translator
         sketch, reference, target = batch.sketch, batch.reference, batch.target
+        if o.reference_motion > 0:  # from torch's global RNG, like the rest of the step
+            reference = deform(reference, motion_params(o.reference_motion))
         fake, corr = T(sketch, reference)
         losses = self.adversarial_losses(sketch, fake, target)
 

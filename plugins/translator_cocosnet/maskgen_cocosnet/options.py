@@ -47,6 +47,14 @@ class CocosNetOptions(Options):
     w_warp_self: float = Field(
         0.0, ge=0, description="L1 of the warped pseudo exemplar to the target (original's warp_self_w)."
     )
+    # -- training pairs ----------------------------------------------------------------------------------
+    reference_motion: float = Field(
+        0.0,
+        ge=0,
+        le=3,
+        description="Move every training reference by a random warp of this strength (1: rotations to "
+        "8 deg, shifts to 6%, TPS 0.06) so that 'same position' is never the answer; 0: the original.",
+    )
 
 
 # Reduced widths for 2 CPU cores at 64 px; paper256 keeps the original settings (the defaults above).
@@ -65,6 +73,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         # of the warp on pseudo pairs (the original's warp_self_w) so a correspondence forms in minutes.
         "lr_g": 4e-4,
         "w_warp_self": 10.0,
+        # Aligned frontal masks make the identity warp nearly right on every training pair, and the
+        # correspondence collapses to it; moved references make it learn to match content (cocosnet.md).
+        "reference_motion": 1.5,
     },
     "paper256": {},
 }
