@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from maskgen.artifacts import base_models
 from maskgen.artifacts.checkpoint import load_checkpoint, resolve_checkpoint_dir, split_weights
+from maskgen.artifacts.hub_push import stage_base_model
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.testing import tiny_config_values
@@ -26,12 +26,11 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
         validate_config(tiny_config_values(kimg=0.008, snapshot_kimg=0.008)), tmp_path_factory.mktemp("r")
     )
     root = tmp_path_factory.mktemp("base")
-    target = root / "tiny-16px"
-    source = resolve_checkpoint_dir(run)
-    target.mkdir()
-    shutil.copy(source / "config.json", target / "config.json")
-    weights = load_file(str(source / "model.safetensors"))
-    save_file({k: v for k, v in weights.items() if not k.startswith("G.")}, str(target / "model.safetensors"))
+    plan = stage_base_model(run, root / "tiny-16px", "tiny-16px")  # as scripts/make_base_model.py does
+    assert sorted(plan.files) == ["README.md", "config.json", "model.safetensors", "samples.png"]
+    kept = load_file(str(root / "tiny-16px" / "model.safetensors"))
+    assert {key.split(".")[0] for key in kept} == {"G_ema", "D"}
+    assert "maskgen/tiny-16px" in (root / "tiny-16px" / "README.md").read_text()
     return root
 
 

@@ -220,3 +220,26 @@ def _check_weights(path: Path) -> None:
 
 def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)  # follows the cache's symlinks: the upload holds real files
+
+
+# What a base model keeps of a GAN checkpoint: the averaged generator and the discriminator (a new run
+# starts G as G_ema, as the reference's resume does), a third less to ship.
+BASE_MODEL_PARTS = ("G_ema.", "D.")
+
+
+def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPlan:
+    """Write a GAN checkpoint into ``folder`` as a base model: the Hub layout of a push (model card
+    included, for ``maskgen/NAME``), the weights cut to :data:`BASE_MODEL_PARTS`."""
+    from safetensors.torch import load_file, save_file
+
+    from maskgen.outputs import atomic_write
+
+    plan = stage_upload(checkpoint, folder, repo_id=f"maskgen/{name}")
+    if plan.config.get("kind") != "gan":
+        shutil.rmtree(folder)
+        raise MaskgenError(f"a base model is a GAN checkpoint; {checkpoint} is a {plan.config.get('kind')}")
+    weights = load_file(str(folder / MODEL_FILE))
+    kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_MODEL_PARTS)}
+    atomic_write(folder / MODEL_FILE, lambda tmp: save_file(kept, tmp, metadata={"format": "pt"}))
+    plan.sizes[MODEL_FILE] = (folder / MODEL_FILE).stat().st_size
+    return plan

@@ -1,0 +1,47 @@
+#!/usr/bin/env python
+"""Ship a GAN checkpoint as a base model inside the package (maskgen/assets/base/NAME/).
+
+    .venv/bin/python scripts/make_base_model.py RUN_OR_CHECKPOINT NAME [--replace]
+
+The folder gets the Hub layout of `maskgen hub push` (model.safetensors with G_ema and D only,
+config.json, README.md, samples.png), so the same folder can be published with
+`maskgen hub push core/maskgen/assets/base/NAME maskgen/NAME`. New runs whose architecture matches
+start from it by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+from maskgen.artifacts.base_models import base_models_dir
+from maskgen.artifacts.hub_push import stage_base_model
+from maskgen.errors import MaskgenError
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkpoint")
+    parser.add_argument("name")
+    parser.add_argument("--replace", action="store_true", help="replace a shipped base model of that name")
+    args = parser.parse_args()
+    target = base_models_dir() / args.name
+    try:
+        if target.exists():
+            if not args.replace:
+                raise MaskgenError(f"{target} exists; pass --replace to ship the new weights in its place")
+            shutil.rmtree(target)
+        plan = stage_base_model(args.checkpoint, target, args.name)
+    except MaskgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for name in plan.files:
+        print(f"{target / name}  {plan.sizes.get(name, 0) / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
