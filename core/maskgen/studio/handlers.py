@@ -31,7 +31,7 @@ from maskgen.artifacts.generator import class_index, generate_images, load_gener
 from maskgen.data.procedural import render_masks
 from maskgen.data.sketch import XDoGParams, sketch_to_uint8
 from maskgen.errors import MaskgenError
-from maskgen.images import SEED_MAX, parse_seeds, save_grid, save_png
+from maskgen.images import SEED_MAX, make_grid, parse_seeds, save_grid, save_png
 from maskgen.studio.catalogue import GAN, TRANSLATOR, Catalogue, Entry, ModelCache
 from maskgen.studio.jobs import Jobs, Token
 from maskgen.studio.uploads import MAX_PIXELS, check_image, check_latent, save_drawing
@@ -358,8 +358,8 @@ def builtin_reference_path(folder: Path, index: int, size: int = 128) -> Path:
 
 
 def builtin_reference_sheet(folder: Path, size: int = 64) -> Path:
-    """All built-in references side by side, numbered left to right, for the page."""
+    """All built-in references in two rows, numbered in reading order, for the page."""
     images, _ = render_masks(BUILTIN_REFERENCES, size, seed=0)
     path = folder / "builtin_references.png"
-    save_png(np.concatenate(list(images), axis=1), path)
+    save_png(make_grid(images, columns=BUILTIN_REFERENCES // 2), path)
     return path

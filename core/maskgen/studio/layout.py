@@ -27,9 +27,12 @@ from maskgen.studio.jobs import Cancelled
 log = logging.getLogger("maskgen.studio")
 IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"]
 FAST, LONG = "fast", "long"  # concurrency groups
+# Masks are small (16-256 px): show them large, with sharp pixels instead of a blur.
 CSS = """
 .mg-hint {color: #a15c00;}
+.mg-pixels img {image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain;}
 """
+PIXELS = {"elem_classes": ["mg-pixels"], "height": 300}
 
 
 def shown(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -242,7 +245,7 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                         go = gr.Button("Generate", variant="primary", elem_id="gen-button")
                     with gr.Column(scale=2):
                         gen_image = gr.Image(
-                            type="filepath", format="png", label="Masks", elem_id="gen-image"
+                            type="filepath", format="png", label="Masks", elem_id="gen-image", **PIXELS
                         )
                         gen_file = gr.File(label="Download PNG")
                         gen_note = gr.Markdown(elem_id="gen-note")
@@ -267,16 +270,16 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                         mix_class = gr.Dropdown([AUTO_CLASS], value=AUTO_CLASS, label="Class", visible=False)
                         mix_go = gr.Button("Mix", variant="primary")
                 with gr.Row():
-                    mix_image = gr.Image(type="filepath", format="png", label="Mix")
+                    mix_image = gr.Image(type="filepath", format="png", label="Mix", **PIXELS)
                     mix_grid = gr.Image(
-                        type="filepath", format="png", label="B on top, A on the left, the mix"
+                        type="filepath", format="png", label="B on top, A on the left, the mix", **PIXELS
                     )
 
             with gr.Tab("Project", id="project"):
                 with gr.Row():
                     with gr.Column():
                         target = gr.File(label="A mask image to project", file_types=IMAGE_TYPES)
-                        steps = gr.Slider(10, studio.limits.max_steps, value=200, step=10, label="Steps")
+                        steps = gr.Slider(1, studio.limits.max_steps, value=200, step=1, label="Steps")
                         proj_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=SEED_MAX)
                         noise = gr.Radio(
                             ["fixed", "random", "const"], value="fixed", label="Noise maps",
@@ -287,7 +290,9 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                             proj_go = gr.Button("Project", variant="primary")
                             proj_stop = gr.Button("Cancel", variant="stop")
                     with gr.Column():
-                        proj_image = gr.Image(type="filepath", format="png", label="Target | projection")
+                        proj_image = gr.Image(
+                            type="filepath", format="png", label="Target | projection", **PIXELS
+                        )
                         proj_w = gr.File(label="Its latent (projected_w.npz)")
                         proj_note = gr.Markdown()
                         with gr.Row():
@@ -314,7 +319,7 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                             walk_go = gr.Button("Walk", variant="primary")
                             walk_stop = gr.Button("Cancel", variant="stop")
                     with gr.Column():
-                        walk_image = gr.Image(type="filepath", label="The walk", format="gif")
+                        walk_image = gr.Image(type="filepath", label="The walk", format="gif", **PIXELS)
                         walk_file = gr.File(label="Download")
 
             with gr.Tab("Colour a sketch", id="colour"):
@@ -354,10 +359,14 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                             colour_go = gr.Button("Colour", variant="primary", elem_id="colour-button")
                             colour_stop = gr.Button("Cancel", variant="stop")
                 with gr.Row():
-                    seen = gr.Image(type="filepath", format="png", label="Sketch as the translator sees it")
-                    warped = gr.Image(type="filepath", format="png", label="Reference warped onto the sketch")
+                    seen = gr.Image(
+                        type="filepath", format="png", label="Sketch as the translator sees it", **PIXELS
+                    )
+                    warped = gr.Image(
+                        type="filepath", format="png", label="Reference warped onto the sketch", **PIXELS
+                    )
                     coloured = gr.Image(
-                        type="filepath", format="png", label="Result", elem_id="colour-result"
+                        type="filepath", format="png", label="Result", elem_id="colour-result", **PIXELS
                     )
                 colour_note = gr.Markdown(elem_id="colour-note")
 

@@ -89,6 +89,8 @@ def create(config: StudioConfig) -> tuple[Any, Studio]:
 
 def launch(page: Any, config: StudioConfig, block: bool = True) -> Any:
     """Listen on ``config.host``:``config.port``; with ``block`` until interrupted."""
+    from maskgen.studio.layout import CSS
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return page.launch(
@@ -104,7 +106,7 @@ def launch(page: Any, config: StudioConfig, block: bool = True) -> Any:
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
-        css=None,
+        css=CSS,
         footer_links=["api"],
     )
 
