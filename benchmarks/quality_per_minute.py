@@ -66,7 +66,18 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             },
         },
     ),
-    "default-0.1": ("maskgen 0.1's default: the cpu preset at 64 px", {}),
+    "default-0.1": (
+        "maskgen 0.1's default: the cpu preset at 64 px, from scratch, noise inputs at every resolution",
+        {"init": "none", "xflip": False, "generator_options": {"noise_max_resolution": None}},
+    ),
+    "transfer": (
+        "the real-masks recipe: x-flips, noise inputs up to 16 px, started from the shipped base model",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-scratch": (
+        "the same recipe from scratch (--init none): what the base model adds",
+        {"init": "none", "xflip": True, "generator_options": {"noise_max_resolution": 16}},
+    ),
     "symmetric-coarse-noise": (
         "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",
         {"generator_options": {"symmetric": True, "noise_max_resolution": 16}},
@@ -133,7 +144,7 @@ def train_until(setting: str, minutes: float, train_dir: Path, results: dict[str
     config = config.model_copy(update={"max_minutes": minutes - done})
     log(f"{setting}: training {minutes - done:.1f} min ({done:.1f} done)")
     start = time.monotonic()
-    run_dir = train(config, out_root=WORK / "runs", resume_dir=run_dir)
+    run_dir = train(config, out_root=WORK / "runs", resume_dir=run_dir, on_message=log)
     results["runs"][setting] = {"run_dir": str(run_dir), "minutes": done + (time.monotonic() - start) / 60}
     save_results(results)
     return run_dir
@@ -165,6 +176,8 @@ def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> d
         "setting": setting,
         "minutes": minutes,
         "kimg": checkpoint.config.get("kimg"),
+        "init": checkpoint.config.get("train", {}).get("init"),
+        "loadavg": round(os.getloadavg()[0], 2),  # other jobs on the machine slow the clock budgets
         "metrics": {
             key: {"label": entry.get("label", key), "value": entry.get("value")}
             for key, entry in evaluation.get("metrics", {}).items()
@@ -200,8 +213,10 @@ def table_lines(results: dict[str, Any]) -> list[str]:
         keys += [k for k in m["metrics"] if k not in keys]
     labels = {k: next(m["metrics"][k]["label"] for m in rows if k in m["metrics"]) for k in keys}
     lines = [
-        "| setting | minutes | kimg | " + " | ".join(labels[k] for k in keys) + " | max noise strength |",
-        "|---|---:|---:|" + "---:|" * (len(keys) + 1),
+        "| setting | minutes | kimg | start | "
+        + " | ".join(labels[k] for k in keys)
+        + " | max noise strength |",
+        "|---|---:|---:|---|" + "---:|" * (len(keys) + 1),
     ]
     for m in rows:
         cells = []
@@ -212,7 +227,9 @@ def table_lines(results: dict[str, Any]) -> list[str]:
         kimg = m.get("kimg")
         kimg_text = f"{kimg:.1f}" if isinstance(kimg, (int, float)) else "?"
         lines.append(
-            f"| {m['setting']} | {m['minutes']:g} | {kimg_text} | " + " | ".join(cells) + f" | {noise:.3f} |"
+            f"| {m['setting']} | {m['minutes']:g} | {kimg_text} | {m.get('init') or '?'} | "
+            + " | ".join(cells)
+            + f" | {noise:.3f} |"
         )
     return lines
 
