@@ -89,7 +89,8 @@ class CocosNetModel(AdversarialTranslationModel):
         sketch, reference, target = batch.sketch, batch.reference, batch.target
         if o.reference_motion > 0:  # from torch's global RNG, like the rest of the step
             reference = deform(reference, motion_params(o.reference_motion))
-        fake, corr = T(sketch, reference)
+        corr = T.correspondence(sketch, reference)
+        fake = T.synthesize(sketch, corr.warp.detach() if o.detach_warp else corr.warp)
         losses = self.adversarial_losses(sketch, fake, target)
 
         fake_feats = features(fake)

@@ -47,6 +47,11 @@ class CocosNetOptions(Options):
     w_warp_self: float = Field(
         0.0, ge=0, description="L1 of the warped pseudo exemplar to the target (original's warp_self_w)."
     )
+    detach_warp: bool = Field(
+        False,
+        description="Train the correspondence only on its own losses (domain, cycle, warp_self): the "
+        "generator's losses do not reach it through the warp. On aligned masks they pull it to the identity.",
+    )
     # -- training pairs ----------------------------------------------------------------------------------
     reference_motion: float = Field(
         0.0,
@@ -76,6 +81,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         # Aligned frontal masks make the identity warp nearly right on every training pair, and the
         # correspondence collapses to it; moved references make it learn to match content (cocosnet.md).
         "reference_motion": 1.5,
+        "detach_warp": True,
     },
     "paper256": {},
 }
