@@ -70,17 +70,18 @@ def binding_notice(host: str, port: int, share: bool) -> list[str]:
 def create(config: StudioConfig) -> tuple[Any, Studio]:
     """(the Gradio Blocks, the Studio behind it), not yet listening."""
     require_gradio()
+    # The checkpoints first: bad arguments fail before anything process-wide (GRADIO_TEMP_DIR) changes.
+    catalogue = Catalogue(config.checkpoints, config.translators, config.runs_root)
     temp = Path(config.temp_dir) if config.temp_dir else Path(tempfile.mkdtemp(prefix="maskgen-studio-"))
     temp.mkdir(parents=True, exist_ok=True)
     if config.temp_dir is None:
         atexit.register(shutil.rmtree, temp, True)
-    # Gradio stores uploads (and copies of outputs) under GRADIO_TEMP_DIR: point it at our area
-    # before its modules read it.
+    # Gradio stores uploads (and copies of outputs) under GRADIO_TEMP_DIR and accepts as uploads only
+    # files under it, read at every request: point it at our area (so: one studio per process).
     os.environ["GRADIO_TEMP_DIR"] = str(temp)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from maskgen.studio.layout import build
 
-    catalogue = Catalogue(config.checkpoints, config.translators, config.runs_root)
     studio = Studio(catalogue, config.device, temp, config.limits)
     page = build(studio)
     page.queue(max_size=config.queue_size, default_concurrency_limit=1)
