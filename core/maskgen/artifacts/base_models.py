@@ -1,10 +1,13 @@
 """Base models shipped inside the package: where new runs on a user's folder start from.
 
-A base model is a GAN checkpoint trained long on the built-in sets, laid out exactly like a Hub repo
-(``model.safetensors``, ``config.json``, ``README.md``), in ``maskgen/assets/base/<name>/``. A new run
-with ``init`` unset starts from the base model whose architecture matches its own (resolution,
-generator and every option that shapes a weight, D's conditioning); with no match it starts from
-scratch. ``--init none`` always starts from scratch; ``--init PATH|hf://...`` from that checkpoint.
+A base model is a checkpoint (a GAN's or a translator's: config.json ``kind``) trained long on the
+built-in sets, laid out exactly like a Hub repo (``model.safetensors``, ``config.json``, ``README.md``),
+in ``maskgen/assets/base/<name>/``. A new run with ``init`` unset starts from the base model whose
+architecture matches its own (resolution, generator and every option that shapes a weight, D's
+conditioning); with no match it starts from scratch. ``--init none`` always starts from scratch;
+``--init PATH|hf://...`` from that checkpoint.
+Base translators (``kind`` "translation") are matched by translator name, size and the names and shapes
+of their weights (:func:`weight_shapes`), and are what ``translate apply`` uses without --checkpoint.
 """
 
 from __future__ import annotations
@@ -26,12 +29,51 @@ def base_models_dir() -> Path:
     return Path(str(files("maskgen") / "assets" / "base"))
 
 
-def list_base_models() -> list[Path]:
-    """Every shipped base model (a checkpoint directory), by name."""
+GAN = "gan"
+TRANSLATION = "translation"
+
+
+def read_base_config(directory: Path) -> dict[str, Any] | None:
+    """A shipped model's config.json, or None when it is missing or damaged (then it is not offered)."""
+    try:
+        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def list_base_models(kind: str | None = GAN) -> list[Path]:
+    """The shipped base models (checkpoint directories) of one ``kind`` ("gan", "translation"; None:
+    every kind), by name. GAN base models by default: the GAN trainer and the studio's catalogue offer
+    only those."""
     root = base_models_dir()
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if (p / MODEL_FILE).is_file() and (p / CONFIG_FILE).is_file())
+    found = sorted(p for p in root.iterdir() if (p / MODEL_FILE).is_file() and (p / CONFIG_FILE).is_file())
+    if kind is None:
+        return found
+    return [p for p in found if (read_base_config(p) or {}).get("kind") == kind]
+
+
+def list_base_translators() -> list[Path]:
+    """The shipped base translators (translation checkpoints), by name."""
+    return list_base_models(TRANSLATION)
+
+
+def weight_shapes(path: Path, prefixes: tuple[str, ...] = ()) -> dict[str, tuple[int, ...]] | None:
+    """Tensor name -> shape from a safetensors file's header (no tensor is read), only names starting
+    with one of ``prefixes`` (all when empty); None when the file cannot be read."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return {
+                key: tuple(handle.get_slice(key).get_shape())
+                for key in handle.keys()
+                if not prefixes or key.startswith(prefixes)
+            }
+    except (SafetensorError, OSError, ValueError):
+        return None
 
 
 def architecture(
@@ -69,17 +111,16 @@ def base_model_path(reference: str) -> Path:
     name = reference[len(BASE_SCHEME) :]
     directory = base_models_dir() / name
     if not name or "/" in name or not (directory / MODEL_FILE).is_file():
-        shipped = ", ".join(BASE_SCHEME + p.name for p in list_base_models()) or "none"
+        shipped = ", ".join(BASE_SCHEME + p.name for p in list_base_models(kind=None)) or "none"
         raise MaskgenError(f"no base model {reference!r} in this maskgen; shipped: {shipped}")
     return directory
 
 
 def matching_base_model(wanted: dict[str, Any], generator_defaults: dict[str, Any]) -> Path | None:
     """The shipped base model whose :func:`architecture` equals ``wanted``, or None."""
-    for directory in list_base_models():
-        try:
-            config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+    for directory in list_base_models(GAN):
+        config = read_base_config(directory)
+        if config is None:
             continue  # a damaged asset must not stop a run from training from scratch
         train = config.get("train", {})
         d_c_dim, c_dim = int(config.get("d_c_dim", 0)), len(class_names(config))

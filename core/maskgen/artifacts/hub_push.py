@@ -222,24 +222,30 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)  # follows the cache's symlinks: the upload holds real files
 
 
-# What a base model keeps of a GAN checkpoint: the averaged generator and the discriminator (a new run
-# starts G as G_ema, as the reference's resume does), a third less to ship.
+# What a base model keeps of a checkpoint, by its kind: of a GAN, the averaged generator and the
+# discriminator (a new run starts G as G_ema, as the reference's resume does), a third less to ship; of
+# a translator, the translator and its discriminator (a new translation run fine-tunes both).
 BASE_MODEL_PARTS = ("G_ema.", "D.")
+BASE_TRANSLATOR_PARTS = ("T.", "D.")
+BASE_PARTS = {"gan": BASE_MODEL_PARTS, "translation": BASE_TRANSLATOR_PARTS}
 
 
 def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPlan:
-    """Write a GAN checkpoint into ``folder`` as a base model: the Hub layout of a push (model card
-    included, for ``maskgen/NAME``), the weights cut to :data:`BASE_MODEL_PARTS`."""
+    """Write a GAN or translation checkpoint into ``folder`` as a base model: the Hub layout of a push
+    (model card included, for ``maskgen/NAME``), the weights cut to :data:`BASE_PARTS` of its kind."""
     from safetensors.torch import load_file, save_file
 
     from maskgen.outputs import atomic_write
 
     plan = stage_upload(checkpoint, folder, repo_id=f"maskgen/{name}")
-    if plan.config.get("kind") != "gan":
+    kind = plan.config.get("kind")
+    if kind not in BASE_PARTS:
         shutil.rmtree(folder)
-        raise MaskgenError(f"a base model is a GAN checkpoint; {checkpoint} is a {plan.config.get('kind')}")
+        raise MaskgenError(
+            f"a base model is a GAN or translation checkpoint; {checkpoint} is a {kind} checkpoint"
+        )
     weights = load_file(str(folder / MODEL_FILE))
-    kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_MODEL_PARTS)}
+    kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_PARTS[kind])}
     atomic_write(folder / MODEL_FILE, lambda tmp: save_file(kept, tmp, metadata={"format": "pt"}))
     plan.sizes[MODEL_FILE] = (folder / MODEL_FILE).stat().st_size
     return plan
