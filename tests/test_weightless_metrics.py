@@ -63,6 +63,8 @@ def test_c2st_is_deterministic_balanced_and_leaves_the_global_rng_alone(controls
     assert c2st(real, fake, steps=40) == first
     assert first["per_side"] == 60 and first["train_images"] + first["test_images"] == 120
     assert c2st(real, fake, steps=40, seed=1) != first
+    with torch.no_grad():  # a caller measuring inside no_grad (as the translation benchmark does)
+        assert c2st(real, fake, steps=40) == first
 
 
 def test_binomial_helpers() -> None:

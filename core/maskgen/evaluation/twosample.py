@@ -78,7 +78,8 @@ def _train_and_score(
     seed: int,
 ) -> torch.Tensor:
     """Train the CNN on the CPU from seed ``seed``; its logits on ``x_test`` (> 0: real)."""
-    with torch.random.fork_rng(devices=[]):  # leaves the caller's random stream alone
+    # fork_rng leaves the caller's random stream alone; enable_grad trains even inside a no_grad caller.
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
         model = _small_cnn(size)
         optimizer = torch.optim.Adam(model.parameters(), lr=LR)
