@@ -239,6 +239,8 @@ def baseline(path: tuple[str, ...], command: Any, cwd: Path, world: World) -> di
             value = [world.gan_run]
         elif name.startswith("out") and kind == "path":
             value = cwd / _output_name(param)
+        elif name == "checkpoint" and path == ("translate", "apply"):
+            value = world.translator  # optional there (default: a shipped base translator, maybe none)
         elif not required:
             continue
         elif "classify train" in _help(param):

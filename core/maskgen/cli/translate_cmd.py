@@ -17,7 +17,11 @@ app.add_typer(translate_app, name="translate")
 @translate_app.command("train")
 def train_cmd(
     translator: str = typer.Option(None, "--translator", "-t", help="cocosnet (default) or spade."),
-    data: str = typer.Option(None, "--data", help="Image folder, 'builtin' (default: procedural masks) or 'builtin-detailed' (intricate masks)."),
+    data: str = typer.Option(
+        None,
+        "--data",
+        help="Image folder, 'builtin' (default: procedural masks) or 'builtin-detailed' (intricate masks).",
+    ),
     sketches: str = typer.Option(
         None, "--sketches", help="Folder of sketches matching --data (default: XDoG)."
     ),
@@ -41,6 +45,12 @@ def train_cmd(
     device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
     translator_option: list[str] = typer.Option(
         [], "--translator-option", "-T", help="Translator option KEY=VALUE, e.g. -T w_context=5 (repeatable)."
+    ),
+    init: str = typer.Option(
+        None,
+        "--init",
+        help="Start T and D from this translation checkpoint (PATH, hf://OWNER/REPO@REV or base:NAME); "
+        "default: the shipped base translator of the same translator and size, if any; 'none': from scratch.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -68,6 +78,7 @@ def train_cmd(
         feature_weights=str(weights) if weights is not None else None,
         snapshot_kimg=snapshot_kimg,
         device=device,
+        init=init,
         translator_options=parse_key_values(translator_option, "--translator-option") or None,
     )
     from maskgen.translation.trainer import Progress as TrainProgress
@@ -103,7 +114,12 @@ def train_cmd(
 
 @translate_app.command("apply")
 def apply_cmd(
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="Checkpoint dir, run dir or its checkpoints/."),
+    checkpoint: str = typer.Option(
+        None,
+        "--checkpoint",
+        help="Checkpoint dir, run dir or its checkpoints/, hf://OWNER/REPO or base:NAME "
+        "(default: the shipped base translator, CoCosNet first).",
+    ),
     sketch_path: Path = typer.Option(..., "--sketch", help="Line drawing (PNG...) or a folder of them."),
     reference: Path = typer.Option(
         ..., "--reference", help="Colour reference mask, or a folder (sorted pairing)."
@@ -119,15 +135,28 @@ def apply_cmd(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
-    """Colour sketches after references with a trained translator; inputs are resized to its size."""
+    """Colour sketches after references with a trained translator; inputs are resized to its size.
+
+    A colour image given as --sketch gives its XDoG lines; other sizes, greyscale and transparent
+    references are converted. Each such fix is one "note:" line on stderr.
+    """
     from maskgen.data.sketch import XDoGParams
     from maskgen.devices import pick_device
-    from maskgen.translation.apply import apply_pairs, load_translator, plan_pairs
+    from maskgen.translation.apply import apply_pairs, default_translator, load_translator, plan_pairs
 
     pairs = plan_pairs(sketch_path, reference, out)
+    if checkpoint is None:
+        checkpoint = default_translator()
+        typer.echo(
+            f"note: using the shipped base translator {checkpoint} (--checkpoint picks another)", err=True
+        )
     loaded = load_translator(checkpoint, pick_device(device))
     written, warps = apply_pairs(
-        loaded, pairs, show_warp=show_warp, extract=XDoGParams() if extract else None
+        loaded,
+        pairs,
+        show_warp=show_warp,
+        extract=XDoGParams() if extract else None,
+        on_note=lambda line: typer.echo(line, err=True),
     )
     name = loaded.config.get("translator")
     if show_warp and warps == 0:

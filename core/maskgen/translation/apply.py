@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image
 
+from maskgen.artifacts.base_models import BASE_SCHEME, list_base_translators, read_base_config
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.data.folder import find_images, load_image, load_line_drawing
 from maskgen.data.sketch import XDoGParams, xdog
@@ -15,6 +19,23 @@ from maskgen.errors import MaskgenError
 from maskgen.images import save_png, to_uint8
 from maskgen.translation.model import ExemplarTranslator, TranslationContext
 from maskgen.translation.trainer import build_model, check_checkpoint_kind
+
+NoteCallback = Callable[[str], None]
+PREFERRED_TRANSLATOR = "cocosnet"  # the paper's method; SPADE is its baseline
+NO_BASE_TRANSLATOR = (
+    "no --checkpoint given and this maskgen ships no base translator; train one with "
+    "`maskgen translate train` and pass its run directory as --checkpoint"
+)
+
+
+def default_translator() -> str:
+    """``base:NAME`` of the shipped base translator ``translate apply`` uses without --checkpoint
+    (a CoCosNet one first); one clear line when none is shipped."""
+    shipped = list_base_translators()
+    if not shipped:
+        raise MaskgenError(NO_BASE_TRANSLATOR)
+    preferred = [p for p in shipped if (read_base_config(p) or {}).get("translator") == PREFERRED_TRANSLATOR]
+    return BASE_SCHEME + (preferred or shipped)[0].name
 
 
 @dataclass
@@ -53,6 +74,125 @@ def load_reference(path: Path, size: int) -> torch.Tensor:
     """[1, 3, size, size] in [-1, 1], decoded as the training images are (:func:`load_image`)."""
     arr = load_image(path, size)
     return torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+# -- inputs that are not what the translator expects: fixed, each said in one note line -------------------
+
+# A pixel is clearly coloured when its channels differ by this much (of 255): grey paper, black or grey
+# lines and JPEG noise stay below it. A sketch file is a colour image (a painted mask), not a line
+# drawing, when at least COLOUR_FRACTION of it lies inside solid colour areas, i.e. clearly coloured
+# pixels that survive a COLOUR_AREA x COLOUR_AREA erosion, judged at COLOUR_CHECK_SIZE px whatever the
+# translator's size: lines drawn in coloured ink, even 3 px wide there, are eroded away. On the built-in
+# masks at 128 px every coloured category is above it (the white, black and silver ones, rightly, not).
+COLOUR_CHROMA = 80
+COLOUR_AREA = 5
+COLOUR_FRACTION = 0.1
+COLOUR_CHECK_SIZE = 128
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+TRANSPARENT_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+
+def colour_area_fraction(rgb: np.ndarray) -> float:
+    """Share of a uint8 [H, W, 3] image inside solid areas of clearly coloured pixels (see above)."""
+    coloured = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2).astype(np.int16) >= COLOUR_CHROMA
+    if min(coloured.shape) < COLOUR_AREA:
+        return float(coloured.mean())
+    windows = np.lib.stride_tricks.sliding_window_view(coloured, (COLOUR_AREA, COLOUR_AREA))
+    return float(windows.all(axis=(2, 3)).sum() / coloured.size)
+
+
+def is_colour_image(path: Path) -> bool:
+    """Whether an image file is clearly a colour picture rather than a line drawing."""
+    return colour_area_fraction(load_image(path, COLOUR_CHECK_SIZE)) >= COLOUR_FRACTION
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file says about itself before decoding: its size as shown (EXIF orientation applied)."""
+
+    width: int
+    height: int
+    grey: bool
+    transparent: bool
+
+
+def read_header(path: Path) -> ImageHeader | None:
+    """The header of an image file; None when it cannot be read (decoding then says why, in one line)."""
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            if im.getexif().get(0x0112) in (5, 6, 7, 8):  # orientations that turn the image by 90 degrees
+                width, height = height, width
+            transparent = im.mode in TRANSPARENT_MODES or "transparency" in im.info
+            return ImageHeader(width, height, im.mode in GREY_MODES, transparent)
+    except Exception:  # noqa: BLE001  (PIL raises many types on broken files; load_image reports them)
+        return None
+
+
+@dataclass
+class InputNotes:
+    """Inputs fixed on the way in, one note line per kind of fix (not per file: folders can be large)."""
+
+    size: int
+    found: dict[str, dict[Path, str]] = field(default_factory=dict)  # kind -> file -> detail
+
+    def add(self, kind: str, path: Path, detail: str = "") -> None:
+        self.found.setdefault(kind, {}).setdefault(path, detail)  # one reference for many sketches: once
+
+    def check(self, role: str, path: Path) -> None:
+        """Size of a sketch or reference; greyscale and transparency of a reference."""
+        header = read_header(path)
+        if header is None:
+            return
+        if (header.width, header.height) != (self.size, self.size):
+            self.add(f"{role}:size", path, f"{header.width}x{header.height}")
+        if role == "reference" and header.grey:
+            self.add("reference:grey", path)
+        if role == "reference" and header.transparent:
+            self.add("reference:transparent", path)
+
+    def lines(self) -> list[str]:
+        side = f"{self.size}x{self.size}"
+        lines = []
+        for kind, files in self.found.items():
+            role, what = kind.split(":")
+            (path, detail), many = next(iter(files.items())), len(files) > 1
+            first = path.name
+            subject = f"{len(files)} {_PLURALS[role]}, e.g. {first}," if many else f"{role} {first}"
+            one, several = _NOTES[what]
+            text = (several if many else one).format(side=side, first=first, detail=detail)
+            lines.append(f"note: {subject} {text}")
+        return lines
+
+
+_PLURALS = {"sketch": "sketches", "reference": "references"}
+# What each note says after its subject: (one file, several files).
+_NOTES = {
+    "colour": (
+        "is a colour image, not a line drawing: using its XDoG lines, as --extract-sketch does",
+        "are colour images, not line drawings: using their XDoG lines, as --extract-sketch does",
+    ),
+    "size": (
+        "is {detail}, not the translator's {side}: cropped to a square and resized",
+        "are not the translator's {side} ({first} is {detail}): cropped to squares and resized",
+    ),
+    "grey": (
+        "is greyscale: converted to RGB (a grey reference gives grey colours)",
+        "are greyscale: converted to RGB (a grey reference gives grey colours)",
+    ),
+    "transparent": ("has transparency: composited on white", "have transparency: composited on white"),
+}
+
+
+def read_sketch(
+    path: Path, size: int, extract: XDoGParams | None, notes: InputNotes | None = None
+) -> torch.Tensor:
+    """:func:`load_sketch`; given ``notes``, a file that is clearly a colour image (a painted mask given
+    as --sketch) has its XDoG lines taken, as with --extract-sketch, and that is noted."""
+    if extract is None and notes is not None and is_colour_image(path):
+        notes.add("sketch:colour", path)
+        extract = XDoGParams()
+    return load_sketch(path, size, extract)
 
 
 def warp_path(out: Path) -> Path:
@@ -101,12 +241,25 @@ def apply_pairs(
     show_warp: bool = False,
     extract: XDoGParams | None = None,
     batch: int = 16,
+    on_note: NoteCallback | None = None,
 ) -> tuple[int, int]:
-    """Translate every pair; returns (outputs written, warp images written)."""
+    """Translate every pair; returns (outputs written, warp images written).
+
+    With ``on_note`` the inputs are also checked, and what is done about each kind of unexpected input
+    is said in one line through it: a colour image given as a sketch gives its XDoG lines, files of
+    another size than the translator's are cropped and resized, greyscale and transparent references
+    are converted. Without it, inputs are read as they are (the studio shows its own notes).
+    """
+    notes = InputNotes(loaded.size) if on_note is not None else None
+    if notes is not None:
+        for sketch, reference, _ in pairs:
+            notes.check("sketch", sketch)
+            notes.check("reference", reference)
     written = warps = 0
     for start in range(0, len(pairs), batch):
         chunk = pairs[start : start + batch]
-        sketches = torch.cat([load_sketch(s, loaded.size, extract) for s, _, _ in chunk]).to(loaded.device)
+        sketches = torch.cat([read_sketch(s, loaded.size, extract, notes) for s, _, _ in chunk])
+        sketches = sketches.to(loaded.device)
         references = torch.cat([load_reference(r, loaded.size) for _, r, _ in chunk]).to(loaded.device)
         images, warped = loaded.translator.translate_with_warp(sketches, references)
         for index, (_, _, out) in enumerate(chunk):
@@ -115,4 +268,7 @@ def apply_pairs(
             if show_warp and warped is not None:
                 save_png(to_uint8(warped[index : index + 1])[0], warp_path(out))
                 warps += 1
+    if notes is not None and on_note is not None:
+        for line in notes.lines():
+            on_note(line)
     return written, warps

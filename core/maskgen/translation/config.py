@@ -53,6 +53,12 @@ class TranslateConfig(BaseModel):
     xdog: dict[str, Any] = Field(default_factory=dict, description="XDoG parameter overrides.")
     sheet_rows: int = Field(8, ge=1, le=64, description="Rows of the contact sheet.")
     device: str = "auto"
+    init: str | None = Field(
+        None,
+        description="Start T and D from this translation checkpoint (PATH, hf://OWNER/REPO@REV or "
+        "base:NAME; weights only); unset: the shipped base translator of the same translator, size and "
+        "weight shapes if there is one; 'none': from scratch.",
+    )
 
     @field_validator("size")
     @classmethod

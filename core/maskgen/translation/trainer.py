@@ -19,7 +19,16 @@ import numpy as np
 import torch
 
 from maskgen import __version__
+from maskgen.artifacts.base_models import (
+    BASE_SCHEME,
+    SCRATCH,
+    list_base_translators,
+    read_base_config,
+    weight_shapes,
+)
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.hub_pull import pin_reference
+from maskgen.artifacts.layout import MODEL_FILE
 from maskgen.data.sketch import XDoGParams
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
@@ -38,6 +47,7 @@ from maskgen.translation.model import TranslationContext, TranslationModel
 
 TICK_KIMG = 0.1  # how often losses are logged to metrics.jsonl
 CHECKPOINT_KIND = "translation"
+NETWORK_PREFIXES = ("T.", "D.")  # what a translation checkpoint and a base translator hold
 RESUME_COMMAND = "maskgen translate train --resume"
 
 
@@ -119,6 +129,7 @@ class TranslationTrainer(RunCounters):
         self.cur_nimg = 0
         self.iteration = 0
         self.wall_seconds = 0.0
+        self.init_source: dict[str, str] | None = None  # repo/revision/commit of an hf:// --init
 
     # -- training ------------------------------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class TranslationTrainer(RunCounters):
             "plugin": self.plugin_version,
             "dataset": {"name": self.dataset_name, "images": len(self.data)},
             "kimg": self.cur_nimg / 1000,
-        }
+        } | ({"init_source": self.init_source} if self.init_source else {})
 
     def save_checkpoint(self, card: str = "") -> Path:
         networks = {"T": self.model.translator, "D": self.model.discriminator}
@@ -184,12 +195,40 @@ class TranslationTrainer(RunCounters):
         optimizer_tensors, optimizer_meta = scaffold.optimizer_state(self._optimizers())
         return scaffold.rng_state(self.device) | optimizer_tensors, self.counters() | optimizer_meta
 
-    def load(self, path: Path, with_training_state: bool = True) -> None:
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``T.*`` and ``D.*`` names and shapes of this run's model, as a checkpoint stores them."""
+        networks = (("T", self.model.translator), ("D", self.model.discriminator))
+        return {
+            f"{prefix}.{key}": tuple(value.shape)
+            for prefix, module in networks
+            for key, value in module.state_dict().items()
+        }
+
+    def matching_base_translator(self) -> Path | None:
+        """The shipped base translator this run can start from: same translator, same size, and the
+        same weight names and shapes (read from the safetensors header, no tensor loaded)."""
+        wanted = self.weight_shapes()
+        for directory in list_base_translators():
+            config = read_base_config(directory) or {}
+            if config.get("translator") != self.config.translator or config.get("size") != self.config.size:
+                continue
+            if weight_shapes(directory / MODEL_FILE, NETWORK_PREFIXES) == wanted:
+                return directory
+        return None
+
+    def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
         check_checkpoint_kind(checkpoint.config, checkpoint.path, self.config.translator)
         what = f"{self.config.translator} translator ({self.config.size} px)"
-        load_strict(self.model.translator, split_weights(checkpoint.weights, "T"), what)
-        load_strict(self.model.discriminator, split_weights(checkpoint.weights, "D"), f"{what} discriminator")
+        # Given both configs, a mismatch is said as what differs ("checkpoint is 32 px, config asks ...").
+        requested = self.config.model_dump(mode="json")
+        for prefix, module, label in (
+            ("T", self.model.translator, what),
+            ("D", self.model.discriminator, f"{what} discriminator"),
+        ):
+            load_strict(
+                module, split_weights(checkpoint.weights, prefix), label, checkpoint.config, requested
+            )
         if not with_training_state:
             return
         tensors, meta = checkpoint.training_state()
@@ -223,6 +262,27 @@ def train(
 ) -> Path:
     """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory."""
     say = on_message or scaffold.silent
+
+    def initialize(trainer: TranslationTrainer) -> None:
+        """New runs only: the weights T and D start from (resume restores its own), recorded as
+        ``init`` in config.json ("none" for scratch), as the GAN trainer does."""
+        init = trainer.config.init
+        if init is None:
+            base = trainer.matching_base_translator()
+            if base is None:
+                trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
+                return
+            init = BASE_SCHEME + base.name
+            say(f"starting from the shipped base translator {init} (--init none trains from scratch)")
+        if init.strip().lower() == SCRATCH:
+            trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
+            return
+        # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
+        pinned, trainer.init_source = pin_reference(init)
+        trainer.config = trainer.config.model_copy(update={"init": pinned})
+        trainer.load(pinned, with_training_state=False)  # weights only: fresh optimizers, run's own RNG
+        say(f"initialized T and D from {pinned}")
+
     dataset = config.data.strip().lower() if is_builtin(config.data) else Path(config.data).name
     return scaffold.start_or_resume(
         lambda run_dir: TranslationTrainer(config, run_dir, say),
@@ -231,6 +291,7 @@ def train(
         out_root=out_root,
         resume_dir=resume_dir,
         say=say,
+        prepare=initialize,
     )
 
 
