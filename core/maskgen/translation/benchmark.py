@@ -3,6 +3,11 @@
     python -m maskgen.translation.benchmark speed [--translators cocosnet,spade] [--sizes 64,128]
         [--steps 10] [--threads N]
     python -m maskgen.translation.benchmark table2 RUN_OR_CHECKPOINT [...] [--num 500] [--out FILE.json]
+    python -m maskgen.translation.benchmark known-warp CKPT [...] [--data builtin-detailed] [--num 300]
+    python -m maskgen.translation.benchmark cross-mask CKPT [...] [--num 300] [--sheet SHEET.png]
+
+``known-warp`` is the correspondence's known-answer test and ``cross-mask`` Table 2 for the real use
+(sketch of mask A, reference B): see :mod:`maskgen.translation.quality` and docs/translation.md.
 
 ``speed`` times training steps of each translator (default: every installed one) with its ``cpu``
 preset widths (batch 4) in a fresh subprocess per setting, so the peak resident memory (ru_maxrss)
