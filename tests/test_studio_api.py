@@ -209,18 +209,22 @@ def test_uploads_are_checked_before_decoding(tmp_path: Path) -> None:
 
 def test_catalogue_without_arguments(studio_models, tmp_path: Path) -> None:
     empty = Catalogue(runs_root=tmp_path / "no-runs")
-    # Base models shipped in the package are listed; none may be shipped yet.
-    assert all(label.startswith("base:") for label in empty.labels("gan"))
+    # Base models shipped in the package are listed, generators and translators apart.
+    from maskgen.artifacts.base_models import list_base_models, list_base_translators
+
+    assert empty.labels("gan") == ["base:" + p.name for p in list_base_models()]
+    assert empty.labels("translation") == ["base:" + p.name for p in list_base_translators()]
     assert "maskgen run" in TRAIN_HINT
     found = Catalogue(runs_root=studio_models.root)  # its runs/ and translate/ hold one run each
     assert any(label.endswith("00000-none-builtin-16px") for label in found.labels("gan"))
-    assert len(found.labels("translation")) == 1
+    runs = [label for label in found.labels("translation") if not label.startswith("base:")]
+    assert len(runs) == 1
     inside = found.entry(str(studio_models.generator), "gan")  # a path inside the searched root
     assert inside.kind == "gan"
     with pytest.raises(MaskgenError, match="outside the folders"):
         found.entry(str(tmp_path), "gan")
     with pytest.raises(MaskgenError, match="is not a generator"):
-        found.entry(found.labels("translation")[0], "gan")
+        found.entry(runs[0], "gan")
 
 
 def test_studio_command_line(cli, monkeypatch, tmp_path: Path) -> None:

@@ -22,7 +22,13 @@ from typing import Any
 import torch
 
 from maskgen.artifacts import hub_pull
-from maskgen.artifacts.base_models import BASE_SCHEME, base_models_dir, class_names, list_base_models
+from maskgen.artifacts.base_models import (
+    BASE_SCHEME,
+    base_models_dir,
+    class_names,
+    list_base_models,
+    list_base_translators,
+)
 from maskgen.artifacts.checkpoint import resolve_checkpoint_dir
 from maskgen.artifacts.layout import CONFIG_FILE, MODEL_FILE
 from maskgen.errors import MaskgenError
@@ -86,11 +92,15 @@ class Catalogue:
         given = list(checkpoints) + list(translators)
         for text in given:
             self._add(self._given(text, GAN if text in checkpoints else TRANSLATOR))
-        if not checkpoints:  # nothing named: what is there already
-            for directory in list_base_models():
-                self._add(describe(directory, BASE_SCHEME + directory.name, "base model"))
-            if list_base_models():
-                self._roots.append(base_models_dir().resolve())
+        shipped = []  # nothing named of a kind: the base models of that kind shipped in the package
+        if not checkpoints:
+            shipped += list_base_models()
+        if not translators:
+            shipped += list_base_translators()
+        for directory in shipped:
+            self._add(describe(directory, BASE_SCHEME + directory.name, "base model"))
+        if shipped:
+            self._roots.append(base_models_dir().resolve())
         if not given and runs_root is not None and runs_root.is_dir():
             self._roots.append(runs_root.resolve())
             for entry in find_runs(runs_root):
