@@ -17,7 +17,8 @@ minutes by default), resuming the same run between budgets, and its latest check
 
 Results accumulate in ``benchmarks/results/quality_per_minute.json`` (written atomically after every
 measurement), so an interrupted benchmark continues where it stopped: run it again with the same
-arguments. ``--report`` writes the table and the plot into docs/performance.md.
+arguments. ``--report`` prints the table (for docs/performance.md) and draws the plot
+``docs/images/quality_per_minute.png``.
 
     python benchmarks/quality_per_minute.py                                   # every setting, 5/15/60 min
     python benchmarks/quality_per_minute.py --settings default-0.1 --budgets 5 15
@@ -73,6 +74,11 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "transfer": (
         "the real-masks recipe: x-flips, noise inputs up to 16 px, started from the shipped base model",
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-symmetric": (
+        "the real-masks recipe with an exactly symmetric G (-G symmetric=true; shape-free, so it starts "
+        "from the same base model)",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16, "symmetric": True}},
     ),
     "transfer-scratch": (
         "the same recipe from scratch (--init none): what the base model adds",
@@ -218,6 +224,9 @@ def table_lines(results: dict[str, Any]) -> list[str]:
         + " | max noise strength |",
         "|---|---:|---:|---|" + "---:|" * (len(keys) + 1),
     ]
+    starts: dict[str, str] = {}  # a resumed run's later checkpoints do not repeat where it started
+    for m in rows:
+        starts.setdefault(m["setting"], m.get("init") or "?")
     for m in rows:
         cells = []
         for k in keys:
@@ -227,11 +236,40 @@ def table_lines(results: dict[str, Any]) -> list[str]:
         kimg = m.get("kimg")
         kimg_text = f"{kimg:.1f}" if isinstance(kimg, (int, float)) else "?"
         lines.append(
-            f"| {m['setting']} | {m['minutes']:g} | {kimg_text} | {m.get('init') or '?'} | "
+            f"| {m['setting']} | {m['minutes']:g} | {kimg_text} | {starts[m['setting']]} | "
             + " | ".join(cells)
             + f" | {noise:.3f} |"
         )
     return lines
+
+
+PLOT = ROOT / "docs" / "images" / "quality_per_minute.png"
+
+
+def plot(results: dict[str, Any], path: Path = PLOT) -> Path:
+    """One panel per metric: its value against training minutes, a line per setting."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+
+    rows = results["measurements"]
+    keys = sorted({k for m in rows for k in m["metrics"]})
+    figure = Figure(figsize=(3.2 * len(keys), 3.0), layout="constrained")
+    for axis, key in zip(figure.subplots(1, len(keys), squeeze=False)[0], keys, strict=True):
+        for setting in sorted({m["setting"] for m in rows}):
+            points = sorted(
+                (m["minutes"], m["metrics"][key]["value"])
+                for m in rows
+                if m["setting"] == setting
+                and isinstance(m["metrics"].get(key, {}).get("value"), (int, float))
+            )
+            if points:
+                axis.plot(*zip(*points, strict=True), marker="o", label=setting)
+        label = next(m["metrics"][key]["label"] for m in rows if key in m["metrics"])
+        axis.set_title(label, fontsize=9)
+        axis.set_xlabel("training minutes (2 threads)")
+    figure.axes[0].legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    return path
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -248,6 +286,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.report:
         print_table(load_results())
+        print(plot(load_results()))
         return
     run(args.settings, args.budgets)
 

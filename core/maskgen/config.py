@@ -30,12 +30,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         # 7 of 8 variants); gamma 4 trained steadily (FD 21 -> 19 -> 18 at 4/8/12 kimg).
         "r1_gamma": 4.0,
         "snapshot_kimg": 10.0,
+        # Mirrored copies: most lianpu are symmetric, and small collections need every image (ADA's
+        # x-flips). Part of the real-masks recipe measured in docs/training.md.
+        "xflip": True,
         "generator_options": {
             "z_dim": 128,
             "w_dim": 128,
             "mapping_layers": 2,
             "channel_base": 1024,
             "channel_max": 128,
+            # On a few hundred intricate masks the 64 px noise inputs carry coloured speckle instead
+            # of linework (docs/training.md); the shipped base model base:builtin-64px has none above
+            # 16 px either, so 64 px runs start from it by default.
+            "noise_max_resolution": 16,
         },
     },
     "paper256": {
