@@ -22,6 +22,8 @@ import torch
 
 DEVICE = "cuda"
 WARMUP = 5
+IMAGES = 512  # built-in masks rendered for the training sets
+BATCH: int | None = None  # None: each preset's own
 
 
 def _sync() -> None:
@@ -52,7 +54,9 @@ def gan(preset: str, resolution: int, iterations: int, cap: float) -> dict[str, 
     from maskgen.training.loop import Trainer
 
     values: dict[str, Any] = {"preset": preset, "resolution": resolution, "augment": "ada", "device": DEVICE}
-    values |= {"dataset_count": 512, "kimg": 1e6, "init": "none"}
+    values |= {"dataset_count": IMAGES, "kimg": 1e6, "init": "none"}
+    if BATCH is not None:
+        values["batch"] = BATCH
     config = resolve_config(values)
     built = time.perf_counter()
     trainer = Trainer(config, run_dir=None)  # type: ignore[arg-type]
@@ -76,7 +80,13 @@ def translator(iterations: int, cap: float) -> dict[str, Any]:
     from maskgen.translation.trainer import TranslationTrainer
 
     config = resolve_translate_config(
-        {}, preset="paper256", translator="cocosnet", dataset_count=64, features="masknet", device=DEVICE
+        {},
+        preset="paper256",
+        translator="cocosnet",
+        dataset_count=min(IMAGES, 64),
+        batch=BATCH,
+        features="masknet",
+        device=DEVICE,
     )
     trainer = TranslationTrainer(config, Path("."))
     done, seconds = _timed_steps(trainer.step, min(WARMUP, 3), iterations, cap)
@@ -96,9 +106,11 @@ def main() -> None:
     parser.add_argument("--cap-seconds", type=float, default=150.0, help="time cap of each part")
     parser.add_argument("--device", default="cuda", help="cpu: check the script itself on a laptop")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--images", type=int, default=512, help="built-in masks to render for training")
+    parser.add_argument("--batch", type=int, default=None, help="override the presets' batch sizes")
     args = parser.parse_args()
-    global DEVICE, WARMUP
-    DEVICE, WARMUP = args.device, args.warmup
+    global DEVICE, WARMUP, IMAGES, BATCH
+    DEVICE, WARMUP, IMAGES, BATCH = args.device, args.warmup, args.images, args.batch
     if DEVICE == "cuda" and not torch.cuda.is_available():
         raise SystemExit("error: no CUDA device visible to torch; run this on a GPU machine")
     name = torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE
