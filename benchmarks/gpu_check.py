@@ -118,7 +118,7 @@ def main() -> None:
     parts = (
         lambda: gan("paper256", 256, args.iterations, args.cap_seconds),
         lambda: gan("cpu", 64, args.iterations, args.cap_seconds / 2),
-        lambda: translator(args.iterations // 3, args.cap_seconds),
+        lambda: translator(max(1, args.iterations // 3), args.cap_seconds),
     )
     for part in parts:
         try:
