@@ -17,10 +17,9 @@ from typing import Any
 import torch
 
 from maskgen import __version__
-from maskgen.artifacts.base_models import BASE_SCHEME, SCRATCH, architecture, matching_base_model
+from maskgen.artifacts.base_models import architecture, matching_base_model
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.generator import generate_images
-from maskgen.artifacts.hub_pull import pin_reference
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
 from maskgen.data.datasets import load_training_images
@@ -458,21 +457,7 @@ def train(
     say = on_message or scaffold.silent
 
     def initialize(trainer: Trainer) -> None:
-        init = trainer.config.init
-        if init is None:
-            base = trainer.matching_base_model()
-            if base is None:
-                trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
-                return
-            init = BASE_SCHEME + base.name
-            say(f"starting from the shipped base model {init} (--init none trains from scratch)")
-        if init.strip().lower() == SCRATCH:
-            return
-        # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
-        pinned, trainer.init_source = pin_reference(init)
-        trainer.config = trainer.config.model_copy(update={"init": pinned})
-        trainer.load(pinned, with_training_state=False)
-        say(f"initialized G, D and G_ema from {pinned}")
+        scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
 
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
     return scaffold.start_or_resume(

@@ -304,3 +304,45 @@ def start_or_resume(
             write_run_config(trainer.config, run_dir)
         run(trainer)
     return run_dir
+
+
+class Initializable(Protocol):
+    """What :func:`initialize_weights` needs of a trainer."""
+
+    config: Any  # a pydantic model with an ``init`` field
+    init_source: Any
+
+    def load(self, path: str | Path, with_training_state: bool = True) -> None: ...
+
+
+def initialize_weights(
+    trainer: Initializable,
+    shipped_base: Callable[[], Path | None],
+    what: str,
+    parts: str,
+    say: MessageCallback,
+) -> None:
+    """A new run's starting weights, recorded as ``init`` in its config (resume restores its own).
+
+    ``init`` unset: the matching shipped base model (``shipped_base()``), else scratch, recorded as
+    "none"; "none": scratch; anything else (a path, ``base:NAME``, ``hf://...``, the latter pinned
+    to the commit it resolved to) is loaded, weights only: fresh optimizers, the run's own RNG.
+    """
+    from maskgen.artifacts.base_models import BASE_SCHEME, SCRATCH
+    from maskgen.artifacts.hub_pull import pin_reference
+
+    init = trainer.config.init
+    if init is None:
+        base = shipped_base()
+        if base is None:
+            trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
+            return
+        init = BASE_SCHEME + base.name
+        say(f"starting from the shipped {what} {init} (--init none trains from scratch)")
+    if init.strip().lower() == SCRATCH:
+        trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
+        return
+    pinned, trainer.init_source = pin_reference(init)
+    trainer.config = trainer.config.model_copy(update={"init": pinned})
+    trainer.load(pinned, with_training_state=False)
+    say(f"initialized {parts} from {pinned}")

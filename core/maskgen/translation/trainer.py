@@ -20,14 +20,11 @@ import torch
 
 from maskgen import __version__
 from maskgen.artifacts.base_models import (
-    BASE_SCHEME,
-    SCRATCH,
     list_base_translators,
     read_base_config,
     weight_shapes,
 )
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
-from maskgen.artifacts.hub_pull import pin_reference
 from maskgen.artifacts.layout import MODEL_FILE
 from maskgen.data.sketch import XDoGParams
 from maskgen.devices import pick_device
@@ -264,24 +261,9 @@ def train(
     say = on_message or scaffold.silent
 
     def initialize(trainer: TranslationTrainer) -> None:
-        """New runs only: the weights T and D start from (resume restores its own), recorded as
-        ``init`` in config.json ("none" for scratch), as the GAN trainer does."""
-        init = trainer.config.init
-        if init is None:
-            base = trainer.matching_base_translator()
-            if base is None:
-                trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
-                return
-            init = BASE_SCHEME + base.name
-            say(f"starting from the shipped base translator {init} (--init none trains from scratch)")
-        if init.strip().lower() == SCRATCH:
-            trainer.config = trainer.config.model_copy(update={"init": SCRATCH})
-            return
-        # An hf:// init is pinned to the commit it resolved to, in the run config and every checkpoint.
-        pinned, trainer.init_source = pin_reference(init)
-        trainer.config = trainer.config.model_copy(update={"init": pinned})
-        trainer.load(pinned, with_training_state=False)  # weights only: fresh optimizers, run's own RNG
-        say(f"initialized T and D from {pinned}")
+        scaffold.initialize_weights(
+            trainer, trainer.matching_base_translator, "base translator", "T and D", say
+        )
 
     dataset = config.data.strip().lower() if is_builtin(config.data) else Path(config.data).name
     return scaffold.start_or_resume(
