@@ -8,30 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from maskgen.cli.app import app
 from maskgen.cli.options import IMAGES, LEARNING_RATE, SEED, bounded_int, finite_float, truncation_psi
+from maskgen.cli.progress import steps_bar
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 
 _CHECKPOINT_HELP = "Checkpoint directory, or a run directory (hf://OWNER/REPO too)."
 _DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps."
 _LATENTS_HELP = "seeds (0-3,7) and projected .npz files from 'maskgen project', comma separated"
-
-
-def _bar(quiet: bool, label: str) -> Progress:
-    return Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=False,
-    )
 
 
 _CLASS_HELP = (
@@ -86,7 +72,7 @@ def project(
     )  # fmt: skip
     settings.check()
     G, ck = load_generator(checkpoint, pick_device(device))
-    bar = _bar(quiet, "project")
+    bar = steps_bar("project", quiet)
     task = bar.add_task("project", total=steps, info="")
 
     def on_step(done: int, total: int, losses: dict[str, float]) -> None:
