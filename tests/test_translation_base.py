@@ -239,34 +239,18 @@ def test_apply_notes_on_colour_sketches_sizes_grey_and_transparent_references(
     Image.fromarray(_coloured_mask(40)).convert("L").save(tmp_path / "grey.png")
     Image.fromarray(_coloured_mask(40)).convert("RGBA").resize((30, 20)).save(tmp_path / "rgba.png")
     Image.fromarray(mask).save(tmp_path / "ref.png")
-    checkpoint = ["--checkpoint", str(base_dir)]
 
-    colour = _apply(
-        cli,
-        *checkpoint,
-        "--sketch",
-        str(tmp_path / "colour.png"),
-        "--reference",
-        str(tmp_path / "ref.png"),
-        "--out",
-        str(tmp_path / "c.png"),
-    )
+    def apply(sketch: Path, reference: Path, out: Path, *extra: str) -> object:
+        paths = ["--sketch", str(sketch), "--reference", str(reference), "--out", str(out)]
+        return _apply(cli, "--checkpoint", str(base_dir), *paths, *extra)
+
+    colour = apply(tmp_path / "colour.png", tmp_path / "ref.png", tmp_path / "c.png")
     assert colour.exit_code == 0, colour.output
     assert _notes(colour) == [
         "note: sketch colour.png is a colour image, not a line drawing: "
         "using its XDoG lines, as --extract-sketch does"
     ]
-    extracted = _apply(
-        cli,
-        *checkpoint,
-        "--sketch",
-        str(tmp_path / "colour.png"),
-        "--reference",
-        str(tmp_path / "ref.png"),
-        "--out",
-        str(tmp_path / "x.png"),
-        "--extract-sketch",
-    )
+    extracted = apply(tmp_path / "colour.png", tmp_path / "ref.png", tmp_path / "x.png", "--extract-sketch")
     assert extracted.exit_code == 0 and _notes(extracted) == []  # asked for: nothing to say
     c, x = (np.asarray(Image.open(tmp_path / f"{n}.png")) for n in ("c", "x"))
     assert np.array_equal(c, x)  # the colour sketch really went through XDoG
@@ -281,16 +265,7 @@ def test_apply_notes_on_colour_sketches_sizes_grey_and_transparent_references(
         ("rgba.png", ["is 30x20, not the translator's 16x16", "has transparency: composited on white"]),
     ):
         out = tmp_path / f"out-{reference}"
-        result = _apply(
-            cli,
-            *checkpoint,
-            "--sketch",
-            str(line),
-            "--reference",
-            str(tmp_path / reference),
-            "--out",
-            str(out),
-        )
+        result = apply(line, tmp_path / reference, out)
         assert result.exit_code == 0, result.output
         notes = _notes(result)
         assert len(notes) == 2 and all(n.startswith(f"note: reference {reference} ") for n in notes), notes
@@ -304,16 +279,7 @@ def test_apply_notes_on_colour_sketches_sizes_grey_and_transparent_references(
     folder.mkdir()
     for name in ("a.png", "b.png"):
         Image.fromarray(_coloured_mask(32)).save(folder / name)
-    many = _apply(
-        cli,
-        *checkpoint,
-        "--sketch",
-        str(folder),
-        "--reference",
-        str(tmp_path / "ref.png"),
-        "--out",
-        str(tmp_path / "many"),
-    )
+    many = apply(folder, tmp_path / "ref.png", tmp_path / "many")
     assert many.exit_code == 0, many.output
     assert _notes(many) == [
         "note: 2 sketches, e.g. a.png, are not the translator's 16x16 (a.png is 32x32): "
