@@ -177,10 +177,13 @@ def known_warp(checkpoints: list[str], data: str, num: int, seed: int) -> list[d
     from maskgen.translation.quality import known_warp_case, known_warp_scores
 
     rows = []
+    cases: dict[int, dict[str, torch.Tensor]] = {}  # one held-out case per size, shared by checkpoints
     for path in checkpoints:
         loaded = load_translator(path, torch.device("cpu"))
-        images, _, _ = load_training_images(data, loaded.size, seed, num)
-        case = known_warp_case(_as_tensor(images), seed)
+        if loaded.size not in cases:
+            images, _, _ = load_training_images(data, loaded.size, seed, num)
+            cases[loaded.size] = known_warp_case(_as_tensor(images), seed)
+        case = cases[loaded.size]
         _, warped = _translate_all(loaded, case["sketch"], case["reference"])
         if warped is None:
             print(f"{path}: {loaded.config.get('translator')} has no warp; skipped", flush=True)
