@@ -22,6 +22,8 @@ def test_missing_and_empty_data_folders(cli, tmp_path: Path) -> None:
 def test_bad_resolution_augment_and_config(cli, tmp_path: Path) -> None:
     assert_one_line_error(cli.invoke(app, ["run", "--resolution", "48"]), "power of two")
     assert_one_line_error(cli.invoke(app, ["run", "--augment", "magic"]), "unknown augmenter", "none")
+    for stack in ("+", "ada+", "apa++ada"):  # an empty part is not 'no augmenter'
+        assert_one_line_error(cli.invoke(app, ["run", "--augment", stack]), "a name is missing")
     bad = tmp_path / "bad.yaml"
     bad.write_text("batch: -3\n", encoding="utf-8")
     assert_one_line_error(cli.invoke(app, ["run", "--config", str(bad)]), "batch")
