@@ -19,11 +19,14 @@ from PIL import Image
 from maskgen.apps.latents import load_projected
 from maskgen.apps.mixing import style_mixing_grid
 from maskgen.artifacts.generator import generate_images, load_generator
+from maskgen.data.sketch import XDoGParams, sketch_to_uint8
 from maskgen.errors import MaskgenError
 from maskgen.images import make_grid, to_uint8
 from maskgen.studio.catalogue import TRAIN_HINT, Catalogue
+from maskgen.studio.handlers import builtin_reference_path
 from maskgen.studio.uploads import check_image, check_latent, in_area
 from maskgen.testing import assert_one_line_error
+from maskgen.translation.apply import is_colour_image, load_sketch
 
 pytest.importorskip("gradio", reason="the studio extra is not installed: pip install 'maskgen[studio]'")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -114,6 +117,19 @@ def test_mix_project_walk_and_colour(client: Client, studio_server, G, tmp_path:
         translator, handle_file(str(target)), None, True, None, 5, api_name="/colour"
     )
     assert "XDoG" in note2 and "built-in reference #5" in note2 and pixels(out2).shape == (16, 16, 3)
+
+
+def test_colour_mask_given_as_sketch_uses_its_lines(client: Client, studio_server, tmp_path: Path) -> None:
+    """As in `translate apply`: a painted mask uploaded as the sketch is read as its XDoG lines."""
+    painted = builtin_reference_path(tmp_path, 1)
+    assert is_colour_image(painted)
+    seen, _, _, note = client.predict(
+        str(studio_server.models.translator), handle_file(str(painted)), None, False, None, 0,
+        api_name="/colour",
+    )  # fmt: skip
+    assert "is a colour image, not a line drawing" in note and "128x128, not the translator's 16x16" in note
+    expected = sketch_to_uint8(load_sketch(painted, 16, XDoGParams()))[0]
+    assert np.array_equal(np.asarray(Image.open(seen)), expected)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from maskgen.images import SEED_MAX, make_grid, parse_seeds, save_grid, save_png
 from maskgen.studio.catalogue import GAN, TRANSLATOR, Catalogue, Entry, ModelCache
 from maskgen.studio.jobs import Jobs, Token
 from maskgen.studio.uploads import MAX_PIXELS, check_image, check_latent, save_drawing
-from maskgen.translation.apply import apply_pairs, load_sketch, load_translator, warp_path
+from maskgen.translation.apply import InputNotes, apply_pairs, load_translator, read_sketch, warp_path
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 AUTO_CLASS = "seed mod classes"  # the class choice that draws seed s as class s mod c (generate's default)
@@ -328,10 +328,15 @@ class Studio:
             token.check()
         params = XDoGParams() if extract else None
         seen = folder / "sketch_used.png"
-        save_png(sketch_to_uint8(load_sketch(info.path, loaded.size, params))[0], seen)
+        # The same reading as `translate apply`: a painted mask uploaded as the sketch gives its XDoG lines.
+        used = read_sketch(info.path, loaded.size, params, InputNotes(loaded.size))
+        save_png(sketch_to_uint8(used)[0], seen)
         progress(0.5, "translating")
         out = folder / "coloured.png"
-        apply_pairs(loaded, [(info.path, ref_path, out)], show_warp=True, extract=params)
+        fixes: list[str] = []
+        apply_pairs(
+            loaded, [(info.path, ref_path, out)], show_warp=True, extract=params, on_note=fixes.append
+        )
         warp = warp_path(out)
         made = "XDoG lines of " if extract else ""
         note = (
@@ -340,6 +345,8 @@ class Studio:
         )
         if not warp.is_file():
             note += " (it has no correspondence, so no warped reference)"
+        # The uploads' file names are the temp area's; the notes keep what was done to them.
+        note += "".join(f". {_without_file_name(line)}" for line in fixes)
         return seen, out, (warp if warp.is_file() else None), note
 
     def pull(self, reference: str | None) -> Entry:
@@ -347,6 +354,13 @@ class Studio:
         if not str(reference or "").strip():
             raise MaskgenError("type a Hub reference, e.g. hf://OWNER/REPO@v1.0")
         return self.catalogue.add_hub(str(reference))
+
+
+def _without_file_name(note: str) -> str:
+    """'note: sketch tmpab12.png is a colour image, ...' -> 'The sketch is a colour image, ...'."""
+    role, _, rest = note.removeprefix("note: ").partition(" ")
+    rest = rest.split(" ", 1)[1] if " " in rest else rest
+    return f"The {role} {rest}"
 
 
 def builtin_reference_path(folder: Path, index: int, size: int = 128) -> Path:
