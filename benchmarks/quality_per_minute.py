@@ -167,6 +167,17 @@ def noise_strengths(run_dir: Path) -> dict[str, float]:
     }
 
 
+def describe_init(init: str | None) -> str | None:
+    """A shipped base model with its length ('base:builtin-64px (200 kimg)'): base models get retrained."""
+    if not init or not init.startswith("base:"):
+        return init
+    from maskgen.artifacts.base_models import base_model_path, read_base_config
+
+    config = read_base_config(base_model_path(init)) or {}
+    kimg = config.get("kimg")
+    return f"{init} ({kimg:.0f} kimg)" if isinstance(kimg, (int, float)) else init
+
+
 def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> dict[str, Any]:
     from maskgen.artifacts.checkpoint import load_checkpoint
 
@@ -182,7 +193,7 @@ def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> d
         "setting": setting,
         "minutes": minutes,
         "kimg": checkpoint.config.get("kimg"),
-        "init": checkpoint.config.get("train", {}).get("init"),
+        "init": describe_init(checkpoint.config.get("train", {}).get("init")),
         "loadavg": round(os.getloadavg()[0], 2),  # other jobs on the machine slow the clock budgets
         "metrics": {
             key: {"label": entry.get("label", key), "value": entry.get("value")}

@@ -45,7 +45,7 @@ class Checkpoint:
     def training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         if not self.has_training_state():
             raise MaskgenError(f"checkpoint {self.path} has no training state; it cannot be resumed")
-        return _load_safetensors(self.path / STATE_FILE), _load_json(self.path / STATE_JSON)
+        return _load_safetensors(self.path / STATE_FILE), read_checkpoint_json(self.path / STATE_JSON)
 
 
 def write_checkpoint(
@@ -161,7 +161,7 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     directory = resolve_checkpoint_dir(path)
-    config = _load_json(directory / CONFIG_FILE)
+    config = read_checkpoint_json(directory / CONFIG_FILE)
     weights = _load_safetensors(directory / MODEL_FILE)
     return Checkpoint(directory, config, weights)
 
@@ -176,13 +176,14 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise MaskgenError(f"unreadable checkpoint file {path} (not valid safetensors: {reason})") from None
 
 
-def _load_json(path: Path) -> dict[str, Any]:
+def read_checkpoint_json(path: Path) -> dict[str, Any]:
+    """A checkpoint's JSON file as a dict; missing, unreadable or not an object: one MaskgenError line."""
     if not path.is_file():
         raise MaskgenError(f"checkpoint file missing: {path}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MaskgenError(f"unreadable checkpoint file {path}: {exc}") from None
+        raise MaskgenError(f"unreadable checkpoint file {path}: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
         raise MaskgenError(f"unreadable checkpoint file {path}: expected a JSON object")
     return data

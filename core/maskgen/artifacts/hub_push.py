@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maskgen.artifacts.checkpoint import resolve_checkpoint_dir
+from maskgen.artifacts.checkpoint import read_checkpoint_json, resolve_checkpoint_dir
 from maskgen.artifacts.hub_pull import DEFAULT_REVISION, REPO_RE, SCHEME, offline_mode, one_line
 from maskgen.artifacts.layout import (
     CONFIG_FILE,
@@ -193,11 +193,8 @@ def _read_checkpoint_config(directory: Path) -> dict[str, Any]:
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise MaskgenError(f"not a maskgen checkpoint (no {CONFIG_FILE}): {directory}")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MaskgenError(f"unreadable checkpoint file {path}: {one_line(exc)}") from None
-    if not isinstance(config, dict) or "kind" not in config:
+    config = read_checkpoint_json(path)
+    if "kind" not in config:
         raise MaskgenError(f"{path} is not a maskgen checkpoint config (no 'kind')")
     return config
 
