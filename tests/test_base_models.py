@@ -15,7 +15,7 @@ from maskgen.artifacts.hub_push import stage_base_model
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.testing import tiny_config_values
-from maskgen.training.loop import Trainer, train
+from maskgen.training.loop import Trainer, symmetry_hint, train
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,10 @@ def _first_weights(run: Path) -> dict[str, torch.Tensor]:
 
 def test_new_run_starts_from_the_matching_base_model(base_dir: Path, tmp_path: Path) -> None:
     values = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, lr_g=1e-12, lr_d=1e-12, ema_kimg=1e6)
-    run = train(validate_config(values), out_root=tmp_path)
+    messages: list[str] = []
+    run = train(validate_config(values), out_root=tmp_path, on_message=messages.append)
     assert json.loads((run / "config.json").read_text())["init"] == "base:tiny-16px"
+    assert sum("-G symmetric=true" in m for m in messages) == 1  # the real-masks recipe suggests it once
     base = load_file(str(base_dir / "model.safetensors"))
     after = _first_weights(run)
     # With a vanishing learning rate the weights are still the base model's; G started as G_ema.
@@ -84,6 +86,20 @@ def test_symmetric_still_matches_but_other_widths_do_not(base_dir: Path, tmp_pat
     wider = tiny_config_values(kimg=0.004)
     wider["generator_options"] = {**wider["generator_options"], "channel_max": 64}
     assert Trainer(validate_config(wider), tmp_path / "b").matching_base_model() is None
+
+
+@pytest.mark.parametrize(
+    ("init", "symmetric", "hinted"),
+    [("base:tiny-16px", None, True), ("base:tiny-16px", True, False), ("base:tiny-16px", False, False),
+     ("none", None, False), ("runs/x", None, False)],
+)  # fmt: skip
+def test_symmetry_hint_only_when_fine_tuning_a_base_model_undecided(
+    init: str, symmetric: bool | None, hinted: bool
+) -> None:
+    values = tiny_config_values(init=init)
+    if symmetric is not None:
+        values["generator_options"] = {**values["generator_options"], "symmetric": symmetric}
+    assert (symmetry_hint(validate_config(values)) is not None) == hinted
 
 
 def test_base_references(base_dir: Path) -> None:

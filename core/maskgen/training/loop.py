@@ -440,6 +440,19 @@ def _spec_version(spec: Any) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def symmetry_hint(config: TrainConfig) -> str | None:
+    """The one-line suggestion of an exactly mirrored G for a run on the real-masks recipe (fine-tuning
+    a shipped base model) that did not choose either way: measured better, but it cannot draw 歪脸."""
+    from maskgen.artifacts.base_models import BASE_SCHEME
+
+    if not str(config.init or "").startswith(BASE_SCHEME) or "symmetric" in config.generator_options:
+        return None
+    return (
+        "note: most lianpu are left-right symmetric; -G symmetric=true mirrors G exactly (crisper "
+        "patterns, docs/training.md); -G symmetric=false keeps crooked faces (歪脸) and hides this note"
+    )
+
+
 def train(
     config: TrainConfig,
     out_root: Path | None = None,
@@ -458,6 +471,9 @@ def train(
 
     def initialize(trainer: Trainer) -> None:
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
+        hint = symmetry_hint(trainer.config)
+        if hint:
+            say(hint)
 
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
     return scaffold.start_or_resume(
