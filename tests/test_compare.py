@@ -117,6 +117,13 @@ def test_compare_none_and_apa_writes_report_and_plots(cli, compare_registry, tmp
     assert payload[1]["training"]["strength"] == {"": 0.5}
 
 
+def test_augment_list_with_a_missing_stack_name_is_refused() -> None:
+    assert parse_augment_list("none, apa+ada") == ["none", "apa+ada"]
+    for text in ("none,ada+", "+,ada"):
+        with pytest.raises(MaskgenError, match="a name is missing"):
+            parse_augment_list(text)
+
+
 def test_unknown_augmenter_fails_before_training(compare_registry, tmp_path: Path) -> None:
     settings = CompareSettings(["none", "nope"], [0], tmp_path / "out", tiny_config_values())
     with pytest.raises(MaskgenError, match="unknown augmenter 'nope'"):

@@ -121,13 +121,14 @@ def test_mix_project_walk_and_colour(client: Client, studio_server, G, tmp_path:
 
 def test_colour_mask_given_as_sketch_uses_its_lines(client: Client, studio_server, tmp_path: Path) -> None:
     """As in `translate apply`: a painted mask uploaded as the sketch is read as its XDoG lines."""
-    painted = builtin_reference_path(tmp_path, 1)
+    painted = builtin_reference_path(tmp_path, 1).rename(tmp_path / "my mask.png")  # a space in the name
     assert is_colour_image(painted)
     seen, _, _, note = client.predict(
         str(studio_server.models.translator), handle_file(str(painted)), None, False, None, 0,
         api_name="/colour",
     )  # fmt: skip
     assert "is a colour image, not a line drawing" in note and "128x128, not the translator's 16x16" in note
+    assert "The sketch is a colour image" in note and "The sketch is 128x128" in note  # no temp names
     expected = sketch_to_uint8(load_sketch(painted, 16, XDoGParams()))[0]
     assert np.array_equal(np.asarray(Image.open(seen)), expected)
 

@@ -25,7 +25,7 @@ from maskgen.config import TrainConfig, resolve_config
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.runs import run_label
 from maskgen.plugins import PluginRegistry, get_registry
-from maskgen.plugins.methods import join_stack, method_citation, method_label, split_stack
+from maskgen.plugins.methods import join_stack, method_citation, method_label, parse_stack, split_stack
 
 # Table 1's columns: (metric key, header); FID/KID are on Inception. KID is shown x 10^3 like the paper.
 TABLE1_COLUMNS = (("fid", "FID"), ("kid", "KID (×10³)"), ("ssim", "SSIM"), ("msssim", "MS-SSIM"))
@@ -91,7 +91,7 @@ row_label = run_label  # the name tests/test_compare.py knows; one function, mas
 
 def parse_augment_list(text: str) -> list[str]:
     """'none, ada,apa+ada' -> ['none', 'ada', 'apa+ada'] (duplicates refused)."""
-    names = [join_stack(split_stack(item)) for item in text.split(",") if item.strip()]
+    names = [join_stack(parse_stack(item)) for item in text.split(",") if item.strip()]
     if not names:
         raise MaskgenError("--augment needs at least one augmenter, e.g. none,ada,apa,diffusion")
     if len(set(names)) != len(names):

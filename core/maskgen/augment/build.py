@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from maskgen.augment.stack import AugmenterStack
-from maskgen.errors import MaskgenError
 from maskgen.plugins.factory import parse_options
 from maskgen.plugins.interfaces import AugmentContext, Augmenter
-from maskgen.plugins.methods import STACK_SEPARATOR, split_stack
+from maskgen.plugins.methods import parse_stack
 from maskgen.plugins.registry import PluginRegistry, get_registry
 
 
@@ -17,11 +16,7 @@ def build_augmenter(
 ) -> Augmenter:
     """One augmenter, or several stacked with '+' (e.g. 'apa+ada'), applied left to right."""
     registry = registry or get_registry()
-    names = split_stack(name)
-    if len(names) != len(str(name).split(STACK_SEPARATOR)):  # '+', 'ada+', 'apa++ada': a name is missing
-        raise MaskgenError(
-            f"bad augmenter stack {name!r}: a name is missing; join names with '+', e.g. apa+ada"
-        )
+    names = parse_stack(name)
     parts = []
     for part in names:
         # Options of a stack are keyed by augmenter name: {"ada": {...}, "apa": {...}}.

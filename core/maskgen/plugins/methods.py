@@ -8,6 +8,7 @@ parser of stacked augmenter names (``apa+ada``).
 
 from __future__ import annotations
 
+from maskgen.errors import MaskgenError
 from maskgen.plugins.interfaces import PluginKind, PluginSpec
 from maskgen.plugins.registry import PluginRegistry, get_registry
 
@@ -17,6 +18,17 @@ STACK_SEPARATOR = "+"
 def split_stack(augment: str) -> list[str]:
     """'apa + ada' -> ['apa', 'ada']; a single name -> [name]. Empty parts are dropped."""
     return [part.strip() for part in str(augment).split(STACK_SEPARATOR) if part.strip()]
+
+
+def parse_stack(augment: str) -> list[str]:
+    """A stack the user typed: as :func:`split_stack`, but a missing name ('+', 'ada+', 'apa++ada') is
+    one error line, not 'no augmenter' (stored configs keep the lenient reading)."""
+    parts = [part.strip() for part in str(augment).split(STACK_SEPARATOR)]
+    if not all(parts):
+        raise MaskgenError(
+            f"bad augmenter stack {augment!r}: a name is missing; join names with '+', e.g. apa+ada"
+        )
+    return parts
 
 
 def join_stack(parts: list[str]) -> str:

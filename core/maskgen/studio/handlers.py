@@ -334,9 +334,8 @@ class Studio:
         progress(0.5, "translating")
         out = folder / "coloured.png"
         fixes: list[str] = []
-        apply_pairs(
-            loaded, [(info.path, ref_path, out)], show_warp=True, extract=params, on_note=fixes.append
-        )
+        pair = [(info.path, ref_path, out)]
+        apply_pairs(loaded, pair, show_warp=True, extract=params, on_note=fixes.append, name_files=False)
         warp = warp_path(out)
         made = "XDoG lines of " if extract else ""
         note = (
@@ -345,8 +344,9 @@ class Studio:
         )
         if not warp.is_file():
             note += " (it has no correspondence, so no warped reference)"
-        # The uploads' file names are the temp area's; the notes keep what was done to them.
-        note += "".join(f". {_without_file_name(line)}" for line in fixes)
+        for line in fixes:  # 'note: the sketch is ...' -> '. The sketch is ...'
+            text = line.removeprefix("note: ")
+            note += f". {text[:1].upper()}{text[1:]}"
         return seen, out, (warp if warp.is_file() else None), note
 
     def pull(self, reference: str | None) -> Entry:
@@ -354,13 +354,6 @@ class Studio:
         if not str(reference or "").strip():
             raise MaskgenError("type a Hub reference, e.g. hf://OWNER/REPO@v1.0")
         return self.catalogue.add_hub(str(reference))
-
-
-def _without_file_name(note: str) -> str:
-    """'note: sketch tmpab12.png is a colour image, ...' -> 'The sketch is a colour image, ...'."""
-    role, _, rest = note.removeprefix("note: ").partition(" ")
-    rest = rest.split(" ", 1)[1] if " " in rest else rest
-    return f"The {role} {rest}"
 
 
 def builtin_reference_path(folder: Path, index: int, size: int = 128) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from maskgen import __version__
-from maskgen.artifacts.base_models import architecture, matching_base_model
+from maskgen.artifacts.base_models import BASE_SCHEME, architecture, matching_base_model
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
@@ -443,8 +443,6 @@ def _spec_version(spec: Any) -> str:
 def symmetry_hint(config: TrainConfig) -> str | None:
     """The one-line suggestion of an exactly mirrored G for a run on the real-masks recipe (fine-tuning
     a shipped base model) that did not choose either way: measured better, but it cannot draw 歪脸."""
-    from maskgen.artifacts.base_models import BASE_SCHEME
-
     if not str(config.init or "").startswith(BASE_SCHEME) or "symmetric" in config.generator_options:
         return None
     return (

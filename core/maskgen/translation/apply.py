@@ -151,14 +151,15 @@ class InputNotes:
         if role == "reference" and header.transparent:
             self.add("reference:transparent", path)
 
-    def lines(self) -> list[str]:
+    def lines(self, name_files: bool = True) -> list[str]:
         side = f"{self.size}x{self.size}"
         lines = []
         for kind, files in self.found.items():
             role, what = kind.split(":")
             (path, detail), many = next(iter(files.items())), len(files) > 1
             first = path.name
-            subject = f"{len(files)} {_PLURALS[role]}, e.g. {first}," if many else f"{role} {first}"
+            one_file = f"{role} {first}" if name_files else f"the {role}"
+            subject = f"{len(files)} {_PLURALS[role]}, e.g. {first}," if many else one_file
             one, several = _NOTES[what]
             text = (several if many else one).format(side=side, first=first, detail=detail)
             lines.append(f"note: {subject} {text}")
@@ -242,13 +243,15 @@ def apply_pairs(
     extract: XDoGParams | None = None,
     batch: int = 16,
     on_note: NoteCallback | None = None,
+    name_files: bool = True,
 ) -> tuple[int, int]:
     """Translate every pair; returns (outputs written, warp images written).
 
     With ``on_note`` the inputs are also checked, and what is done about each kind of unexpected input
     is said in one line through it: a colour image given as a sketch gives its XDoG lines, files of
     another size than the translator's are cropped and resized, greyscale and transparent references
-    are converted. Without it, inputs are read as they are (the studio shows its own notes).
+    are converted. Without it, inputs are read as they are. ``name_files=False`` says "the sketch"
+    instead of the file's name (the studio's uploads have temporary names).
     """
     notes = InputNotes(loaded.size) if on_note is not None else None
     if notes is not None:
@@ -269,6 +272,6 @@ def apply_pairs(
                 save_png(to_uint8(warped[index : index + 1])[0], warp_path(out))
                 warps += 1
     if notes is not None and on_note is not None:
-        for line in notes.lines():
+        for line in notes.lines(name_files):
             on_note(line)
     return written, warps
