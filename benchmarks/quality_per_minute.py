@@ -64,25 +64,42 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
                 "mapping_layers": 2,
                 "channel_base": 16384,
                 "channel_max": 512,
+                "symmetric": False,
             },
         },
     ),
     "default-0.1": (
         "maskgen 0.1's default: the cpu preset at 64 px, from scratch, noise inputs at every resolution",
-        {"init": "none", "xflip": False, "generator_options": {"noise_max_resolution": None}},
+        {
+            "init": "none",
+            "xflip": False,
+            "generator_options": {"noise_max_resolution": None, "symmetric": False},
+        },
     ),
     "transfer": (
-        "the real-masks recipe: x-flips, noise inputs up to 16 px, started from the shipped base model",
+        "the real-masks recipe, today's default: x-flips, noise inputs up to 16 px, -G symmetric=auto "
+        "(mirrored on this set), started from the matching shipped base model",
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
     ),
-    "transfer-symmetric": (
-        "the real-masks recipe with an exactly symmetric G (-G symmetric=true; shape-free, so it starts "
-        "from the same base model)",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16, "symmetric": True}},
+    "transfer-unmirrored": (
+        "the real-masks recipe without the mirror (-G symmetric=false), from the plain base model",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16, "symmetric": False}},
+    ),
+    "transfer-symmetric-plainbase": (
+        "the mirrored recipe started from the plain (unmirrored) base model base:builtin-64px",
+        {
+            "init": "base:builtin-64px",
+            "xflip": True,
+            "generator_options": {"noise_max_resolution": 16, "symmetric": True},
+        },
     ),
     "transfer-scratch": (
-        "the same recipe from scratch (--init none): what the base model adds",
-        {"init": "none", "xflip": True, "generator_options": {"noise_max_resolution": 16}},
+        "the unmirrored recipe from scratch (--init none): what the base model adds",
+        {
+            "init": "none",
+            "xflip": True,
+            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
+        },
     ),
     "symmetric-coarse-noise": (
         "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",

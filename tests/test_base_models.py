@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from maskgen.artifacts.hub_push import stage_base_model
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
 from maskgen.testing import tiny_config_values
-from maskgen.training.loop import Trainer, symmetry_hint, train
+from maskgen.training.loop import Trainer, train
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +48,13 @@ def _first_weights(run: Path) -> dict[str, torch.Tensor]:
 
 def test_new_run_starts_from_the_matching_base_model(base_dir: Path, tmp_path: Path) -> None:
     values = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, lr_g=1e-12, lr_d=1e-12, ema_kimg=1e6)
+    values["generator_options"]["symmetric"] = "auto"  # what the presets set
     messages: list[str] = []
     run = train(validate_config(values), out_root=tmp_path, on_message=messages.append)
     assert json.loads((run / "config.json").read_text())["init"] == "base:tiny-16px"
-    assert sum("-G symmetric=true" in m for m in messages) == 1  # the real-masks recipe suggests it once
+    # The built-in masks are exact mirror images: -G symmetric=auto mirrors G, says so once, records it.
+    assert sum(m.startswith("G mirrored left-right (-G symmetric=auto)") for m in messages) == 1
+    assert json.loads((run / "config.json").read_text())["generator_options"]["symmetric"] is True
     base = load_file(str(base_dir / "model.safetensors"))
     after = _first_weights(run)
     # With a vanishing learning rate the weights are still the base model's; G started as G_ema.
@@ -88,18 +92,27 @@ def test_symmetric_still_matches_but_other_widths_do_not(base_dir: Path, tmp_pat
     assert Trainer(validate_config(wider), tmp_path / "b").matching_base_model() is None
 
 
-@pytest.mark.parametrize(
-    ("init", "symmetric", "hinted"),
-    [("base:tiny-16px", None, True), ("base:tiny-16px", True, False), ("base:tiny-16px", False, False),
-     ("none", None, False), ("runs/x", None, False)],
-)  # fmt: skip
-def test_symmetry_hint_only_when_fine_tuning_a_base_model_undecided(
-    init: str, symmetric: bool | None, hinted: bool
+def test_a_mirrored_run_prefers_a_mirrored_base_model(
+    shipped: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    values = tiny_config_values(init=init)
-    if symmetric is not None:
+    root = tmp_path / "base"
+    shutil.copytree(shipped / "tiny-16px", root / "tiny-16px")
+    mirrored = root / "tiny-16px-mirrored"
+    shutil.copytree(shipped / "tiny-16px", mirrored)
+    config = json.loads((mirrored / "config.json").read_text())
+    config["train"]["generator_options"]["symmetric"] = True
+    (mirrored / "config.json").write_text(json.dumps(config))
+    monkeypatch.setattr(base_models, "base_models_dir", lambda: root)
+
+    def base_for(symmetric: bool, name: str) -> Path | None:
+        values = tiny_config_values()
         values["generator_options"] = {**values["generator_options"], "symmetric": symmetric}
-    assert (symmetry_hint(validate_config(values)) is not None) == hinted
+        return Trainer(validate_config(values), tmp_path / name).matching_base_model()
+
+    assert base_for(True, "a") == mirrored
+    assert base_for(False, "b") == root / "tiny-16px"
+    shutil.rmtree(root / "tiny-16px")  # only the mirrored one left: still better than from scratch
+    assert base_for(False, "c") == mirrored
 
 
 def test_base_references(base_dir: Path) -> None:

@@ -67,3 +67,18 @@ def test_options_reach_the_network_and_are_validated() -> None:
     assert {m.resolution for m in G.modules() if isinstance(m, SynthesisLayer) and m.use_noise} == {4, 8, 16}
     with pytest.raises(ValueError):
         StyleGAN2Options(noise_max_resolution=2)
+    with pytest.raises(ValueError):
+        StyleGAN2Options(symmetric="sometimes")
+
+
+def test_symmetric_auto_is_the_presets_choice_and_only_training_resolves_it() -> None:
+    from maskgen.config import resolve_config
+    from maskgen.errors import MaskgenError
+    from maskgen.plugins.factory import build_gan
+
+    for preset in ("cpu", "paper256"):
+        assert resolve_config(preset=preset).generator_options["symmetric"] == "auto"
+    assert resolve_config(generator_options={"symmetric": False}).generator_options["symmetric"] is False
+    options = {**SMALL, "symmetric": "auto"}
+    with pytest.raises(MaskgenError, match="decided from the training data"):
+        build_gan("stylegan2", options, 16, 0)  # e.g. a hand-edited checkpoint config

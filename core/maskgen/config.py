@@ -43,6 +43,9 @@ PRESETS: dict[str, dict[str, Any]] = {
             # of linework (docs/training.md); the shipped base model base:builtin-64px has none above
             # 16 px either, so 64 px runs start from it by default.
             "noise_max_resolution": 16,
+            # Mirror G exactly when the data is mirror-symmetric (maskgen.data.symmetry decides and
+            # the run says so): crisper patterns on lianpu, crooked faces kept when the data has them.
+            "symmetric": "auto",
         },
     },
     "paper256": {
@@ -61,6 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "channel_max": 512,
             # The reference's num_fp16_res: the top 4 resolutions in 16 bits (bf16 where supported).
             "mixed_precision_resolutions": 4,
+            "symmetric": "auto",
         },
     },
 }

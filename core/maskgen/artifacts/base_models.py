@@ -116,8 +116,14 @@ def base_model_path(reference: str) -> Path:
     return directory
 
 
-def matching_base_model(wanted: dict[str, Any], generator_defaults: dict[str, Any]) -> Path | None:
-    """The shipped base model whose :func:`architecture` equals ``wanted``, or None."""
+def matching_base_model(
+    wanted: dict[str, Any], generator_defaults: dict[str, Any], symmetric: bool = False
+) -> Path | None:
+    """The shipped base model whose :func:`architecture` equals ``wanted``, or None. Of several, the one
+    trained with the same exact mirror (``symmetric``) as the new run: a mirrored run starts better
+    from a mirrored base model (docs/training.md), and an unmirrored one from a G whose own right
+    half was trained."""
+    found: list[tuple[bool, Path]] = []
     for directory in list_base_models(GAN):
         config = read_base_config(directory)
         if config is None:
@@ -125,5 +131,7 @@ def matching_base_model(wanted: dict[str, Any], generator_defaults: dict[str, An
         train = config.get("train", {})
         d_c_dim, c_dim = int(config.get("d_c_dim", 0)), len(class_names(config))
         if architecture(train, generator_defaults, d_c_dim, c_dim) == wanted:
-            return directory
-    return None
+            options = {**generator_defaults, **(train.get("generator_options") or {})}
+            found.append((bool(options.get("symmetric")) == symmetric, directory))
+    same = [directory for agrees, directory in found if agrees]
+    return (same or [directory for _, directory in found] or [None])[0]

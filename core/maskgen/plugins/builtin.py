@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from pydantic import Field
 
@@ -15,6 +17,9 @@ STYLEGAN2_CITATION = """@inproceedings{karras2020stylegan2,
   booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
   year      = {2020}
 }"""
+
+
+AUTO = "auto"
 
 
 class StyleGAN2Options(Options):
@@ -35,8 +40,9 @@ class StyleGAN2Options(Options):
     # which draws speckle (docs/training.md).
     noise_max_resolution: int | None = Field(None, ge=4)
     # Exact left-right symmetry: the right half of every image is the mirror of its left half. Most
-    # lianpu are symmetric; crooked faces (歪脸) are not, so it is an option.
-    symmetric: bool = False
+    # lianpu are symmetric; crooked faces (歪脸) are not, so it is an option. "auto" (the presets'
+    # choice) lets training decide from its data (maskgen.data.symmetry) and record the decision.
+    symmetric: bool | Literal["auto"] = False
 
 
 def build_stylegan2(
@@ -46,6 +52,8 @@ def build_stylegan2(
     (projection; a class-conditional run's D gets the class one-hot followed by the augmenter's c)."""
     from maskgen.networks import Discriminator, Generator
 
+    if options.symmetric == AUTO:
+        raise ValueError("symmetric='auto' is decided from the training data: only a new run can use it")
     generator = Generator(
         z_dim=options.z_dim,
         w_dim=options.w_dim,

@@ -17,18 +17,20 @@ from typing import Any
 import torch
 
 from maskgen import __version__
-from maskgen.artifacts.base_models import BASE_SCHEME, architecture, matching_base_model
+from maskgen.artifacts.base_models import architecture, matching_base_model
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
 from maskgen.data.datasets import load_training_images
 from maskgen.data.procedural import CATEGORY_NAMES
+from maskgen.data.symmetry import SET_SHARE_LIMIT, SymmetryVerdict, judge_symmetry
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import from_uint8, make_grid, save_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
-from maskgen.plugins.factory import build_gan
+from maskgen.plugins.builtin import AUTO
+from maskgen.plugins.factory import build_gan, parse_options
 from maskgen.plugins.interfaces import AugmentContext
 from maskgen.plugins.methods import split_stack
 from maskgen.training import scaffold
@@ -105,6 +107,23 @@ class Trainer(RunCounters):
         self.augmenter = build_augmenter(config.augment, config.augment_options, context, registry)
         # Class-conditional (--cond): G takes the one-hot class, D [class one-hot | augmenter's c].
         self.class_names: list[str] = list(CATEGORY_NAMES) if config.cond else []
+        parse_options("generator", config.generator, config.generator_options, registry)
+        # Parts first, data second: a wrong plugin name fails before minutes of data loading.
+        images, labels, self.dataset_name = load_training_images(
+            config.data,
+            config.resolution,
+            seed=config.dataset_seed,
+            count=config.dataset_count,
+            cache=config.data_cache,
+            need_labels=config.cond,
+        )
+        # -G symmetric=auto (the presets' choice) is decided here, once, from the data, and the run's
+        # config records the decision: a resumed run and every later use of the checkpoint read it.
+        self.symmetry: SymmetryVerdict | None = None
+        if config.generator_options.get("symmetric") == AUTO:
+            self.symmetry = judge_symmetry(images, seed=config.seed)
+            options = {**config.generator_options, "symmetric": self.symmetry.symmetric}
+            config = self.config = config.model_copy(update={"generator_options": options})
         G, D = build_gan(
             config.generator,
             config.generator_options,
@@ -128,15 +147,6 @@ class Trainer(RunCounters):
             },
         }
 
-        # Parts first, data second: a wrong plugin name fails before minutes of data loading.
-        images, labels, self.dataset_name = load_training_images(
-            config.data,
-            config.resolution,
-            seed=config.dataset_seed,
-            count=config.dataset_count,
-            cache=config.data_cache,
-            need_labels=config.cond,
-        )
         reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
         if config.xflip:
             reals = torch.cat([reals, reals.flip(3)])
@@ -383,7 +393,9 @@ class Trainer(RunCounters):
         """The shipped base model with this run's architecture, if any."""
         defaults = get_registry().get("generator", self.config.generator).options().model_dump()
         train = self.config.model_dump(mode="json")
-        return matching_base_model(architecture(train, defaults, self.d_c_dim, self.c_dim), defaults)
+        wanted = architecture(train, defaults, self.d_c_dim, self.c_dim)
+        symmetric = bool(self.config.generator_options.get("symmetric", defaults.get("symmetric", False)))
+        return matching_base_model(wanted, defaults, symmetric=symmetric)
 
     def load(self, path: str | Path, with_training_state: bool = True) -> None:
         checkpoint = load_checkpoint(path)
@@ -440,14 +452,16 @@ def _spec_version(spec: Any) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def symmetry_hint(config: TrainConfig) -> str | None:
-    """The one-line suggestion of an exactly mirrored G for a run on the real-masks recipe (fine-tuning
-    a shipped base model) that did not choose either way: measured better, but it cannot draw 歪脸."""
-    if not str(config.init or "").startswith(BASE_SCHEME) or "symmetric" in config.generator_options:
-        return None
+def symmetry_note(verdict: SymmetryVerdict) -> str:
+    """The one line a new run with ``-G symmetric=auto`` says about its decision, and how to change it."""
+    if verdict.symmetric:
+        return (
+            f"G mirrored left-right (-G symmetric=auto): {verdict.describe()}; "
+            "-G symmetric=false keeps crooked faces (歪脸)"
+        )
     return (
-        "note: most lianpu are left-right symmetric; -G symmetric=true mirrors G exactly (crisper "
-        "patterns, docs/training.md); -G symmetric=false keeps crooked faces (歪脸) and hides this note"
+        f"G not mirrored (-G symmetric=auto): {verdict.describe()}, "
+        f"{SET_SHARE_LIMIT:.0%} needed; -G symmetric=true mirrors it anyway"
     )
 
 
@@ -469,9 +483,8 @@ def train(
 
     def initialize(trainer: Trainer) -> None:
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
-        hint = symmetry_hint(trainer.config)
-        if hint:
-            say(hint)
+        if trainer.symmetry is not None:
+            say(symmetry_note(trainer.symmetry))
 
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
     return scaffold.start_or_resume(
