@@ -262,6 +262,25 @@ def test_mix_and_video_draw_the_asked_for_class(cli, cond_run: Path, plain_run: 
     assert_one_line_error(cli.invoke(app, [*plain, "--out", str(tmp_path / "p.png")]), "unconditional")
 
 
+def test_truncation_sweep_draws_the_asked_for_class(cli, cond_run: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from maskgen.apps.truncation import truncation_sweep
+
+    G, loaded = load_generator(cond_run, torch.device("cpu"))
+    red = class_index(loaded, "red")
+    rows = truncation_sweep(G, [0, 1], [0.5, 1.0], class_index=red)
+    expected = [generate_images(G, [0, 1], truncation=psi, class_index=red) for psi in (0.5, 1.0)]
+    assert torch.equal(rows, torch.cat(expected))
+    sweep = ["generate", "--checkpoint", str(cond_run), "--seeds", "0-1", "--truncation-sweep", "0.5,1"]
+    grids = {}
+    for name in ("red", "blue"):
+        result = cli.invoke(app, [*sweep, "--class", name, "--out", str(tmp_path / f"{name}.png")])
+        assert result.exit_code == 0, result.output
+        grids[name] = np.asarray(Image.open(tmp_path / f"{name}.png"))
+    assert not np.array_equal(grids["red"], grids["blue"])
+
+
 def test_colour_rule_accuracy_of_a_conditional_checkpoint(cond_run: Path, plain_run: Path) -> None:
     from maskgen.evaluation.conditional import colour_rule_accuracy
 

@@ -34,7 +34,17 @@ def parse_psis(text: str) -> list[float]:
 
 @torch.no_grad()
 def truncation_sweep(
-    G: torch.nn.Module, seeds: list[int], psis: list[float], noise_mode: str = "const"
+    G: torch.nn.Module,
+    seeds: list[int],
+    psis: list[float],
+    noise_mode: str = "const",
+    class_index: int | None = None,
 ) -> torch.Tensor:
-    """[len(psis) * len(seeds), 3, H, W] in [-1, 1], psi-major: row p is ``psis[p]`` for every seed."""
-    return torch.cat([generate_images(G, seeds, truncation=psi, noise_mode=noise_mode) for psi in psis])
+    """[len(psis) * len(seeds), 3, H, W] in [-1, 1], psi-major: row p is ``psis[p]`` for every seed.
+    ``class_index``: the class of a class-conditional G, as ``generate --class`` (None: its default)."""
+    return torch.cat(
+        [
+            generate_images(G, seeds, truncation=psi, noise_mode=noise_mode, class_index=class_index)
+            for psi in psis
+        ]
+    )

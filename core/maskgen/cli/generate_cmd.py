@@ -55,8 +55,9 @@ def generate(
         psis = parse_psis(truncation_sweep)
         if out.suffix.lower() != ".png":
             raise MaskgenError(f"--truncation-sweep writes one grid: --out must be a .png file, got {out}")
-        G, _ = load_generator(checkpoint, pick_device(device))
-        save_grid(sweep(G, seed_list, psis, noise_mode.value), out, columns=len(seed_list))
+        G, loaded = load_generator(checkpoint, pick_device(device))
+        rows = sweep(G, seed_list, psis, noise_mode.value, class_index(loaded, class_name))
+        save_grid(rows, out, columns=len(seed_list))
         typer.echo(f"wrote a truncation sweep to {out}: rows psi {', '.join(f'{p:g}' for p in psis)}")
         return
     G, loaded = load_generator(checkpoint, pick_device(device))
