@@ -31,7 +31,8 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert sorted(plan.files) == ["README.md", "config.json", "model.safetensors", "samples.png"]
     kept = load_file(str(root / "tiny-16px" / "model.safetensors"))
     assert {key.split(".")[0] for key in kept} == {"G_ema", "D"}
-    assert "maskgen/tiny-16px" in (root / "tiny-16px" / "README.md").read_text()
+    card = (root / "tiny-16px" / "README.md").read_text()
+    assert "maskgen/tiny-16px" in card and "`model.safetensors`: G_ema and D (a base model" in card
     return root
 
 

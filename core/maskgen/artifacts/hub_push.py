@@ -244,5 +244,13 @@ def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPla
     weights = load_file(str(folder / MODEL_FILE))
     kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_PARTS[kind])}
     atomic_write(folder / MODEL_FILE, lambda tmp: save_file(kept, tmp, metadata={"format": "pt"}))
-    plan.sizes[MODEL_FILE] = (folder / MODEL_FILE).stat().st_size
+    card = model_card(
+        plan.config,
+        metrics=find_metrics(folder),
+        sample_image=SAMPLES_FILE if (folder / SAMPLES_FILE).is_file() else None,
+        repo_id=plan.repo_id,
+        base_model=True,
+    )
+    (folder / README_FILE).write_text(card, encoding="utf-8")  # the card says which weights it kept
+    plan.sizes = {name: (folder / name).stat().st_size for name in plan.files}
     return plan

@@ -137,8 +137,10 @@ def model_card(
     revision: str | None = None,
     license_id: str | None = None,
     with_training_state: bool = False,
+    base_model: bool = False,
 ) -> str:
-    """README.md text for a checkpoint whose config.json is ``config``."""
+    """README.md text for a checkpoint whose config.json is ``config``; ``base_model``: its weights are
+    cut to what fine-tuning needs (G_ema and D of a GAN), as the base models shipped in maskgen are."""
     meta = front_matter(config, license_id)
     header = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
     if config.get("kind") == "translation":
@@ -146,7 +148,7 @@ def model_card(
     else:
         body = _gan_body(config, sample_image, repo_id, revision)
     body += _metrics_section(metrics)
-    body += _files_section(config, sample_image, metrics, with_training_state)
+    body += _files_section(config, sample_image, metrics, with_training_state, base_model)
     body += _versions_section(config, meta["license"])
     body += _citation_section(config)
     return header + "\n" + body
@@ -329,9 +331,18 @@ def _describe(item: Any) -> str:
 
 
 def _files_section(
-    config: dict[str, Any], sample: str | None, metrics: dict[str, Any] | None, with_state: bool
+    config: dict[str, Any],
+    sample: str | None,
+    metrics: dict[str, Any] | None,
+    with_state: bool,
+    base_model: bool = False,
 ) -> str:
-    networks = "T (translator) and D" if config.get("kind") == "translation" else "G, D and G_ema"
+    if config.get("kind") == "translation":
+        networks = "T (translator) and D"
+    elif base_model:
+        networks = "G_ema and D (a base model: fine-tuning starts G as G_ema)"
+    else:
+        networks = "G, D and G_ema"
     lines = [
         "## Files",
         "",
