@@ -185,14 +185,19 @@ def noise_strengths(run_dir: Path) -> dict[str, float]:
 
 
 def describe_init(init: str | None) -> str | None:
-    """A shipped base model with its length ('base:builtin-64px (200 kimg)'): base models get retrained."""
+    """A shipped base model with its length ('base:builtin-64px (200 kimg)', 'base:builtin-64px-mirrored
+    (60 kimg after base:builtin-64px)'): base models get retrained."""
     if not init or not init.startswith("base:"):
         return init
     from maskgen.artifacts.base_models import base_model_path, read_base_config
 
     config = read_base_config(base_model_path(init)) or {}
     kimg = config.get("kimg")
-    return f"{init} ({kimg:.0f} kimg)" if isinstance(kimg, (int, float)) else init
+    if not isinstance(kimg, (int, float)):
+        return init
+    parent = config.get("train", {}).get("init")  # a base model fine-tuned from another one
+    after = f" after {parent}" if isinstance(parent, str) and parent.startswith("base:") else ""
+    return f"{init} ({kimg:.0f} kimg{after})"
 
 
 def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> dict[str, Any]:

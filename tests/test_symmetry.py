@@ -96,3 +96,23 @@ def test_a_run_records_its_decision_and_says_it(tmp_path: Path) -> None:
         "G not mirrored (-G symmetric=auto): 0 of 24 checked training images (0%) are left-right "
         "symmetric, 80% needed; -G symmetric=true mirrors it anyway"
     ]
+
+
+def test_a_resumed_run_keeps_its_decision(tmp_path: Path) -> None:
+    from maskgen.config import file_values_for, resolve_config
+    from maskgen.errors import MaskgenError
+
+    values = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, init="none")
+    values["generator_options"]["symmetric"] = "auto"
+    run = train(validate_config(values), out_root=tmp_path)  # built-in masks: mirrored
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["generator_options"]["symmetric"] is True
+    assert resolve_config(file_values_for(None, run)).generator_options["symmetric"] is True
+    # Asked to resume without the mirror it was trained with: one line, nothing trained.
+    unmirrored = {**saved, "generator_options": {**saved["generator_options"], "symmetric": False}}
+    with pytest.raises(MaskgenError, match="trained with -G symmetric=true; resume it with"):
+        train(validate_config(unmirrored), resume_dir=run)
+    # A run saved before the presets chose auto was unmirrored, and resuming it must not decide again.
+    del saved["generator_options"]["symmetric"]
+    (run / "config.json").write_text(json.dumps(saved))
+    assert resolve_config(file_values_for(None, run)).generator_options["symmetric"] is False

@@ -176,7 +176,13 @@ def file_values_for(config_file: Path | None, resume: Path | None) -> dict[str, 
     previous = Path(resume) / "config.json"
     if not previous.is_file():
         raise MaskgenError(f"cannot resume: {previous} not found (is {resume} a run directory?)")
-    return read_config_file(previous) | values
+    saved = read_config_file(previous)
+    options = saved.get("generator_options")
+    if isinstance(options, dict) and "symmetric" not in options:
+        # Saved before the presets chose symmetric=auto: the run was trained unmirrored, and a resumed
+        # run must not decide again.
+        saved["generator_options"] = {**options, "symmetric": False}
+    return saved | values
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

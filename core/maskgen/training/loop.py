@@ -107,8 +107,8 @@ class Trainer(RunCounters):
         self.augmenter = build_augmenter(config.augment, config.augment_options, context, registry)
         # Class-conditional (--cond): G takes the one-hot class, D [class one-hot | augmenter's c].
         self.class_names: list[str] = list(CATEGORY_NAMES) if config.cond else []
+        # Parts first, data second: a wrong plugin name or option fails before minutes of data loading.
         parse_options("generator", config.generator, config.generator_options, registry)
-        # Parts first, data second: a wrong plugin name fails before minutes of data loading.
         images, labels, self.dataset_name = load_training_images(
             config.data,
             config.resolution,
@@ -413,6 +413,12 @@ class Trainer(RunCounters):
             )
         if not with_training_state:
             return
+        trained = (checkpoint.config.get("train", {}).get("generator_options") or {}).get("symmetric", False)
+        if bool(trained) != bool(self.config.generator_options.get("symmetric", False)):
+            raise MaskgenError(
+                f"{path} was trained with -G symmetric={str(bool(trained)).lower()}; "
+                f"resume it with -G symmetric={str(bool(trained)).lower()}"
+            )
         tensors, meta = checkpoint.training_state()
         scaffold.restore_rng(tensors, self.device, {"shared": self.shared_rng})
         self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)
