@@ -101,6 +101,11 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             "generator_options": {"noise_max_resolution": 16, "symmetric": False},
         },
     ),
+    "transfer-freezed": (
+        "today's default with FreezeD (--freeze-d 2: D's input layer and its 64 and 32 px blocks keep "
+        "the base model's weights; Mo et al. 2020)",
+        {"xflip": True, "freeze_d": 2, "generator_options": {"noise_max_resolution": 16}},
+    ),
     "symmetric-coarse-noise": (
         "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",
         {"generator_options": {"symmetric": True, "noise_max_resolution": 16}},
