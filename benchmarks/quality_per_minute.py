@@ -301,6 +301,13 @@ def plot(results: dict[str, Any], path: Path = PLOT) -> Path:
             )
             if points:
                 axis.plot(*zip(*points, strict=True), marker="o", label=setting)
+        values = [
+            m["metrics"][key]["value"]
+            for m in rows
+            if isinstance(m["metrics"].get(key, {}).get("value"), (int, float))
+        ]
+        if values and min(values) > 0 and max(values) / min(values) > 20:
+            axis.set_yscale("log")  # a failing setting (the paper's widths on a CPU) would flatten the rest
         label = next(m["metrics"][key]["label"] for m in rows if key in m["metrics"])
         axis.set_title(label, fontsize=9)
         axis.set_xlabel("training minutes (2 threads)")
