@@ -71,8 +71,10 @@ def stage_upload(
     with_training_state: bool = False,
     license_id: str | None = None,
     card: Path | None = None,
+    base_model: bool = False,
 ) -> PushPlan:
-    """Write into ``folder`` exactly the files a push uploads; the model card is generated for the repo."""
+    """Write into ``folder`` exactly the files a push uploads; the model card is generated for the repo
+    (``base_model``: a card for weights cut to :data:`BASE_PARTS`, see :func:`stage_base_model`)."""
     source = resolve_checkpoint_dir(checkpoint)
     config = _read_checkpoint_config(source)
     _check_weights(source / MODEL_FILE)
@@ -107,6 +109,7 @@ def stage_upload(
             revision=tag or (revision if revision != DEFAULT_REVISION else None),
             license_id=license_id,
             with_training_state=with_training_state,
+            base_model=base_model,
         )
         (folder / README_FILE).write_text(text, encoding="utf-8")
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
@@ -234,7 +237,7 @@ def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPla
 
     from maskgen.outputs import atomic_write
 
-    plan = stage_upload(checkpoint, folder, repo_id=f"maskgen/{name}")
+    plan = stage_upload(checkpoint, folder, repo_id=f"maskgen/{name}", base_model=True)
     kind = plan.config.get("kind")
     if kind not in BASE_PARTS:
         shutil.rmtree(folder)
@@ -244,13 +247,5 @@ def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPla
     weights = load_file(str(folder / MODEL_FILE))
     kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_PARTS[kind])}
     atomic_write(folder / MODEL_FILE, lambda tmp: save_file(kept, tmp, metadata={"format": "pt"}))
-    card = model_card(
-        plan.config,
-        metrics=find_metrics(folder),
-        sample_image=SAMPLES_FILE if (folder / SAMPLES_FILE).is_file() else None,
-        repo_id=plan.repo_id,
-        base_model=True,
-    )
-    (folder / README_FILE).write_text(card, encoding="utf-8")  # the card says which weights it kept
-    plan.sizes = {name: (folder / name).stat().st_size for name in plan.files}
+    plan.sizes[MODEL_FILE] = (folder / MODEL_FILE).stat().st_size
     return plan

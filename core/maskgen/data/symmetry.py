@@ -42,7 +42,7 @@ IMAGE_RATIO_LIMIT = 0.27
 SET_SHARE_LIMIT = 0.8
 LOW_RESOLUTION = 32
 MAX_ANGLE_DEGREES = 6.0
-MAX_SHIFT_PIXELS = 2  # at LOW_RESOLUTION
+MAX_SHIFT_PIXELS = 2  # at LOW_RESOLUTION; the affine grid scales it by the image size
 MAX_IMAGES = 256  # a seeded sample of larger collections: the share is a proportion
 PAIRS = 256
 
@@ -66,7 +66,7 @@ class SymmetryVerdict:
         )
 
 
-def _alignments(size: int) -> list[tuple[float, float]]:
+def _alignments() -> list[tuple[float, float]]:
     """(angle in radians, shift in pixels) pairs the mirror image may be re-aligned by."""
     angles = np.linspace(-MAX_ANGLE_DEGREES, MAX_ANGLE_DEGREES, 7)
     shifts = range(-MAX_SHIFT_PIXELS, MAX_SHIFT_PIXELS + 1)
@@ -111,7 +111,7 @@ def mirror_ratios(images: np.ndarray, seed: int = 0) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
         x = F.interpolate(x, size=(LOW_RESOLUTION, LOW_RESOLUTION), mode="area")
         mirrors = x.flip(3)
-        alignments = _alignments(LOW_RESOLUTION)
+        alignments = _alignments()
         own = _best_mirror_error(x, mirrors, alignments)
         first = torch.from_numpy(rng.integers(len(x), size=PAIRS))
         second = (first + torch.from_numpy(rng.integers(1, len(x), size=PAIRS))) % len(x)  # never itself

@@ -413,12 +413,11 @@ class Trainer(RunCounters):
             )
         if not with_training_state:
             return
-        trained = (checkpoint.config.get("train", {}).get("generator_options") or {}).get("symmetric", False)
-        if bool(trained) != bool(self.config.generator_options.get("symmetric", False)):
-            raise MaskgenError(
-                f"{path} was trained with -G symmetric={str(bool(trained)).lower()}; "
-                f"resume it with -G symmetric={str(bool(trained)).lower()}"
-            )
+        options = checkpoint.config.get("train", {}).get("generator_options") or {}
+        trained = bool(options.get("symmetric", False))
+        if trained != bool(self.config.generator_options.get("symmetric", False)):
+            flag = f"-G symmetric={str(trained).lower()}"
+            raise MaskgenError(f"{path} was trained with {flag}; resume it with {flag}")
         tensors, meta = checkpoint.training_state()
         scaffold.restore_rng(tensors, self.device, {"shared": self.shared_rng})
         self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)
