@@ -12,6 +12,8 @@ minutes by default), resuming the same run between budgets, and its latest check
   0.5 means indistinguishable);
 * left-right asymmetry of the fakes relative to the reals (1 = as symmetric as the reals);
 * the seven-colour histogram distance;
+* improved precision and recall in masknet features (recall: how much of the reals' variety the
+  samples cover);
 * the per-pixel noise strengths of G_ema (where speckle comes from), and a sample grid drawn with
   ``noise_mode="const"``.
 
@@ -23,6 +25,7 @@ arguments. ``--report`` prints the table (for docs/performance.md) and draws the
     python benchmarks/quality_per_minute.py                                   # every setting, 5/15/60 min
     python benchmarks/quality_per_minute.py --settings default-0.1 --budgets 5 15
     python benchmarks/quality_per_minute.py --report
+    python benchmarks/quality_per_minute.py --add-metrics    # metrics added since, on stored snapshots
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ RESOLUTION = 64
 TRAIN_COUNT, TRAIN_SEED = 300, 0
 HELDOUT_COUNT, HELDOUT_SEED = 1000, 1
 EVAL_NUM = 1000
-METRICS = "fid,c2st,asymmetry,colour"
+METRICS = "fid,c2st,asymmetry,colour,prdc"
+# prdc also gives density and coverage (kept in the results); the table shows precision and recall.
+TABLE_HIDDEN = {"density", "coverage"}
+RESULT_KEYS = {"prdc": "recall"}  # the key a metric's numbers are stored under, where not its name
 
 # name -> (description, training options layered over the cpu preset). Everything trains on the same
 # folder at 64 px with ADA unless it says otherwise; budgets come from the wall clock, not kimg.
@@ -105,6 +111,16 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "today's default with FreezeD (--freeze-d 2: D's input layer and its 64 and 32 px blocks keep "
         "the base model's weights; Mo et al. 2020)",
         {"xflip": True, "freeze_d": 2, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-nopl": (
+        "today's default without path-length regularization and style mixing (pl_weight 0, "
+        "style_mixing_prob 0: the ADA reference's low-resolution 'cifar' choices)",
+        {
+            "xflip": True,
+            "pl_weight": 0.0,
+            "style_mixing_prob": 0.0,
+            "generator_options": {"noise_max_resolution": 16},
+        },
     ),
     "symmetric-coarse-noise": (
         "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",
@@ -205,16 +221,45 @@ def describe_init(init: str | None) -> str | None:
     return f"{init} ({kimg:.0f} kimg{after})"
 
 
+def evaluate(checkpoint: Path, heldout_dir: Path, metrics: str, out: Path) -> dict[str, Any]:
+    """``maskgen eval`` of ``checkpoint`` against the held-out reals: {metric: {label, value}}."""
+    maskgen("eval", "--real", str(heldout_dir), "--fake", str(checkpoint), "--metrics", metrics,
+            "--num", str(EVAL_NUM), "--device", "cpu", "--json", str(out))  # fmt: skip
+    evaluation = json.loads(out.read_text(encoding="utf-8"))
+    return {
+        key: {"label": entry.get("label", key), "value": entry.get("value")}
+        for key, entry in evaluation.get("metrics", {}).items()
+        if isinstance(entry, dict)
+    }
+
+
+def add_missing_metrics(results: dict[str, Any]) -> None:
+    """Measure the metrics of :data:`METRICS` that stored measurements lack (added after they were
+    made) on the very snapshot each one measured, as recorded in its eval.json."""
+    _, heldout_dir = prepare_data()
+    for m in results["measurements"]:
+        missing = [k for k in METRICS.split(",") if RESULT_KEYS.get(k, k) not in m["metrics"]]
+        if not missing:
+            continue
+        out = WORK / "eval" / f"{m['setting']}-{m['minutes']:g}min"
+        if not (out / "eval.json").is_file():  # measured before eval folders were named per setting
+            log(f"{m['setting']} at {m['minutes']:g} min: no {out / 'eval.json'}; not completed")
+            continue
+        stored = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+        snapshot = Path(stored["fake"]["checkpoint"])
+        log(f"{m['setting']} at {m['minutes']:g} min: adding {','.join(missing)} ({snapshot.name})")
+        m["metrics"].update(evaluate(snapshot, heldout_dir, ",".join(missing), out / "eval_added.json"))
+        save_results(results)
+
+
 def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> dict[str, Any]:
     from maskgen.artifacts.checkpoint import load_checkpoint
 
     out = WORK / "eval" / f"{setting}-{minutes:g}min"
     out.mkdir(parents=True, exist_ok=True)
-    maskgen("eval", "--real", str(heldout_dir), "--fake", str(run_dir), "--metrics", METRICS,
-            "--num", str(EVAL_NUM), "--device", "cpu", "--json", str(out / "eval.json"))  # fmt: skip
+    metrics = evaluate(run_dir, heldout_dir, METRICS, out / "eval.json")
     maskgen("generate", "--checkpoint", str(run_dir), "--seeds", "0-63", "--noise-mode", "const",
             "--out", str(out / "samples_const.png"))  # fmt: skip
-    evaluation = json.loads((out / "eval.json").read_text(encoding="utf-8"))
     checkpoint = load_checkpoint(run_dir)
     return {
         "setting": setting,
@@ -222,11 +267,7 @@ def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> d
         "kimg": checkpoint.config.get("kimg"),
         "init": describe_init(checkpoint.config.get("train", {}).get("init")),
         "loadavg": round(os.getloadavg()[0], 2),  # other jobs on the machine slow the clock budgets
-        "metrics": {
-            key: {"label": entry.get("label", key), "value": entry.get("value")}
-            for key, entry in evaluation.get("metrics", {}).items()
-            if isinstance(entry, dict)
-        },
+        "metrics": metrics,
         "noise_strength": noise_strengths(run_dir),
         "samples": str(out / "samples_const.png"),
     }
@@ -254,7 +295,7 @@ def table_lines(results: dict[str, Any]) -> list[str]:
     rows = sorted(results["measurements"], key=lambda m: (m["setting"], m["minutes"]))
     keys: list[str] = []
     for m in rows:
-        keys += [k for k in m["metrics"] if k not in keys]
+        keys += [k for k in m["metrics"] if k not in keys and k not in TABLE_HIDDEN]
     labels = {k: next(m["metrics"][k]["label"] for m in rows if k in m["metrics"]) for k in keys}
     lines = [
         "| setting | minutes | kimg | start | "
@@ -289,7 +330,7 @@ def plot(results: dict[str, Any], path: Path = PLOT) -> Path:
     from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
 
     rows = results["measurements"]
-    keys = sorted({k for m in rows for k in m["metrics"]})
+    keys = sorted({k for m in rows for k in m["metrics"]} - TABLE_HIDDEN)
     figure = Figure(figsize=(3.2 * len(keys), 3.0), layout="constrained")
     for axis, key in zip(figure.subplots(1, len(keys), squeeze=False)[0], keys, strict=True):
         for setting in sorted({m["setting"] for m in rows}):
@@ -328,7 +369,17 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--budgets", nargs="+", type=float, default=[5.0, 15.0, 60.0])
     parser.add_argument("--report", action="store_true", help="print the table of the stored results")
+    parser.add_argument(
+        "--add-metrics",
+        action="store_true",
+        help="measure metrics added to the benchmark since a stored measurement was made, on its snapshot",
+    )
     args = parser.parse_args()
+    if args.add_metrics:
+        results = load_results()
+        add_missing_metrics(results)
+        print_table(results)
+        return
     if args.report:
         print_table(load_results())
         print(plot(load_results()))
