@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
 
     G, checkpoint = load_generator(args.checkpoint, torch.device("cpu"))
-    size = int(checkpoint.config["resolution"])
+    size = int(G.img_resolution)
     reals = load_folder(args.heldout, size)[0][: args.num]
     with torch.no_grad():
         fakes = to_uint8(generate_images(G, list(range(len(reals))), noise_mode="const"))
