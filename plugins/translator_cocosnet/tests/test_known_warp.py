@@ -52,8 +52,10 @@ def _score(translator: torch.nn.Module) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_detached_warp_learns_the_known_answer_end_to_end_collapses(tmp_path: Path) -> None:
-    detached = _score(_trained_translator(tmp_path / "a", detach_warp=True))
-    end_to_end = _score(_trained_translator(tmp_path / "b", detach_warp=False))
+    # The original's contextual weight in both: the cpu preset's lower one (1) also weakens the pull
+    # to the identity (error ratio 0.95 end to end here), which would blur what detaching does.
+    detached = _score(_trained_translator(tmp_path / "a", detach_warp=True, w_context=10.0))
+    end_to_end = _score(_trained_translator(tmp_path / "b", detach_warp=False, w_context=10.0))
     assert detached["error_ratio"] < 0.95 and detached["wins"] > 0.75
     assert end_to_end["error_ratio"] > 0.99  # no better than leaving the reference where it is
     assert detached["ssim_warp"] > detached["ssim_identity"]
