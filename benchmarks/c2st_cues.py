@@ -97,4 +97,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from maskgen.errors import MaskgenError
+
+    try:
+        main()
+    except MaskgenError as exc:  # a missing folder or a checkpoint that is not a GAN: one line
+        raise SystemExit(f"error: {exc}") from None
