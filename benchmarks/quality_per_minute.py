@@ -17,6 +17,12 @@ minutes by default), resuming the same run between budgets, and its latest check
 * the per-pixel noise strengths of G_ema (where speckle comes from), and a sample grid drawn with
   ``noise_mode="const"``.
 
+``--collection photographed`` runs the same benchmark on the photographs of those masks
+(``maskgen dataset synth --style photographed``: framing, backdrop, light, colour cast, blur, noise and
+JPEG drawn per image), which the shipped base models never saw: the domain shift a real collection
+brings. It keeps its own runs and results (``runs/quality_per_minute-photographed``,
+``benchmarks/results/quality_per_minute_photographed.json``).
+
 Results accumulate in ``benchmarks/results/quality_per_minute.json`` (written atomically after every
 measurement), so an interrupted benchmark continues where it stopped: run it again with the same
 arguments. ``--report`` prints the table (for docs/performance.md) and draws the plot
@@ -25,6 +31,7 @@ arguments. ``--report`` prints the table (for docs/performance.md) and draws the
     python benchmarks/quality_per_minute.py                                   # every setting, 5/15/60 min
     python benchmarks/quality_per_minute.py --settings default-0.1 --budgets 5 15
     python benchmarks/quality_per_minute.py --report
+    python benchmarks/quality_per_minute.py --collection photographed --settings transfer --budgets 15
     python benchmarks/quality_per_minute.py --add-metrics    # metrics added since, on stored snapshots
 """
 
@@ -41,8 +48,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "runs" / "quality_per_minute"
-RESULTS = ROOT / "benchmarks" / "results" / "quality_per_minute.json"
+# The training and held-out collections' style (``dataset synth --style``) -> (work folder, results file).
+COLLECTIONS = {
+    "detailed": ("quality_per_minute", "quality_per_minute.json"),
+    "photographed": ("quality_per_minute-photographed", "quality_per_minute_photographed.json"),
+}
+STYLE = "detailed"
+WORK = ROOT / "runs" / COLLECTIONS[STYLE][0]
+RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[STYLE][1]
 RESOLUTION = 64
 TRAIN_COUNT, TRAIN_SEED = 300, 0
 HELDOUT_COUNT, HELDOUT_SEED = 1000, 1
@@ -122,6 +135,11 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             "generator_options": {"noise_max_resolution": 16},
         },
     ),
+    "transfer-from-scratch": (
+        "today's default recipe (symmetric=auto) trained from scratch (--init none): what the base "
+        "model adds when the collection is not the base model's own distribution",
+        {"xflip": True, "init": "none", "generator_options": {"noise_max_resolution": 16}},
+    ),
     "symmetric-coarse-noise": (
         "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",
         {"generator_options": {"symmetric": True, "noise_max_resolution": 16}},
@@ -145,8 +163,8 @@ def prepare_data() -> tuple[Path, Path]:
         (heldout_dir, HELDOUT_COUNT, HELDOUT_SEED),
     ):
         if not (folder / "labels.csv").is_file():
-            log(f"writing {count} detailed masks (seed {seed}) to {folder}")
-            maskgen("dataset", "synth", "--style", "detailed", "--count", str(count), "--size",
+            log(f"writing {count} {STYLE} masks (seed {seed}) to {folder}")
+            maskgen("dataset", "synth", "--style", STYLE, "--count", str(count), "--size",
                     str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
     return train_dir, heldout_dir
 
@@ -362,12 +380,26 @@ def print_table(results: dict[str, Any]) -> None:
     print("\n".join(table_lines(results)))
 
 
+def use_collection(style: str) -> None:
+    """Point the benchmark at one collection's folders and results file."""
+    global STYLE, WORK, RESULTS
+    STYLE = style
+    WORK = ROOT / "runs" / COLLECTIONS[style][0]
+    RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[style][1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--budgets", nargs="+", type=float, default=[5.0, 15.0, 60.0])
+    parser.add_argument(
+        "--collection",
+        choices=list(COLLECTIONS),
+        default="detailed",
+        help="the built-in style trained on and measured against (default: detailed)",
+    )
     parser.add_argument("--report", action="store_true", help="print the table of the stored results")
     parser.add_argument(
         "--add-metrics",
@@ -375,6 +407,7 @@ def main() -> None:
         help="measure metrics added to the benchmark since a stored measurement was made, on its snapshot",
     )
     args = parser.parse_args()
+    use_collection(args.collection)
     if args.add_metrics:
         results = load_results()
         add_missing_metrics(results)
@@ -382,7 +415,8 @@ def main() -> None:
         return
     if args.report:
         print_table(load_results())
-        print(plot(load_results()))
+        suffix = "" if STYLE == "detailed" else f"_{STYLE}"
+        print(plot(load_results(), PLOT.with_name(f"quality_per_minute{suffix}.png")))
         return
     run(args.settings, args.budgets)
 

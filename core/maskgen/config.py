@@ -76,7 +76,10 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: PresetName = Field("cpu", description="Defaults for sizes and budget: cpu or paper256.")
-    data: str = Field("builtin", description="Image folder, or procedural masks: builtin, builtin-detailed.")
+    data: str = Field(
+        "builtin",
+        description="Image folder, or procedural masks: builtin, builtin-detailed, builtin-photographed.",
+    )
     dataset_count: int = Field(2000, ge=1, description="Number of built-in procedural masks.")
     dataset_seed: int = Field(0, description="Seed of the built-in procedural masks.")
     xflip: bool = Field(False, description="Add mirrored copies of the training images.")

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from maskgen.artifacts.generator import generate_images
-from maskgen.data.datasets import BUILTIN, BUILTIN_DETAILED, load_training_images
+from maskgen.data.datasets import BUILTIN_SETS, load_training_images
 from maskgen.data.folder import find_images
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.features import extract_features, feature_network
@@ -200,7 +200,7 @@ def copy_audit(
 def training_set(
     data: str | None, resolution: int, train_config: Any = None
 ) -> tuple[np.ndarray, list[str], str]:
-    """(images, their names, a description) of ``data`` (a folder, builtin, builtin-detailed; None:
+    """(images, their names, a description) of ``data`` (a folder or a built-in set; None:
     the checkpoint's own training data). Built-in sets use the checkpoint's count and seed."""
     if data is None:
         if train_config is None:
@@ -210,7 +210,7 @@ def training_set(
     seed = int(getattr(train_config, "dataset_seed", 0))
     images, _, description = load_training_images(data, resolution, seed=seed, count=count)
     key = str(data).strip().lower()
-    if key in (BUILTIN, BUILTIN_DETAILED):
+    if key in BUILTIN_SETS:
         return images, [f"{key} #{i}" for i in range(len(images))], description
     root = Path(data).expanduser()
     paths = find_images(root)

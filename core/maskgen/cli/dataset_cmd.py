@@ -31,14 +31,17 @@ def synth(
         0, "--seed", parser=SEED, help="Seed; the same seed always gives the same masks."
     ),
     style: str = typer.Option(
-        "simple", "--style", help="simple (the builtin masks) or detailed (the builtin-detailed masks)."
+        "simple",
+        "--style",
+        help="simple (builtin), detailed (builtin-detailed) or photographed (builtin-photographed).",
     ),
 ) -> None:
     """Write procedural Peking-opera-like masks with their seven primary-colour labels."""
     from maskgen.data.build import synth_dataset
 
     summary = synth_dataset(out, count=count, size=size, seed=seed, style=style.strip().lower())
-    kind = "detailed masks" if summary.get("style") == "detailed" else "masks"
+    style_name = summary.get("style")
+    kind = f"{style_name} masks" if style_name in ("detailed", "photographed") else "masks"
     typer.echo(f"wrote {summary.get('count', count)} {kind} ({size} px) with labels.csv to {out}")
 
 

@@ -120,7 +120,8 @@ def eval_command(
         "-m",
         help="Comma-separated: fid,kid,ssim,msssim,lpips,classify; without network weights also "
         "c2st (classifier two-sample test), asymmetry, colour (seven-colour histogram distance); "
-        "prdc (precision, recall, density, coverage on --features).",
+        "prdc (precision, recall, density, coverage on --features); ppl (perceptual path length of a "
+        "--fake checkpoint, on the LPIPS network).",
     ),
     features: str = typer.Option(
         "masknet",

@@ -22,12 +22,13 @@ import numpy as np
 from PIL import Image
 
 from maskgen.data.folder import IMAGE_EXTENSIONS, find_images, load_image, warn_skipped
+from maskgen.data.photographed import render_photographed_mask
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
 from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
 from maskgen.errors import MaskgenError
 
 MANIFEST = "manifest.csv"
-SYNTH_STYLES = ("simple", "detailed")
+SYNTH_STYLES = ("simple", "detailed", "photographed")
 TRANSFORMS: tuple[tuple[str, str], ...] = (
     ("original", "orig"),
     ("mirror", "mirror"),
@@ -151,15 +152,16 @@ def synth_dataset(
     """Write ``count`` procedural masks as PNG to ``out`` with ``labels.csv`` and ``dataset.json``.
 
     The images are exactly those of ``render_masks(count, size, seed)``, or with ``style="detailed"``
-    of ``render_detailed_masks`` (the ``builtin-detailed`` training set). Returns a summary: count,
+    of ``render_detailed_masks`` (the ``builtin-detailed`` training set), with ``"photographed"`` their
+    photographs (``builtin-photographed``, :mod:`maskgen.data.photographed`). Returns a summary: count,
     size, seed, style, out, label_counts.
     """
     out = Path(out)
     size = _check_size(size)
     if style not in SYNTH_STYLES:
         raise MaskgenError(f"style must be one of {', '.join(SYNTH_STYLES)}, got {style!r}")
-    detailed = style == "detailed"
-    render = render_detailed_mask if detailed else render_mask
+    detailed = style != "simple"
+    render = {"simple": render_mask, "detailed": render_detailed_mask}.get(style, render_photographed_mask)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise MaskgenError(f"count must be at least 1, got {count}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -189,8 +191,8 @@ def synth_dataset(
 
     counts = {c.name: int((labels == c.index).sum()) for c in CATEGORIES}
     info = {
-        "name": "maskgen detailed procedural masks" if detailed else "maskgen procedural masks",
-        "generator": "maskgen.data.procedural_detailed" if detailed else "maskgen.data.procedural",
+        "name": f"maskgen {style} procedural masks",
+        "generator": render.__module__,
         "style": style,
         "count": int(count),
         "size": size,

@@ -10,12 +10,15 @@ import numpy as np
 from PIL import Image
 
 from maskgen.data.folder import load_folder
+from maskgen.data.photographed import render_photographed_masks_with_meta
 from maskgen.data.procedural import CATEGORY_NAMES, MIN_SIZE, render_masks, symmetrize
 from maskgen.data.procedural_detailed import render_detailed_masks_with_meta
 from maskgen.errors import MaskgenError
 
 BUILTIN = "builtin"
 BUILTIN_DETAILED = "builtin-detailed"
+BUILTIN_PHOTOGRAPHED = "builtin-photographed"
+BUILTIN_SETS = (BUILTIN, BUILTIN_DETAILED, BUILTIN_PHOTOGRAPHED)
 LABELS_FILE = "labels.csv"
 
 
@@ -39,7 +42,9 @@ def load_training_images(
 
     ``data`` None or "builtin": ``count`` procedural masks made with ``seed`` (labels: the seven colour
     classes); "builtin-detailed": the same for the detailed masks of ``procedural_detailed`` (intricate
-    linework, a few deliberately asymmetric crooked faces). Otherwise an image folder; ``seed`` and
+    linework, a few deliberately asymmetric crooked faces); "builtin-photographed": those detailed masks
+    as a collection of photographs (``photographed``: framing, backdrop, light, colour cast, blur,
+    noise, JPEG), the stand-in for a user's folder. Otherwise an image folder; ``seed`` and
     ``count`` are not used then, and labels come from ``labels.csv`` (columns ``file,label``, file
     relative to the folder, label a class index or a colour name) covering every image, or, without
     one, from class sub-folders named by colour (``DIR/red/a.png`` is red; see :func:`folder_labels`).
@@ -48,7 +53,7 @@ def load_training_images(
     """
     resolution = check_resolution(resolution)
     key = BUILTIN if data is None else str(data).strip().lower()
-    if key in (BUILTIN, BUILTIN_DETAILED):
+    if key in BUILTIN_SETS:
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
             raise MaskgenError(f"the built-in dataset needs a count of at least 1, got {count}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -58,6 +63,10 @@ def load_training_images(
             images, labels, metas = render_detailed_masks_with_meta(int(count), render_size, int(seed))
             symmetric = [bool(m["symmetric"]) for m in metas]  # crooked faces stay crooked
             kind = "builtin detailed procedural masks"
+        elif key == BUILTIN_PHOTOGRAPHED:
+            images, labels, _ = render_photographed_masks_with_meta(int(count), render_size, int(seed))
+            symmetric = [False] * len(images)  # a photograph is never an exact mirror image
+            kind = "builtin photographed detailed masks"
         else:
             images, labels = render_masks(int(count), render_size, int(seed))
             symmetric = [True] * len(images)

@@ -16,6 +16,9 @@ Three metrics need no network weights at all and read as plain numbers: ``c2st``
 of a small CNN trained to tell real from fake, :mod:`.twosample`), ``asymmetry`` (left-right asymmetry
 of the fakes relative to the reals) and ``colour`` (total variation between the seven-colour
 histograms), the last two in :mod:`.pixelstats`.
+
+``ppl`` (opt-in) is the perceptual path length of a generator (:mod:`.path_length`), on the LPIPS
+network: it needs the fakes to be drawn from a checkpoint, and the reals play no part in it.
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.imagesets import ImageSet
 
-METRICS = ("fid", "kid", "ssim", "msssim", "lpips", "classify", "c2st", "asymmetry", "colour", "prdc")
+METRICS = (
+    "fid", "kid", "ssim", "msssim", "lpips", "classify", "c2st", "asymmetry", "colour", "prdc", "ppl",
+)  # fmt: skip
 FEATURE_METRICS = frozenset({"fid", "kid", "prdc"})  # the metrics computed on --features
 PRDC_KEYS = ("precision", "recall", "density", "coverage")
 FEATURES = ("masknet", "inception")
@@ -87,7 +93,7 @@ class EvalSettings:
                 locate(INCEPTION, self.weights, self.download)
             else:
                 uses_masknet = True
-        if "lpips" in self.metrics:
+        if {"lpips", "ppl"} & set(self.metrics):
             if self.lpips_network == "alex":
                 locate(ALEXNET, self.lpips_weights, self.download)
             else:
@@ -135,6 +141,7 @@ def evaluate(
         ("classify", {"classify"}, lambda: _classify(real, fake, settings, device, tracker, notes)),
         ("c2st", {"c2st"}, lambda: _c2st(real, fake, settings, tracker)),
         ("pixel statistics", {"asymmetry", "colour"}, lambda: _pixel_statistics(real, fake, settings)),
+        ("ppl", {"ppl"}, lambda: _path_length(fake, settings, device, tracker)),
     )
     for phase, names, run in phases:
         if names & set(settings.metrics):
@@ -304,6 +311,34 @@ def _lpips(
     }
 
 
+def _path_length(
+    fake: ImageSet, settings: EvalSettings, device: torch.device, tracker: Tracker
+) -> dict[str, dict[str, Any]]:
+    from maskgen.artifacts.generator import load_generator
+    from maskgen.evaluation.path_length import EPSILON, path_lengths, perceptual_path_length
+    from maskgen.evaluation.perceptual import lpips_network
+
+    checkpoint = fake.info.get("checkpoint")
+    if fake.kind != "checkpoint" or not checkpoint:
+        raise MaskgenError("ppl measures a generator: give --fake a checkpoint or run directory, not images")
+    G, _ = load_generator(checkpoint, device)
+    name = settings.lpips_network
+    net = lpips_network(name, device, settings.lpips_weights if name == "alex" else settings.masknet)
+    walks = len(fake.images)
+    lengths = path_lengths(G, net, walks, seed=settings.seed, progress=tracker.task("path length", walks))
+    return {
+        "ppl": {
+            "label": f"PPL[{name}]",
+            "value": perceptual_path_length(lengths),
+            "walks": walks,
+            "epsilon": EPSILON,
+            "median": float(np.median(lengths)),
+            "feature_network": name,
+            "higher_is_better": False,
+        }
+    }
+
+
 class _MasknetColours(torch.nn.Module):
     """The shipped masknet's own seven-colour head as a classifier."""
 
@@ -404,7 +439,7 @@ def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(label, formatted value, detail) rows for a table, in a fixed order."""
     order = (
         "fid", "kid", "ssim", "msssim", "lpips_real", "lpips_diversity", "acc_real", "acc_fake",
-        "c2st", "asymmetry", "colour", *PRDC_KEYS,
+        "c2st", "asymmetry", "colour", *PRDC_KEYS, "ppl",
     )  # fmt: skip
     rows = []
     for key in order:
@@ -437,6 +472,8 @@ def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         if key == "colour":
             detail = f"total variation of 7-colour histograms (JS {entry['js']:.4f}); 0 = same colours"
+        if key == "ppl":
+            detail = f"{entry['walks']} walk steps in W, epsilon {entry['epsilon']:g}; lower = smoother walks"
         if key in PRDC_KEYS:
             detail = f"k={entry['k']} nearest neighbours; {_PRDC_DETAIL[key]}"
         rows.append((entry["label"], text, detail))

@@ -37,10 +37,10 @@ def colour_categories(images: np.ndarray) -> np.ndarray:
 
 
 def is_builtin(data: str) -> bool:
-    """'builtin' (the simple procedural masks) or 'builtin-detailed' (the intricate stand-in)."""
-    from maskgen.data.datasets import BUILTIN, BUILTIN_DETAILED
+    """One of the built-in sets: 'builtin', 'builtin-detailed', 'builtin-photographed'."""
+    from maskgen.data.datasets import BUILTIN_SETS
 
-    return data.strip().lower() in (BUILTIN, BUILTIN_DETAILED)
+    return data.strip().lower() in BUILTIN_SETS
 
 
 def load_sketch_folder(folder: Path, image_paths: list[Path], image_root: Path, size: int) -> np.ndarray:
@@ -71,8 +71,8 @@ def load_sketch_folder(folder: Path, image_paths: list[Path], image_root: Path, 
 def load_images(
     data: str, size: int, count: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, str, list[Path]]:
-    """(uint8 [N, size, size, 3], categories [N], dataset name, paths) of 'builtin', 'builtin-detailed'
-    or a folder. The built-in sets are rendered by the same function the GAN trains on."""
+    """(uint8 [N, size, size, 3], categories [N], dataset name, paths) of a built-in set or
+    a folder. The built-in sets are rendered by the same function the GAN trains on."""
     if is_builtin(data):
         from maskgen.data.datasets import load_training_images
 
