@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Contact sheets of the built-in procedural masks for docs/datasets.md, and how fast they render.
 
-Writes an 8x8 grid of 64 masks at 64 px for both the simple (``builtin``) and the detailed
-(``builtin-detailed``) set, and a 4x4 grid of detailed masks at 256 px:
+Writes an 8x8 grid of 64 masks at 64 px for the simple (``builtin``), the detailed
+(``builtin-detailed``) and the photographed (``builtin-photographed``) set, and a 4x4 grid of detailed
+and of photographed masks at 256 px:
 
     python benchmarks/contact_sheets.py --out docs/images
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from maskgen.data.photographed import render_photographed_masks
 from maskgen.data.procedural import render_masks
 from maskgen.data.procedural_detailed import render_detailed_masks
 
@@ -57,13 +59,15 @@ def write_sheet(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"), help="folder for the PNG files")
-    parser.add_argument("--seed", type=int, default=0, help="dataset seed of both sets")
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed of every set")
     parser.add_argument("--exact", action="store_true", help="full RGB sheets instead of 256 colours")
     args = parser.parse_args()
     sheets = [
         (render_masks, 64, 64, 8, "builtin_simple_64px.png"),
         (render_detailed_masks, 64, 64, 8, "builtin_detailed_64px.png"),
         (render_detailed_masks, 16, 256, 4, "builtin_detailed_256px.png"),
+        (render_photographed_masks, 64, 64, 8, "builtin_photographed_64px.png"),
+        (render_photographed_masks, 16, 256, 4, "builtin_photographed_256px.png"),
     ]
     for render, count, size, columns, name in sheets:
         write_sheet(render, count, size, args.seed, columns, args.out / name, args.exact)

@@ -21,7 +21,9 @@ minutes by default), resuming the same run between budgets, and its latest check
 (``maskgen dataset synth --style photographed``: framing, backdrop, light, colour cast, blur, noise and
 JPEG drawn per image), which the shipped base models never saw: the domain shift a real collection
 brings. It keeps its own runs and results (``runs/quality_per_minute-photographed``,
-``benchmarks/results/quality_per_minute_photographed.json``).
+``benchmarks/results/quality_per_minute_photographed.json``). ``--collection photographed-framed``:
+the same photographs taken at 128 px and framed like the built-in masks by ``maskgen dataset frame``
+(training and held-out sets alike), then 64 px.
 
 Results accumulate in ``benchmarks/results/quality_per_minute.json`` (written atomically after every
 measurement), so an interrupted benchmark continues where it stopped: run it again with the same
@@ -40,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,11 +51,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# The training and held-out collections' style (``dataset synth --style``) -> (work folder, results file).
+# The training and held-out collections' style (``dataset synth --style``; "-framed": photographs
+# at FRAMED_SOURCE_SIZE px put through ``maskgen dataset frame``) -> (work folder, results file).
 COLLECTIONS = {
     "detailed": ("quality_per_minute", "quality_per_minute.json"),
     "photographed": ("quality_per_minute-photographed", "quality_per_minute_photographed.json"),
+    "photographed-framed": (
+        "quality_per_minute-photographed-framed",
+        "quality_per_minute_photographed_framed.json",
+    ),
 }
+FRAMED_SOURCE_SIZE = 128
 STYLE = "detailed"
 WORK = ROOT / "runs" / COLLECTIONS[STYLE][0]
 RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[STYLE][1]
@@ -162,10 +171,20 @@ def prepare_data() -> tuple[Path, Path]:
         (train_dir, TRAIN_COUNT, TRAIN_SEED),
         (heldout_dir, HELDOUT_COUNT, HELDOUT_SEED),
     ):
-        if not (folder / "labels.csv").is_file():
-            log(f"writing {count} {STYLE} masks (seed {seed}) to {folder}")
-            maskgen("dataset", "synth", "--style", STYLE, "--count", str(count), "--size",
+        if (folder / "labels.csv").is_file():
+            continue
+        style = STYLE.removesuffix("-framed")
+        log(f"writing {count} {STYLE} masks (seed {seed}) to {folder}")
+        if style == STYLE:
+            maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
                     str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
+            continue
+        photos = folder.with_name(folder.name + "-photos")
+        if not (photos / "labels.csv").is_file():
+            maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
+                    str(FRAMED_SOURCE_SIZE), "--seed", str(seed), "--out", str(photos))  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+        maskgen("dataset", "frame", str(photos), "--out", str(folder), "--size", str(RESOLUTION))
     return train_dir, heldout_dir
 
 
@@ -415,7 +434,7 @@ def main() -> None:
         return
     if args.report:
         print_table(load_results())
-        suffix = "" if STYLE == "detailed" else f"_{STYLE}"
+        suffix = "" if STYLE == "detailed" else "_" + STYLE.replace("-", "_")
         print(plot(load_results(), PLOT.with_name(f"quality_per_minute{suffix}.png")))
         return
     run(args.settings, args.budgets)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from maskgen.data.build import synth_dataset
+from maskgen.data.build import frame_dataset, synth_dataset
 from maskgen.data.datasets import load_training_images
+from maskgen.data.framing import TARGET_HEIGHT, find_mask, frame_mask
 from maskgen.data.photographed import foreground, render_photographed_mask
 from maskgen.data.procedural import CATEGORY_NAMES
 from maskgen.data.procedural_detailed import render_detailed_mask
@@ -56,3 +57,61 @@ def test_the_pictures_carry_a_camera_but_the_collection_stays_symmetric() -> Non
     # searched mirror shifts up to +-6% of the width: 79% of these masks, under the 80% needed).
     verdict = judge_symmetry(images)
     assert verdict.symmetric and verdict.share > 0.9, verdict.describe()
+
+
+# -- framing (maskgen dataset frame) ------------------------------------------------------------------
+
+
+def _card(size: tuple[int, int], box: tuple[int, int, int, int], backdrop=(200, 205, 190)) -> Image.Image:
+    """A dark-red rectangle (the 'mask') on a plain card, lit from the left."""
+    w, h = size
+    x = np.empty((h, w, 3), np.float64)
+    x[:] = backdrop
+    x *= np.linspace(1.08, 0.92, w)[None, :, None]  # a light gradient must not count as mask
+    left, top, right, bottom = box
+    x[top:bottom, left:right] = (150, 20, 30)
+    return Image.fromarray(np.clip(x, 0, 255).astype(np.uint8))
+
+
+def test_find_mask_gives_the_painted_box_on_a_lit_card() -> None:
+    found = find_mask(_card((300, 200), (40, 30, 160, 180)))
+    assert found is not None
+    np.testing.assert_allclose((found.left, found.top, found.right, found.bottom), (40, 30, 160, 180), atol=3)
+    # Framed: a square, the box centred and TARGET_HEIGHT of the side high.
+    framed = frame_mask(_card((300, 200), (40, 30, 160, 180)), found)
+    assert framed.width == framed.height and abs(framed.width - 150 / TARGET_HEIGHT) < 6  # box +-3 px
+    again = find_mask(framed)
+    assert again is not None
+    assert abs((again.left + again.right) / 2 - framed.width / 2) < 2
+    assert abs((again.bottom - again.top) / framed.height - TARGET_HEIGHT) < 0.03
+
+
+def test_pictures_without_a_plain_backdrop_are_not_framed(tmp_path) -> None:
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    assert find_mask(noise) is None
+    assert find_mask(Image.new("RGB", (64, 64), (250, 250, 250))) is None  # nothing on it
+    src = tmp_path / "src"
+    src.mkdir()
+    noise.save(src / "busy.png")
+    _card((120, 90), (30, 10, 80, 80)).save(src / "card.jpg")
+    (src / "labels.csv").write_text("file,label\nbusy.png,1\ncard.jpg,red\n")
+    summary = frame_dataset(src, tmp_path / "out", size=32)
+    assert (summary["written"], summary["framed"]) == (2, 1)
+    assert (tmp_path / "out" / "card.png").is_file()
+    assert "card.png,red" in (tmp_path / "out" / "labels.csv").read_text()
+    manifest = (tmp_path / "out" / "manifest.csv").read_text().splitlines()
+    assert manifest[1].startswith("busy.png,busy.png,0,") and manifest[2].startswith("card.png,card.jpg,1,")
+
+
+def test_framing_undoes_the_photographs_framing() -> None:
+    # The built-in masks' boxes vary little; photographs of them vary a lot; framed, they vary little again.
+    def box_heights(images: list[Image.Image]) -> np.ndarray:
+        found = [find_mask(image) for image in images]
+        assert all(f is not None for f in found)
+        return np.array([(f.bottom - f.top) / image.height for f, image in zip(found, images, strict=True)])
+
+    photos = [render_photographed_mask(seed, 128)[0] for seed in range(24)]
+    framed = [frame_mask(p, find_mask(p)) for p in photos]  # type: ignore[arg-type]
+    before, after = box_heights(photos), box_heights(framed)
+    assert after.std() < 0.6 * before.std()  # wide masks (ears) are framed by their width: some spread
+    assert abs(after.mean() - TARGET_HEIGHT) < 0.03

@@ -1,7 +1,7 @@
-"""``maskgen dataset synth|build|sketch|label-colors``: every ``dataset`` command.
+"""``maskgen dataset synth|frame|build|sketch|label-colors``: every ``dataset`` command.
 
-Procedural masks, training sets built from the user's images, XDoG sketches of them (for
-translation) and proposed colour labels (for the classification test).
+Procedural masks, the user's images framed like the built-in masks, training sets built from them,
+XDoG sketches of them (for translation) and proposed colour labels (for the classification test).
 """
 
 from __future__ import annotations
@@ -62,6 +62,27 @@ def build(
     typer.echo(
         f"wrote {summary.get('written', '?')} images from {summary.get('sources', '?')} sources to {out}"
         + (f" (skipped {summary['skipped']} unreadable)" if summary.get("skipped") else "")
+    )
+
+
+@dataset_app.command("frame")
+def frame(
+    src: Path = typer.Argument(..., help="Folder of your mask images (searched recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the framed images (PNG, same names)."),
+    size: int = typer.Option(256, "--size", "-s", min=16, max=1024, help="Output size in pixels."),
+) -> None:
+    """Find each mask on its backdrop and crop it as the built-in masks are framed: centred, 88% high.
+
+    For photographs and scans framed in many ways. Pictures without a plain backdrop are centre-cropped
+    as training would; manifest.csv says which were framed, and labels.csv follows the new names.
+    """
+    from maskgen.data.build import frame_dataset
+
+    summary = frame_dataset(src, out, size=size)
+    written, framed = summary.get("written", 0), summary.get("framed", 0)
+    typer.echo(
+        f"wrote {written} images to {out}: {framed} framed, {written - framed} centre-cropped (no plain "
+        "backdrop found)" + (f", skipped {summary['skipped']} unreadable" if summary.get("skipped") else "")
     )
 
 

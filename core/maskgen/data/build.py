@@ -21,7 +21,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from maskgen.data.folder import IMAGE_EXTENSIONS, find_images, load_image, warn_skipped
+from maskgen.data.folder import (
+    IMAGE_EXTENSIONS,
+    find_images,
+    load_image,
+    open_rgb,
+    square_resize,
+    warn_skipped,
+)
+from maskgen.data.framing import find_mask, frame_mask
 from maskgen.data.photographed import render_photographed_mask
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
 from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
@@ -79,14 +87,8 @@ def _prepare_out(out: Path, overwrite: bool) -> bool:
     return existed
 
 
-def build_dataset(
-    src: str | Path, out: str | Path, size: int, seed: int = 0, overwrite: bool = False
-) -> dict:
-    """Build a training set from the images under ``src``: four PNGs per readable source in ``out``
-    plus ``manifest.csv`` (file, source, transform, hue_shift). Returns a summary: found, sources
-    (readable ones), skipped, written, size, out, manifest."""
-    src, out = Path(src), Path(out)
-    size = _check_size(size)
+def _source_images(src: Path, out: Path) -> list[Path]:
+    """The images under ``src``, after checking that ``src`` is a folder and ``out`` is outside it."""
     if not src.exists():
         raise MaskgenError(f"dataset folder not found: {src}")
     if not src.is_dir():
@@ -97,6 +99,18 @@ def build_dataset(
     paths = find_images(src)
     if not paths:
         raise MaskgenError(f"no images ({'/'.join(e[1:] for e in IMAGE_EXTENSIONS)}) found in {src}")
+    return paths
+
+
+def build_dataset(
+    src: str | Path, out: str | Path, size: int, seed: int = 0, overwrite: bool = False
+) -> dict:
+    """Build a training set from the images under ``src``: four PNGs per readable source in ``out``
+    plus ``manifest.csv`` (file, source, transform, hue_shift). Returns a summary: found, sources
+    (readable ones), skipped, written, size, out, manifest."""
+    src, out = Path(src), Path(out)
+    size = _check_size(size)
+    paths = _source_images(src, out)
     existed = _prepare_out(out, overwrite)
 
     rows: list[dict] = []
@@ -144,6 +158,82 @@ def build_dataset(
         "out": str(out),
         "manifest": str(manifest),
     }
+
+
+def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool = False) -> dict:
+    """Write every readable image under ``src`` to ``out`` framed as the built-in masks are
+    (:mod:`maskgen.data.framing`), as a ``size`` px PNG at the same relative path. Pictures without a
+    plain backdrop are centre-cropped as training would. ``manifest.csv`` says which were framed and
+    where the mask was found; a ``labels.csv`` in ``src`` is copied with the new file names. Returns a
+    summary: found, written, framed, skipped, size, out."""
+    src, out = Path(src), Path(out)
+    size = _check_size(size)
+    paths = _source_images(src, out)
+    existed = _prepare_out(out, overwrite)
+    rows: list[dict] = []
+    skipped: list[Path] = []
+    renamed: dict[str, str] = {}
+    for path in paths:
+        try:
+            picture = open_rgb(path)
+        except MaskgenError:
+            skipped.append(path)
+            continue
+        box = find_mask(picture)
+        framed = frame_mask(picture, box) if box is not None else picture
+        rel = path.relative_to(src)
+        name = rel.with_suffix(".png").as_posix()
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(square_resize(framed, size)).save(target)
+        renamed[rel.as_posix()] = name
+        rows.append(
+            {
+                "file": name,
+                "source": rel.as_posix(),
+                "framed": int(box is not None),
+                "box": "" if box is None else box.corners_text(),
+            }
+        )
+    if skipped:
+        warn_skipped(src, skipped)
+    if not rows:
+        if not existed:
+            out.rmdir()
+        raise MaskgenError(f"none of the {len(paths)} image file(s) in {src} could be read")
+    with (out / MANIFEST).open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["file", "source", "framed", "box"])
+        writer.writeheader()
+        writer.writerows(rows)
+    _copy_labels(src / "labels.csv", out / "labels.csv", renamed)
+    return {
+        "found": len(paths),
+        "written": len(rows),
+        "framed": sum(r["framed"] for r in rows),
+        "skipped": len(skipped),
+        "size": size,
+        "out": str(out),
+    }
+
+
+def _copy_labels(table: Path, target: Path, renamed: dict[str, str]) -> None:
+    """``labels.csv`` with its file column following the written files (rows of unwritten ones dropped)."""
+    if not table.is_file():
+        return
+    try:
+        with table.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            fields = list(reader.fieldnames or [])
+            rows = [row for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MaskgenError(f"cannot read {table}: {exc}") from None
+    if "file" not in fields:
+        raise MaskgenError(f"{table} needs a file column")
+    kept = [{**row, "file": renamed[row["file"]]} for row in rows if row.get("file") in renamed]
+    with target.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
 
 
 def synth_dataset(

@@ -150,3 +150,9 @@ def render_photographed_masks_with_meta(
         images.append(np.asarray(image))
         metas.append(meta)
     return np.stack(images), labels.astype(np.int64), metas
+
+
+def render_photographed_masks(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` photographed masks: uint8 [N, size, size, 3] and int64 labels."""
+    images, labels, _ = render_photographed_masks_with_meta(count, size, seed)
+    return images, labels
