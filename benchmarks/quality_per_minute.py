@@ -14,6 +14,7 @@ minutes by default), resuming the same run between budgets, and its latest check
 * the seven-colour histogram distance;
 * improved precision and recall in masknet features (recall: how much of the reals' variety the
   samples cover);
+* the perceptual path length PPL[masknet] (how smooth latent walks are);
 * the per-pixel noise strengths of G_ema (where speckle comes from), and a sample grid drawn with
   ``noise_mode="const"``.
 
@@ -22,8 +23,10 @@ minutes by default), resuming the same run between budgets, and its latest check
 JPEG drawn per image), which the shipped base models never saw: the domain shift a real collection
 brings. It keeps its own runs and results (``runs/quality_per_minute-photographed``,
 ``benchmarks/results/quality_per_minute_photographed.json``). ``--collection photographed-framed``:
-the same photographs taken at 128 px and framed like the built-in masks by ``maskgen dataset frame``
-(training and held-out sets alike), then 64 px.
+those very photographs (training and held-out sets alike) put through ``maskgen dataset frame``, which
+centres and scales every mask as the built-in masks are. ``--framed-fakes`` then measures the
+photographed collection's runs against the framed held-out reals, their samples framed the same way:
+runs on framed and unframed photographs compared on one footing (where each mask sits is left out).
 
 Results accumulate in ``benchmarks/results/quality_per_minute.json`` (written atomically after every
 measurement), so an interrupted benchmark continues where it stopped: run it again with the same
@@ -34,6 +37,8 @@ arguments. ``--report`` prints the table (for docs/performance.md) and draws the
     python benchmarks/quality_per_minute.py --settings default-0.1 --budgets 5 15
     python benchmarks/quality_per_minute.py --report
     python benchmarks/quality_per_minute.py --collection photographed --settings transfer --budgets 15
+    python benchmarks/quality_per_minute.py --collection photographed-framed --settings transfer --budgets 15
+    python benchmarks/quality_per_minute.py --framed-fakes
     python benchmarks/quality_per_minute.py --add-metrics    # metrics added since, on stored snapshots
 """
 
@@ -51,8 +56,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# The training and held-out collections' style (``dataset synth --style``; "-framed": photographs
-# at FRAMED_SOURCE_SIZE px put through ``maskgen dataset frame``) -> (work folder, results file).
+# The training and held-out collections' style (``dataset synth --style``; "-framed": that
+# collection's own folders put through ``maskgen dataset frame``) -> (work folder, results file).
 COLLECTIONS = {
     "detailed": ("quality_per_minute", "quality_per_minute.json"),
     "photographed": ("quality_per_minute-photographed", "quality_per_minute_photographed.json"),
@@ -61,7 +66,6 @@ COLLECTIONS = {
         "quality_per_minute_photographed_framed.json",
     ),
 }
-FRAMED_SOURCE_SIZE = 128
 STYLE = "detailed"
 WORK = ROOT / "runs" / COLLECTIONS[STYLE][0]
 RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[STYLE][1]
@@ -69,7 +73,7 @@ RESOLUTION = 64
 TRAIN_COUNT, TRAIN_SEED = 300, 0
 HELDOUT_COUNT, HELDOUT_SEED = 1000, 1
 EVAL_NUM = 1000
-METRICS = "fid,c2st,asymmetry,colour,prdc"
+METRICS = "fid,c2st,asymmetry,colour,prdc,ppl"  # ppl: 1000 walks of the checkpoint, about a minute
 # prdc also gives density and coverage (kept in the results); the table shows precision and recall.
 TABLE_HIDDEN = {"density", "coverage"}
 RESULT_KEYS = {"prdc": "recall"}  # the key a metric's numbers are stored under, where not its name
@@ -174,17 +178,17 @@ def prepare_data() -> tuple[Path, Path]:
         if (folder / "labels.csv").is_file():
             continue
         style = STYLE.removesuffix("-framed")
-        log(f"writing {count} {STYLE} masks (seed {seed}) to {folder}")
-        if style == STYLE:
-            maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
-                    str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
+        if style != STYLE:
+            source = ROOT / "runs" / COLLECTIONS[style][0] / folder.name
+            if not (source / "labels.csv").is_file():
+                raise SystemExit(f"run --collection {style} first: {source} is the source of {folder}")
+            log(f"framing {source} into {folder}")
+            shutil.rmtree(folder, ignore_errors=True)
+            maskgen("dataset", "frame", str(source), "--out", str(folder), "--size", str(RESOLUTION))
             continue
-        photos = folder.with_name(folder.name + "-photos")
-        if not (photos / "labels.csv").is_file():
-            maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
-                    str(FRAMED_SOURCE_SIZE), "--seed", str(seed), "--out", str(photos))  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
-        maskgen("dataset", "frame", str(photos), "--out", str(folder), "--size", str(RESOLUTION))
+        log(f"writing {count} {STYLE} masks (seed {seed}) to {folder}")
+        maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
+                str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
     return train_dir, heldout_dir
 
 
@@ -328,12 +332,15 @@ def run(settings: list[str], budgets: list[float]) -> None:
     print_table(results)
 
 
-def table_lines(results: dict[str, Any]) -> list[str]:
-    rows = sorted(results["measurements"], key=lambda m: (m["setting"], m["minutes"]))
+def table_lines(results: dict[str, Any], field: str = "metrics") -> list[str]:
+    """The measurements' ``field`` (``metrics``, or ``framed_metrics`` of ``--framed-fakes``) as a table."""
+    rows = sorted(
+        (m for m in results["measurements"] if field in m), key=lambda m: (m["setting"], m["minutes"])
+    )
     keys: list[str] = []
     for m in rows:
-        keys += [k for k in m["metrics"] if k not in keys and k not in TABLE_HIDDEN]
-    labels = {k: next(m["metrics"][k]["label"] for m in rows if k in m["metrics"]) for k in keys}
+        keys += [k for k in m[field] if k not in keys and k not in TABLE_HIDDEN]
+    labels = {k: next(m[field][k]["label"] for m in rows if k in m[field]) for k in keys}
     lines = [
         "| setting | minutes | kimg | start | "
         + " | ".join(labels[k] for k in keys)
@@ -346,7 +353,7 @@ def table_lines(results: dict[str, Any]) -> list[str]:
     for m in rows:
         cells = []
         for k in keys:
-            value = m["metrics"].get(k, {}).get("value")
+            value = m[field].get(k, {}).get("value")
             cells.append(f"{value:.3g}" if isinstance(value, (int, float)) else "n/a")
         noise = max(m["noise_strength"].values(), default=0.0)
         kimg = m.get("kimg")
@@ -397,6 +404,33 @@ def plot(results: dict[str, Any], path: Path = PLOT) -> Path:
 
 def print_table(results: dict[str, Any]) -> None:
     print("\n".join(table_lines(results)))
+    if any("framed_metrics" in m for m in results["measurements"]):
+        print("\nframed samples against the framed held-out reals (--framed-fakes):")
+        print("\n".join(table_lines(results, "framed_metrics")))
+
+
+def measure_framed_fakes() -> None:
+    """Each photographed-collection measurement again, on one footing with runs on framed photographs:
+    its snapshot's samples (seeds 0..EVAL_NUM-1) framed by ``maskgen dataset frame`` and measured
+    against the framed held-out reals of ``--collection photographed-framed``."""
+    use_collection("photographed-framed")
+    _, framed_heldout = prepare_data()
+    use_collection("photographed")
+    results = load_results()
+    metrics = ",".join(m for m in METRICS.split(",") if m != "ppl")  # folders of images: no latents
+    for m in results["measurements"]:
+        if "framed_metrics" in m:
+            continue
+        out = WORK / "eval" / f"{m['setting']}-{m['minutes']:g}min"
+        snapshot = json.loads((out / "eval.json").read_text(encoding="utf-8"))["fake"]["checkpoint"]
+        samples, framed = out / "samples", out / "samples-framed"
+        log(f"{m['setting']} at {m['minutes']:g} min: framing {EVAL_NUM} samples of {Path(snapshot).name}")
+        for folder in (samples, framed):
+            shutil.rmtree(folder, ignore_errors=True)
+        maskgen("generate", "--checkpoint", snapshot, "--seeds", f"0-{EVAL_NUM - 1}", "--out", str(samples))
+        maskgen("dataset", "frame", str(samples), "--out", str(framed), "--size", str(RESOLUTION))
+        m["framed_metrics"] = evaluate(framed, framed_heldout, metrics, out / "eval_framed.json")
+        save_results(results)
 
 
 def use_collection(style: str) -> None:
@@ -425,7 +459,16 @@ def main() -> None:
         action="store_true",
         help="measure metrics added to the benchmark since a stored measurement was made, on its snapshot",
     )
+    parser.add_argument(
+        "--framed-fakes",
+        action="store_true",
+        help="measure the photographed collection's runs on framed samples against framed reals",
+    )
     args = parser.parse_args()
+    if args.framed_fakes:
+        measure_framed_fakes()
+        print_table(load_results())
+        return
     use_collection(args.collection)
     if args.add_metrics:
         results = load_results()

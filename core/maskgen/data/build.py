@@ -102,6 +102,25 @@ def _source_images(src: Path, out: Path) -> list[Path]:
     return paths
 
 
+def _write_manifest(
+    src: Path, out: Path, existed: bool, found: int, skipped: list[Path], rows: list[dict]
+) -> Path:
+    """The end of a folder-to-folder command: the skipped-files warning, an error (and no new empty
+    ``out``) when nothing was written, else ``out/manifest.csv`` with one row per written file."""
+    if skipped:
+        warn_skipped(src, skipped)
+    if not rows:
+        if not existed:
+            out.rmdir()
+        raise MaskgenError(f"none of the {found} image file(s) in {src} could be read")
+    manifest = out / MANIFEST
+    with manifest.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
 def build_dataset(
     src: str | Path, out: str | Path, size: int, seed: int = 0, overwrite: bool = False
 ) -> dict:
@@ -137,17 +156,7 @@ def build_dataset(
                     "hue_shift": shift if "colour" in transform else 0.0,
                 }
             )
-    if skipped:
-        warn_skipped(src, skipped)
-    if not rows:
-        if not existed:
-            out.rmdir()
-        raise MaskgenError(f"none of the {len(paths)} image file(s) in {src} could be read")
-    manifest = out / MANIFEST
-    with manifest.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["file", "source", "transform", "hue_shift"])
-        writer.writeheader()
-        writer.writerows(rows)
+    manifest = _write_manifest(src, out, existed, len(paths), skipped, rows)
     return {
         "found": len(paths),
         "sources": used,
@@ -195,16 +204,7 @@ def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool =
                 "box": "" if box is None else box.corners_text(),
             }
         )
-    if skipped:
-        warn_skipped(src, skipped)
-    if not rows:
-        if not existed:
-            out.rmdir()
-        raise MaskgenError(f"none of the {len(paths)} image file(s) in {src} could be read")
-    with (out / MANIFEST).open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["file", "source", "framed", "box"])
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_manifest(src, out, existed, len(paths), skipped, rows)
     _copy_labels(src / "labels.csv", out / "labels.csv", renamed)
     return {
         "found": len(paths),
