@@ -115,3 +115,40 @@ def test_framing_undoes_the_photographs_framing() -> None:
     before, after = box_heights(photos), box_heights(framed)
     assert after.std() < 0.6 * before.std()  # wide masks (ears) are framed by their width: some spread
     assert abs(after.mean() - TARGET_HEIGHT) < 0.03
+
+
+def test_folders_load_framed_on_request_with_their_own_cache(tmp_path) -> None:
+    from maskgen.data.folder import load_folder, square_resize
+
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    boxes = [(30, 10, 80, 80), (5, 40, 45, 85), (60, 20, 110, 70)]
+    for index, box in enumerate(boxes):
+        _card((120, 90), box).save(folder / f"{index}.png")
+    plain, _, _ = load_folder(folder, 32)
+    framed, _, _ = load_folder(folder, 32, frame=True)
+    for index, box in enumerate(boxes):
+        card = _card((120, 90), box)
+        np.testing.assert_array_equal(framed[index], square_resize(frame_mask(card, find_mask(card)), 32))  # type: ignore[arg-type]
+    assert not np.array_equal(plain, framed)
+    cache = folder / ".maskgen-cache"
+    assert (cache / "32px.npy").is_file() and (cache / "32px-framed.npy").is_file()
+    again, _, _ = load_folder(folder, 32, frame=True)  # from its cache, not the unframed one
+    np.testing.assert_array_equal(again, framed)
+
+
+def test_a_run_with_frame_trains_on_framed_masks_and_records_it(tmp_path) -> None:
+    import json
+
+    from maskgen.config import validate_config
+    from maskgen.testing import tiny_config_values
+    from maskgen.training.loop import train
+
+    folder = tmp_path / "photos"
+    synth_dataset(folder, count=8, size=64, seed=0, style="photographed")
+    values = tiny_config_values(data=str(folder), frame=True, kimg=0.004, snapshot_kimg=0.004, init="none")
+    run = train(validate_config(values), out_root=tmp_path / "runs")
+    assert json.loads((run / "config.json").read_text())["frame"] is True
+    checkpoint = json.loads((run / "checkpoints" / "latest" / "config.json").read_text())
+    assert ", framed" in checkpoint["dataset"]["name"]
+    assert (folder / ".maskgen-cache" / "16px-framed.npy").is_file()

@@ -83,6 +83,11 @@ class TrainConfig(BaseModel):
     dataset_count: int = Field(2000, ge=1, description="Number of built-in procedural masks.")
     dataset_seed: int = Field(0, description="Seed of the built-in procedural masks.")
     xflip: bool = Field(False, description="Add mirrored copies of the training images.")
+    frame: bool = Field(
+        False,
+        description="Find each mask of an image folder on its backdrop and frame it as the built-in "
+        "masks are (centred, 88% of the height), as 'maskgen dataset frame' does.",
+    )
     data_cache: bool = Field(
         True, description="Keep an image folder's decoded images in DATA/.maskgen-cache/ for the next run."
     )

@@ -164,6 +164,11 @@ def eval_command(
     download: bool = typer.Option(
         False, "--download", help="Download missing standard weights (needs internet)."
     ),
+    frame: bool = typer.Option(
+        False,
+        "--frame",
+        help="Frame the masks of image folders as the built-in masks are (for runs trained with --frame).",
+    ),
     label: str = typer.Option(None, "--label", help="Model name for 'maskgen report' (stored in the JSON)."),
     kind: str = typer.Option(
         None, "--kind", help="generation or translation: the report table of this model (stored in the JSON)."
@@ -194,9 +199,13 @@ def eval_command(
     common = common_size(real, fake, size)
     with _tracker(quiet) as tracker:
         real_task = tracker.task("real images", expected_count(real, num))
-        real_set = load_image_set(real, common, num, "real", seed, torch_device, progress=real_task)
+        real_set = load_image_set(
+            real, common, num, "real", seed, torch_device, progress=real_task, frame=frame
+        )
         fake_task = tracker.task("fake images", expected_count(fake, num))
-        fake_set = load_image_set(fake, common, num, "fake", seed, torch_device, truncation, fake_task)
+        fake_set = load_image_set(
+            fake, common, num, "fake", seed, torch_device, truncation, fake_task, frame=frame
+        )
         result = evaluate(real_set, fake_set, settings, torch_device, tracker)
     if label or kind:
         default_kind = "generation" if fake_set.kind == "checkpoint" else "translation"

@@ -55,6 +55,12 @@ def run(
     xflip: bool = typer.Option(
         None, "--xflip/--no-xflip", help="Add mirrored copies of the training images."
     ),
+    frame: bool = typer.Option(
+        None,
+        "--frame/--no-frame",
+        help="Image folders: find each mask on its backdrop and centre and scale it as the built-in "
+        "masks are (maskgen dataset frame); pictures without a plain backdrop are centre-cropped.",
+    ),
     cond: bool = typer.Option(
         None,
         "--cond/--no-cond",
@@ -114,6 +120,7 @@ def run(
         device=device,
         snapshot_kimg=snapshot_kimg,
         xflip=xflip,
+        frame=frame,
         cond=cond,
         freeze_d=freeze_d,
         init=init,

@@ -29,7 +29,7 @@ from maskgen.data.folder import (
     square_resize,
     warn_skipped,
 )
-from maskgen.data.framing import find_mask, frame_mask
+from maskgen.data.framing import frame_picture
 from maskgen.data.photographed import render_photographed_mask
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
 from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
@@ -188,8 +188,7 @@ def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool =
         except MaskgenError:
             skipped.append(path)
             continue
-        box = find_mask(picture)
-        framed = frame_mask(picture, box) if box is not None else picture
+        framed, box = frame_picture(picture)
         rel = path.relative_to(src)
         name = rel.with_suffix(".png").as_posix()
         target = out / name

@@ -2,8 +2,9 @@
 
 The cache lives in ``ROOT/.maskgen-cache/`` (hidden, so the folder scan never mistakes it for data):
 ``{size}px.npy`` holds the images [N, size, size, 3] and ``{size}px.json`` the list of files it was
-made from, each with its byte size and modification time. Any change to the folder (a file added,
-removed or rewritten) makes the cache stale and it is rebuilt. Both files are written to a temporary
+made from, each with its byte size and modification time (``{size}px-framed.*``: the same for masks
+framed by :mod:`maskgen.data.framing`). Any change to the folder (a file added, removed or rewritten)
+makes the cache stale and it is rebuilt. Both files are written to a temporary
 name and renamed, so a killed run never leaves a half-written cache; the arrays are read with
 ``allow_pickle=False``. A read-only dataset folder simply goes without a cache.
 """
@@ -34,14 +35,14 @@ def fingerprint(root: Path, paths: list[Path]) -> list[list[Any]]:
     return rows
 
 
-def cache_paths(root: Path, size: int) -> tuple[Path, Path]:
+def cache_paths(root: Path, size: int, variant: str = "") -> tuple[Path, Path]:
     folder = root / CACHE_DIR
-    return folder / f"{size}px.npy", folder / f"{size}px.json"
+    return folder / f"{size}px{variant}.npy", folder / f"{size}px{variant}.json"
 
 
-def load_cached(root: Path, size: int, paths: list[Path]) -> Decoded | None:
+def load_cached(root: Path, size: int, paths: list[Path], variant: str = "") -> Decoded | None:
     """The cached decode of ``paths`` at ``size``, or None when absent, stale or unreadable."""
-    array_file, index_file = cache_paths(root, size)
+    array_file, index_file = cache_paths(root, size, variant)
     try:
         index = json.loads(index_file.read_text(encoding="utf-8"))
         if index.get("format") != FORMAT or index.get("files") != fingerprint(root, paths):
@@ -55,10 +56,10 @@ def load_cached(root: Path, size: int, paths: list[Path]) -> Decoded | None:
     return images, kept, int(index["skipped"])
 
 
-def save_cache(root: Path, size: int, paths: list[Path], decoded: Decoded) -> bool:
+def save_cache(root: Path, size: int, paths: list[Path], decoded: Decoded, variant: str = "") -> bool:
     """Write the cache atomically; False (and nothing left behind) when the folder is not writable."""
     images, kept, skipped = decoded
-    array_file, index_file = cache_paths(root, size)
+    array_file, index_file = cache_paths(root, size, variant)
     index = {
         "format": FORMAT,
         "size": size,
@@ -76,13 +77,16 @@ def save_cache(root: Path, size: int, paths: list[Path], decoded: Decoded) -> bo
     return True
 
 
-def cached_decode(root: Path, size: int, paths: list[Path], decode: Callable[[], Decoded]) -> Decoded:
-    """``decode()``'s result, from the cache when it is fresh; a fresh decode is cached for next time."""
-    hit = load_cached(root, size, paths)
+def cached_decode(
+    root: Path, size: int, paths: list[Path], decode: Callable[[], Decoded], variant: str = ""
+) -> Decoded:
+    """``decode()``'s result, from the cache when it is fresh; a fresh decode is cached for next time.
+    ``variant`` names another kind of decode of the same files (``-framed``)."""
+    hit = load_cached(root, size, paths, variant)
     if hit is not None:
         return hit
     decoded = decode()
-    save_cache(root, size, paths, decoded)
+    save_cache(root, size, paths, decoded, variant)
     return decoded
 
 

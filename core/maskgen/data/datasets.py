@@ -37,6 +37,7 @@ def load_training_images(
     count: int = 2000,
     cache: bool = True,
     need_labels: bool = False,
+    frame: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Images to train on: (uint8 [N, R, R, 3], int64 labels or None, a short description).
 
@@ -49,7 +50,9 @@ def load_training_images(
     relative to the folder, label a class index or a colour name) covering every image, or, without
     one, from class sub-folders named by colour (``DIR/red/a.png`` is red; see :func:`folder_labels`).
     With ``need_labels`` a folder without labels is a one-line error instead of unlabelled data. With
-    ``cache`` a folder's decoded images are kept in a packed array file (see ``data.cache``).
+    ``cache`` a folder's decoded images are kept in a packed array file (see ``data.cache``). With
+    ``frame`` a folder's masks are framed as the built-in ones are (``data.framing``; built-in sets
+    already are).
     """
     resolution = check_resolution(resolution)
     key = BUILTIN if data is None else str(data).strip().lower()
@@ -77,9 +80,10 @@ def load_training_images(
         return images, labels, f"{kind} ({count} at {resolution} px, seed {seed})"
 
     root = Path(data).expanduser()
-    images, paths, skipped = load_folder(root, resolution, cache=cache)
+    images, paths, skipped = load_folder(root, resolution, cache=cache, frame=frame)
     labels = folder_labels(root, paths, required=need_labels)
     extra = f", {skipped} skipped" if skipped else ""
+    extra += ", framed" if frame else ""
     extra += ", labelled" if labels is not None else ""
     return images, labels, f"image folder {root.name or root} ({len(paths)} images at {resolution} px{extra})"
 

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from maskgen.data.cache import cached_decode
+from maskgen.data.framing import frame_picture
 from maskgen.errors import MaskgenError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -90,15 +91,20 @@ def square_resize(im: Image.Image, size: int) -> np.ndarray:
     return np.array(im, dtype=np.uint8)  # a writable copy
 
 
-def load_image(path: str | Path, size: int) -> np.ndarray:
+def load_image(path: str | Path, size: int, frame: bool = False) -> np.ndarray:
     """Decode one image to uint8 [size, size, 3]: :func:`open_rgb`, then :func:`square_resize`.
 
     Training folders, evaluation folders, dataset builds and translation references all read images
-    through this function, so one file gives the same pixels everywhere. Raises
+    through this function, so one file gives the same pixels everywhere. With ``frame`` the mask is
+    first found on its backdrop and framed as the built-in masks are (:mod:`maskgen.data.framing`;
+    a picture without a plain backdrop is centre-cropped as without it). Raises
     :class:`MaskgenError` when the file cannot be decoded.
     """
     _check_size(size)
-    return square_resize(open_rgb(path, draft_size=size), size)
+    if not frame:
+        return square_resize(open_rgb(path, draft_size=size), size)
+    picture = open_rgb(path, draft_size=2 * size)  # the mask's square is a part of the picture
+    return square_resize(frame_picture(picture)[0], size)
 
 
 def load_line_drawing(path: str | Path, size: int) -> np.ndarray:
@@ -123,11 +129,14 @@ def _check_size(size: int) -> None:
         raise ValueError(f"size must be a positive integer, got {size!r}")
 
 
-def load_folder(root: str | Path, size: int, cache: bool = True) -> tuple[np.ndarray, list[Path], int]:
+def load_folder(
+    root: str | Path, size: int, cache: bool = True, frame: bool = False
+) -> tuple[np.ndarray, list[Path], int]:
     """Decode every image under ``root``: (uint8 [N, size, size, 3], their paths, number skipped).
 
     Unreadable files are skipped and counted, with one warning line on stderr. With ``cache`` the
     decoded arrays are kept in ``root/.maskgen-cache/`` and reused while the folder is unchanged.
+    ``frame``: see :func:`load_image`.
     """
     root = Path(root)
     if not root.exists():
@@ -137,10 +146,11 @@ def load_folder(root: str | Path, size: int, cache: bool = True) -> tuple[np.nda
     paths = find_images(root)
     if not paths:
         raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {root}")
+    decode = lambda: _decode_all(paths, size, frame)  # noqa: E731
     if cache:
-        images, kept, skipped_count = cached_decode(root, size, paths, lambda: _decode_all(root, paths, size))
+        images, kept, skipped_count = cached_decode(root, size, paths, decode, "-framed" if frame else "")
     else:
-        images, kept, skipped_count = _decode_all(root, paths, size)
+        images, kept, skipped_count = decode()
     if skipped_count:
         kept_set = set(kept)
         warn_skipped(root, [p for p in paths if p not in kept_set])
@@ -149,22 +159,23 @@ def load_folder(root: str | Path, size: int, cache: bool = True) -> tuple[np.nda
     return images, kept, skipped_count
 
 
-def _decode_all(root: Path, paths: list[Path], size: int) -> tuple[np.ndarray, list[Path], int]:
-    images, kept, skipped = decode_images(paths, size)
+def _decode_all(paths: list[Path], size: int, frame: bool) -> tuple[np.ndarray, list[Path], int]:
+    images, kept, skipped = decode_images(paths, size, frame=frame)
     return images, kept, len(skipped)
 
 
 def decode_images(
-    paths: list[Path], size: int, on_image: Callable[[int], None] | None = None
+    paths: list[Path], size: int, on_image: Callable[[int], None] | None = None, frame: bool = False
 ) -> tuple[np.ndarray, list[Path], list[Path]]:
     """Decode every path at ``size`` px: (uint8 [N, size, size, 3] of the readable ones, their paths,
-    the unreadable paths). ``on_image(1)`` is called after each file (progress bars)."""
+    the unreadable paths). ``on_image(1)`` is called after each file (progress bars); ``frame``: see
+    :func:`load_image`."""
     images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[Path] = []
     skipped: list[Path] = []
     for path in paths:
         try:
-            images[len(kept)] = load_image(path, size)
+            images[len(kept)] = load_image(path, size, frame)
             kept.append(path)
         except MaskgenError:
             skipped.append(path)

@@ -101,3 +101,10 @@ def frame_mask(image: Image.Image, box: MaskBox) -> Image.Image:
     canvas = Image.new("RGB", (side_px, side_px), box.backdrop)
     canvas.paste(image.convert("RGB"), (-left, -top))
     return canvas
+
+
+def frame_picture(picture: Image.Image) -> tuple[Image.Image, MaskBox | None]:
+    """``picture`` framed around its mask and the box it was framed by, or ``picture`` itself and
+    None when no mask was found on a plain backdrop."""
+    box = find_mask(picture)
+    return (frame_mask(picture, box), box) if box is not None else (picture, None)

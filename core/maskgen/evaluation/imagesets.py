@@ -207,8 +207,10 @@ def load_image_set(
     device: torch.device | str = "cpu",
     truncation: float = 1.0,
     progress: ProgressFn | None = None,
+    frame: bool = False,
 ) -> ImageSet:
-    """At most ``num`` images of ``spec`` at ``size`` px.
+    """At most ``num`` images of ``spec`` at ``size`` px; ``frame``: a folder's masks framed as the
+    built-in masks are (``maskgen.data.framing``), as a run trained with ``--frame`` saw them.
 
     Folders with more than ``num`` images give a random subset (numpy seed ``seed``); checkpoints draw
     ``num`` images with seeds ``seed .. seed+num-1``; built-in masks are the first ``num`` of the dataset.
@@ -230,11 +232,11 @@ def load_image_set(
     ckpt = checkpoint_dir(path)
     if ckpt is not None:
         return _generate(ckpt, size, num, seed, torch.device(device), truncation, progress)
-    return _load_folder(path, size, num, role, seed, progress)
+    return _load_folder(path, size, num, role, seed, progress, frame)
 
 
 def _load_folder(
-    root: Path, size: int, num: int, role: str, seed: int, progress: ProgressFn | None
+    root: Path, size: int, num: int, role: str, seed: int, progress: ProgressFn | None, frame: bool
 ) -> ImageSet:
     from maskgen.data.folder import decode_images, find_images, warn_skipped
     from maskgen.evaluation.labels import folder_labels
@@ -247,13 +249,15 @@ def _load_folder(
     if len(paths) > num:
         keep = np.sort(np.random.default_rng(seed).choice(len(paths), num, replace=False))
         paths = [paths[i] for i in keep]
-    images, kept, skipped = decode_images(paths, size, progress)
+    images, kept, skipped = decode_images(paths, size, progress, frame)
     if skipped:
         warn_skipped(root, skipped)
     if len(kept) < 2:
         raise MaskgenError(f"{role} folder {root} has {len(kept)} readable image(s); at least 2 are needed")
     labels, names = folder_labels(root, kept)
-    info = {"skipped": len(skipped)} if skipped else {}
+    info: dict[str, Any] = {"skipped": len(skipped)} if skipped else {}
+    if frame:
+        info["framed"] = True
     return ImageSet(images, str(root), "folder", labels, names, kept, info)
 
 

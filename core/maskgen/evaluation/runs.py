@@ -91,7 +91,7 @@ def run_reals(train: dict[str, Any], num: int, seed: int = 0) -> ImageSet:
         return ImageSet(images, description, "builtin", labels, names, info=info)
     if not folder.is_dir():
         raise MaskgenError(f"the training images of the run are gone: {folder} not found")
-    return load_image_set(folder, resolution, num, "real", seed)
+    return load_image_set(folder, resolution, num, "real", seed, frame=bool(train.get("frame", False)))
 
 
 def _cache_key(

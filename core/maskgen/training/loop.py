@@ -116,6 +116,7 @@ class Trainer(RunCounters):
             count=config.dataset_count,
             cache=config.data_cache,
             need_labels=config.cond,
+            frame=config.frame,
         )
         # -G symmetric=auto (the presets' choice) is decided here, once, from the data, and the run's
         # config records the decision: a resumed run and every later use of the checkpoint read it.
