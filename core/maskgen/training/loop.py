@@ -465,6 +465,12 @@ def symmetry_note(verdict: SymmetryVerdict) -> str:
             f"G mirrored left-right (-G symmetric=auto): {verdict.describe()}; "
             "-G symmetric=false keeps crooked faces (歪脸)"
         )
+    if verdict.off_centre:
+        return (
+            f"G not mirrored (-G symmetric=auto): {verdict.describe()} about the centre, "
+            f"{SET_SHARE_LIMIT:.0%} needed, but most are symmetric off-centre: --frame centres the masks "
+            "and lets G mirror them"
+        )
     return (
         f"G not mirrored (-G symmetric=auto): {verdict.describe()}, "
         f"{SET_SHARE_LIMIT:.0%} needed; -G symmetric=true mirrors it anyway"
