@@ -156,3 +156,14 @@ def test_a_run_with_frame_trains_on_framed_masks_and_records_it(tmp_path) -> Non
     checkpoint = json.loads((run / "checkpoints" / "latest" / "config.json").read_text())
     assert ", framed" in checkpoint["dataset"]["name"]
     assert (folder / ".maskgen-cache" / "16px-framed.npy").is_file()
+    # maskgen eval frames a folder of reals as the run's training images were, unless told otherwise.
+    from typer.testing import CliRunner
+
+    from maskgen.cli.main import app
+
+    for flags, framed in (([], True), (["--no-frame"], None)):
+        out = tmp_path / f"eval{len(flags)}.json"
+        args = ["eval", "--real", str(folder), "--fake", str(run), "-m", "colour", "-n", "8", "--size", "16"]
+        result = CliRunner().invoke(app, [*args, "--json", str(out), *flags, "-q"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(out.read_text())["real"].get("framed") is framed

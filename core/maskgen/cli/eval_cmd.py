@@ -165,9 +165,10 @@ def eval_command(
         False, "--download", help="Download missing standard weights (needs internet)."
     ),
     frame: bool = typer.Option(
-        False,
-        "--frame",
-        help="Frame the masks of image folders as the built-in masks are (for runs trained with --frame).",
+        None,
+        "--frame/--no-frame",
+        help="Frame the masks of image folders as the built-in masks are; default: as the --fake "
+        "checkpoint's training images were (the presets frame them), else not.",
     ),
     label: str = typer.Option(None, "--label", help="Model name for 'maskgen report' (stored in the JSON)."),
     kind: str = typer.Option(
@@ -197,6 +198,8 @@ def eval_command(
         raise MaskgenError(f"--kind must be generation or translation, got {kind!r}")
     torch_device = pick_device(device)
     common = common_size(real, fake, size)
+    if frame is None:
+        frame = _trained_on_framed_masks(fake)
     with _tracker(quiet) as tracker:
         real_task = tracker.task("real images", expected_count(real, num))
         real_set = load_image_set(
@@ -224,9 +227,27 @@ def eval_command(
     console.print(escape(f"fake: {fake_line}"))
     for note in result["notes"]:
         console.print(escape(f"note: {note}"))
+    if frame and real_set.kind == "folder":
+        console.print("note: image folders framed as the built-in masks are (--no-frame: as they are)")
     if json_path is not None:
         _write_json(json_path, result)
         console.print(f"wrote {json_path}")
+
+
+def _trained_on_framed_masks(spec: str) -> bool:
+    """Whether ``spec`` is a checkpoint (or run) trained on framed image folders (config ``frame``)."""
+    import json
+
+    from maskgen.evaluation.imagesets import checkpoint_dir
+
+    checkpoint = checkpoint_dir(Path(spec).expanduser())
+    if checkpoint is None:
+        return False
+    try:
+        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # loading the checkpoint says what is wrong with it
+    return bool(config.get("train", {}).get("frame", False)) if isinstance(config, dict) else False
 
 
 # --------------------------------------------------------------------------------------------------
