@@ -25,9 +25,9 @@ def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
     original = folder_module.load_image
 
-    def counting(path: Path, size: int) -> np.ndarray:
+    def counting(path: Path, size: int, frame: bool = False) -> np.ndarray:
         calls.append(path)
-        return original(path, size)
+        return original(path, size, frame)
 
     monkeypatch.setattr(folder_module, "load_image", counting)
     return calls
