@@ -151,8 +151,11 @@ def test_a_run_with_frame_trains_on_framed_masks_and_records_it(tmp_path) -> Non
     folder = tmp_path / "photos"
     synth_dataset(folder, count=8, size=64, seed=0, style="photographed")
     values = tiny_config_values(data=str(folder), frame=True, kimg=0.004, snapshot_kimg=0.004, init="none")
-    run = train(validate_config(values), out_root=tmp_path / "runs")
+    messages: list[str] = []
+    run = train(validate_config(values), out_root=tmp_path / "runs", on_message=messages.append)
     assert json.loads((run / "config.json").read_text())["frame"] is True
+    notes = [m for m in messages if m.startswith("masks framed as the built-in masks are")]
+    assert len(notes) == 1 and "of 8 found on a plain backdrop" in notes[0]
     checkpoint = json.loads((run / "checkpoints" / "latest" / "config.json").read_text())
     assert ", framed" in checkpoint["dataset"]["name"]
     assert (folder / ".maskgen-cache" / "16px-framed.npy").is_file()

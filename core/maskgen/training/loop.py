@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image
 
 from maskgen import __version__
 from maskgen.artifacts.base_models import architecture, matching_base_model
@@ -22,7 +24,8 @@ from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_wei
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
-from maskgen.data.datasets import load_training_images
+from maskgen.data.datasets import BUILTIN_SETS, load_training_images
+from maskgen.data.framing import find_mask
 from maskgen.data.procedural import CATEGORY_NAMES
 from maskgen.data.symmetry import SET_SHARE_LIMIT, SymmetryVerdict, judge_symmetry
 from maskgen.devices import pick_device
@@ -118,6 +121,7 @@ class Trainer(RunCounters):
             need_labels=config.cond,
             frame=config.frame,
         )
+        self.framing_note = framing_note(images, config.data) if config.frame else None
         # -G symmetric=auto (the presets' choice) is decided here, once, from the data, and the run's
         # config records the decision: a resumed run and every later use of the checkpoint read it.
         self.symmetry: SymmetryVerdict | None = None
@@ -458,6 +462,18 @@ def _spec_version(spec: Any) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def framing_note(images: np.ndarray, data: str) -> str | None:
+    """The line a run on a framed image folder says: how many masks stand on a plain backdrop (those
+    were framed; the others were centre-cropped). None for the built-in sets, framed already."""
+    if str(data).strip().lower() in BUILTIN_SETS:
+        return None
+    found = sum(find_mask(Image.fromarray(image)) is not None for image in images)
+    return (
+        f"masks framed as the built-in masks are (--frame): {found} of {len(images)} found on a plain "
+        "backdrop, the others centre-cropped; --no-frame keeps the pictures as they are"
+    )
+
+
 def symmetry_note(verdict: SymmetryVerdict) -> str:
     """The one line a new run with ``-G symmetric=auto`` says about its decision, and how to change it."""
     if verdict.symmetric:
@@ -495,6 +511,8 @@ def train(
 
     def initialize(trainer: Trainer) -> None:
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
+        if trainer.framing_note is not None:
+            say(trainer.framing_note)
         if trainer.symmetry is not None:
             say(symmetry_note(trainer.symmetry))
 
