@@ -23,7 +23,7 @@ percentile 0.26). An image is symmetric below :data:`IMAGE_RATIO_LIMIT`; a colle
 :data:`SET_SHARE_LIMIT` of its images are (98% of the photographed symmetric masks, 10% of the exact
 crooked faces, 0% of the photographed ones).
 
-``builtin-photographed`` frames its masks up to 5% off-centre: 78% of them are symmetric about the
+``builtin-photographed`` frames its masks up to 5% off-centre: 79% of them are symmetric about the
 image centre, so G is not mirrored, and rightly: a G mirrored on them drew pinched faces (a mask's
 two halves pulled to the centre) and a worse FD (2.32 against 1.95 after 15 minutes). With shifts up
 to +-4 px 98% are symmetric; the verdict then says they are symmetric but off-centre, and framed
