@@ -148,6 +148,15 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             "generator_options": {"noise_max_resolution": 16},
         },
     ),
+    "transfer-unmirrored-unframed": (
+        "the unmirrored recipe on the pictures as they are (--no-frame; framing is the presets' "
+        "default since 2026-12-06)",
+        {
+            "xflip": True,
+            "frame": False,
+            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
+        },
+    ),
     "transfer-from-scratch": (
         "today's default recipe (symmetric=auto) trained from scratch (--init none): what the base "
         "model adds when the collection is not the base model's own distribution",

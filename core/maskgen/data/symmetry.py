@@ -25,7 +25,7 @@ crooked faces, 0% of the photographed ones).
 
 ``builtin-photographed`` frames its masks up to 5% off-centre: 79% of them are symmetric about the
 image centre, so G is not mirrored, and rightly: a G mirrored on them drew pinched faces (a mask's
-two halves pulled to the centre) and a worse FD (2.32 against 1.95 after 15 minutes). With shifts up
+two halves pulled to the centre) and a worse FD (2.32 against 1.65 after 15 minutes). With shifts up
 to +-4 px 98% are symmetric; the verdict then says they are symmetric but off-centre, and framed
 (``--frame``) 95% of them are symmetric about the centre and G is mirrored.
 """
