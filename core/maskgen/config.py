@@ -34,8 +34,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         # x-flips). Part of the real-masks recipe measured in docs/training.md.
         "xflip": True,
         # Image folders: each mask found on its backdrop, centred and scaled as the built-in masks
-        # are (maskgen.data.framing). On photographed masks FD[masknet] 1.79 framed against 5.01
-        # unframed, measured alike (docs/training.md); G's mirror needs centred masks.
+        # are (maskgen.data.framing). On photographed masks FD[masknet] 1.79 framed against 4.15
+        # unframed at equal kimg, measured alike (docs/training.md); G's mirror needs centred masks.
         "frame": True,
         "generator_options": {
             "z_dim": 128,

@@ -236,18 +236,17 @@ def eval_command(
 
 def _trained_on_framed_masks(spec: str) -> bool:
     """Whether ``spec`` is a checkpoint (or run) trained on framed image folders (config ``frame``)."""
-    import json
-
+    from maskgen.artifacts.checkpoint import read_checkpoint_json
     from maskgen.evaluation.imagesets import checkpoint_dir
 
     checkpoint = checkpoint_dir(Path(spec).expanduser())
     if checkpoint is None:
         return False
     try:
-        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        train = read_checkpoint_json(checkpoint / "config.json").get("train", {})
+    except MaskgenError:
         return False  # loading the checkpoint says what is wrong with it
-    return bool(config.get("train", {}).get("frame", False)) if isinstance(config, dict) else False
+    return isinstance(train, dict) and bool(train.get("frame", False))
 
 
 # --------------------------------------------------------------------------------------------------
