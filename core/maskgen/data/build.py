@@ -188,7 +188,7 @@ def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool =
         except MaskgenError:
             skipped.append(path)
             continue
-        framed, box = frame_picture(picture)
+        framed, box = frame_picture(picture, size)
         rel = path.relative_to(src)
         name = rel.with_suffix(".png").as_posix()
         target = out / name

@@ -2,7 +2,7 @@
 
 The cache lives in ``ROOT/.maskgen-cache/`` (hidden, so the folder scan never mistakes it for data):
 ``{size}px.npy`` holds the images [N, size, size, 3] and ``{size}px.json`` the list of files it was
-made from, each with its byte size and modification time (``{size}px-framed.*``: the same for masks
+made from, each with its byte size and modification time (``{size}px-framed-v{N}.*``: the same for masks
 framed by :mod:`maskgen.data.framing`). Any change to the folder (a file added, removed or rewritten)
 makes the cache stale and it is rebuilt. Both files are written to a temporary
 name and renamed, so a killed run never leaves a half-written cache; the arrays are read with

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from maskgen.data.cache import cached_decode
+from maskgen.data.framing import VERSION as FRAMING_VERSION
 from maskgen.data.framing import frame_picture
 from maskgen.errors import MaskgenError
 
@@ -104,7 +105,7 @@ def load_image(path: str | Path, size: int, frame: bool = False) -> np.ndarray:
     if not frame:
         return square_resize(open_rgb(path, draft_size=size), size)
     picture = open_rgb(path, draft_size=2 * size)  # the mask's square is a part of the picture
-    return square_resize(frame_picture(picture)[0], size)
+    return square_resize(frame_picture(picture, size)[0], size)
 
 
 def load_line_drawing(path: str | Path, size: int) -> np.ndarray:
@@ -148,7 +149,9 @@ def load_folder(
         raise MaskgenError(f"no images (png/jpg/jpeg/webp/bmp/gif) found in {root}")
     decode = lambda: _decode_all(paths, size, frame)  # noqa: E731
     if cache:
-        images, kept, skipped_count = cached_decode(root, size, paths, decode, "-framed" if frame else "")
+        images, kept, skipped_count = cached_decode(
+            root, size, paths, decode, f"-framed-v{FRAMING_VERSION}" if frame else ""
+        )
     else:
         images, kept, skipped_count = decode()
     if skipped_count:
