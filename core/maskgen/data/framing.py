@@ -30,18 +30,21 @@ INK = 0.12  # colour distance from the backdrop plane (0-1 units, largest channe
 BUSY_BORDER = 0.2  # more than this share of border pixels off the plane: no plain backdrop
 LINE_SHARE = 0.03  # a row or column is part of the box when more than this share of it is mask
 # Raised whenever framing gives other pixels: folder caches of framed images are kept per version.
-VERSION = 2  # 2: the square is cut at sub-pixel precision
+VERSION = 2  # 2: the square is cut at sub-pixel precision, the backdrop carried on past the edges
 
 
 @dataclass(frozen=True)
 class MaskBox:
-    """The mask's bounding box in the picture's pixels, and the backdrop's colour (RGB, 0-255)."""
+    """The mask's bounding box in the picture's pixels, the backdrop's colour (RGB, 0-255), and the
+    backdrop's colour plane: per channel (a, b, c) with colour a + b u + c v at (u, v), the position
+    in the picture as a share of its width and height (None: a flat backdrop of ``backdrop``)."""
 
     left: float
     top: float
     right: float
     bottom: float
     backdrop: tuple[int, int, int]
+    light: tuple[tuple[float, float, float], ...] | None = None
 
     def corners_text(self) -> str:
         """'left top right bottom' in whole pixels (the manifest's box column)."""
@@ -65,7 +68,7 @@ def find_mask(image: Image.Image) -> MaskBox | None:
     x = np.asarray(small, np.float64) / 255
     h, w = x.shape[:2]
     yy, xx = np.mgrid[:h, :w]
-    design = np.stack([np.ones(h * w), xx.ravel() / w, yy.ravel() / h], axis=1)
+    design = np.stack([np.ones(h * w), (xx.ravel() + 0.5) / w, (yy.ravel() + 0.5) / h], axis=1)
     border = _border(x).ravel()
     pixels = x.reshape(-1, 3)
     plane, *_ = np.linalg.lstsq(design[border], pixels[border], rcond=None)
@@ -89,14 +92,31 @@ def find_mask(image: Image.Image) -> MaskBox | None:
         right * sx,
         bottom * sy,
         tuple(int(round(v)) for v in backdrop),  # type: ignore[arg-type]
+        tuple(tuple(float(v) for v in channel) for channel in plane.T * 255),  # type: ignore[arg-type]
     )
+
+
+def _backdrop_canvas(box: MaskBox, width: int, height: int, pad: int) -> Image.Image:
+    """A picture ``width`` x ``height`` grown by ``pad`` on every side, filled with the backdrop: its
+    colour plane carried on past the picture's edges, so that the filled part meets the photographed
+    part without a seam (a flat fill left a step that framing the framed picture again took for part
+    of the mask, and put the mask off-centre), or the flat backdrop colour."""
+    size = (width + 2 * pad, height + 2 * pad)
+    if box.light is None:
+        return Image.new("RGB", size, box.backdrop)
+    u = (np.arange(size[0], dtype=np.float32) - pad + 0.5) / width
+    v = (np.arange(size[1], dtype=np.float32) - pad + 0.5) / height
+    channels = [
+        np.clip(a + b * u[None, :] + c * v[:, None], 0, 255).round().astype(np.uint8) for a, b, c in box.light
+    ]
+    return Image.fromarray(np.stack(channels, axis=-1))
 
 
 def frame_mask(image: Image.Image, box: MaskBox, size: int | None = None) -> Image.Image:
     """The square of ``image`` in which ``box`` sits as the built-in masks do: centred, the mask
     :data:`TARGET_HEIGHT` of the side high (or :data:`TARGET_WIDTH` wide, whichever is larger),
     resampled to ``size`` pixels (default: the square's own size). Parts outside the picture are
-    filled with the backdrop colour.
+    filled with the backdrop.
 
     The square is cut at sub-pixel precision: rounding its corner to whole pixels would put a
     symmetric mask up to half a pixel off-centre, and its mirror image a pixel off, which at 64 px is
@@ -105,13 +125,22 @@ def frame_mask(image: Image.Image, box: MaskBox, size: int | None = None) -> Ima
     left = (box.left + box.right - side) / 2
     top = (box.top + box.bottom - side) / 2
     image = image.convert("RGB")
-    # Pad with the backdrop so that the square, and the resampling filter's reach around it, lie
-    # inside the canvas.
-    pad = int(np.ceil(max(0.0, -left, -top, left + side - image.width, top + side - image.height))) + 4
-    canvas = Image.new("RGB", (image.width + 2 * pad, image.height + 2 * pad), box.backdrop)
+    side_x = side_y = side
+    if size is not None and side > 4 * size:  # a large photograph: work at 4x the output size
+        factor = 4 * size / side
+        reduced = image.resize(
+            (max(1, round(image.width * factor)), max(1, round(image.height * factor))),
+            Image.Resampling.BOX,
+        )
+        fx, fy = reduced.width / image.width, reduced.height / image.height
+        image, left, top, side_x, side_y = reduced, left * fx, top * fy, side * fx, side * fy
+    # Pad so that the square, and the resampling filter's reach around it, lie inside the canvas.
+    outside = max(0.0, -left, -top, left + side_x - image.width, top + side_y - image.height)
+    pad = int(np.ceil(outside)) + 4
+    canvas = _backdrop_canvas(box, image.width, image.height, pad)
     canvas.paste(image, (pad, pad))
     out = size if size is not None else max(1, round(side))
-    square = (left + pad, top + pad, left + pad + side, top + pad + side)
+    square = (left + pad, top + pad, left + pad + side_x, top + pad + side_y)
     return canvas.resize((out, out), Image.Resampling.LANCZOS, box=square)
 
 
