@@ -27,7 +27,8 @@ crooked faces, 0% of the photographed ones).
 image centre, so G is not mirrored, and rightly: a G mirrored on them drew pinched faces (a mask's
 two halves pulled to the centre) and a worse FD (2.32 against 1.65 after 15 minutes). With shifts up
 to +-4 px 98% are symmetric; the verdict then says they are symmetric but off-centre, and framed
-(``--frame``) 95% of them are symmetric about the centre and G is mirrored.
+(``--frame``) 96% of them are symmetric about the centre and G is mirrored. Framing must cut at
+sub-pixel precision for this: cut at whole pixels, a folder of exact detailed masks fell from 94% to 78%.
 """
 
 from __future__ import annotations
