@@ -148,6 +148,20 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             "generator_options": {"noise_max_resolution": 16},
         },
     ),
+    "transfer-framed": (
+        "today's default as it is since framing became the presets' default (2026-12-06): the "
+        "'transfer' rows were measured before, on the folder as it is",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-gamma1": (
+        "today's default with R1 gamma 1 instead of the cpu preset's 4: with a base model to start "
+        "from, is the stronger R1 (chosen for stable training from scratch) what softens the linework?",
+        {"xflip": True, "r1_gamma": 1.0, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-gamma0.25": (
+        "today's default with R1 gamma 0.25",
+        {"xflip": True, "r1_gamma": 0.25, "generator_options": {"noise_max_resolution": 16}},
+    ),
     "transfer-unmirrored-unframed": (
         "the unmirrored recipe on the pictures as they are (--no-frame; framing is the presets' "
         "default since 2026-12-06)",
