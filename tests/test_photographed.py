@@ -88,6 +88,14 @@ def test_find_mask_gives_the_painted_box_on_a_lit_card() -> None:
     assert again is not None
     assert abs((again.left + again.right) / 2 - framed.width / 2) < 2
     assert abs((again.bottom - again.top) / framed.height - TARGET_HEIGHT) < 0.03
+    # A large photograph framed at a small size (reduced to 4x that size first): the same framing.
+    big = _card((2400, 1600), (320, 240, 1280, 1440))
+    small = frame_mask(big, find_mask(big), 32)  # type: ignore[arg-type]
+    assert small.size == (32, 32)
+    inside = np.asarray(small)[..., 1] < 100  # the dark-red box
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    assert abs((rows[0] + rows[-1] + 1) / 2 - 16) <= 0.5 and abs((cols[0] + cols[-1] + 1) / 2 - 16) <= 0.5
+    assert abs((rows[-1] + 1 - rows[0]) / 32 - TARGET_HEIGHT) < 0.05
 
 
 def test_pictures_without_a_plain_backdrop_are_not_framed(tmp_path) -> None:
