@@ -153,6 +153,10 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "'transfer' rows were measured before, on the folder as it is",
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
     ),
+    "transfer-seed1": (
+        "today's default again with another seed (--seed 1): how far one run's numbers move by chance",
+        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
+    ),
     "transfer-gamma1": (
         "today's default with R1 gamma 1 instead of the cpu preset's 4: with a base model to start "
         "from, is the stronger R1 (chosen for stable training from scratch) what softens the linework?",
