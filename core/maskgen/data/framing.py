@@ -35,16 +35,15 @@ VERSION = 2  # 2: the square is cut at sub-pixel precision, the backdrop carried
 
 @dataclass(frozen=True)
 class MaskBox:
-    """The mask's bounding box in the picture's pixels, the backdrop's colour (RGB, 0-255), and the
-    backdrop's colour plane: per channel (a, b, c) with colour a + b u + c v at (u, v), the position
-    in the picture as a share of its width and height (None: a flat backdrop of ``backdrop``)."""
+    """The mask's bounding box in the picture's pixels, and the backdrop's colour plane: per RGB
+    channel (a, b, c), the colour (0-255) a + b u + c v at (u, v), the position in the picture as a
+    share of its width and height."""
 
     left: float
     top: float
     right: float
     bottom: float
-    backdrop: tuple[int, int, int]
-    light: tuple[tuple[float, float, float], ...] | None = None
+    light: tuple[tuple[float, float, float], ...]
 
     def corners_text(self) -> str:
         """'left top right bottom' in whole pixels (the manifest's box column)."""
@@ -84,14 +83,12 @@ def find_mask(image: Image.Image) -> MaskBox | None:
     area = (bottom - top) * (right - left) / (h * w)
     if not 0.03 < area < 0.95:
         return None
-    backdrop = np.median(pixels[border], axis=0) * 255
     sx, sy = image.width / w, image.height / h
     return MaskBox(
         left * sx,
         top * sy,
         right * sx,
         bottom * sy,
-        tuple(int(round(v)) for v in backdrop),  # type: ignore[arg-type]
         tuple(tuple(float(v) for v in channel) for channel in plane.T * 255),  # type: ignore[arg-type]
     )
 
@@ -100,10 +97,8 @@ def _backdrop_canvas(box: MaskBox, width: int, height: int, pad: int) -> Image.I
     """A picture ``width`` x ``height`` grown by ``pad`` on every side, filled with the backdrop: its
     colour plane carried on past the picture's edges, so that the filled part meets the photographed
     part without a seam (a flat fill left a step that framing the framed picture again took for part
-    of the mask, and put the mask off-centre), or the flat backdrop colour."""
+    of the mask, and put the mask off-centre)."""
     size = (width + 2 * pad, height + 2 * pad)
-    if box.light is None:
-        return Image.new("RGB", size, box.backdrop)
     u = (np.arange(size[0], dtype=np.float32) - pad + 0.5) / width
     v = (np.arange(size[1], dtype=np.float32) - pad + 0.5) / height
     channels = [
