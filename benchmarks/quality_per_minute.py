@@ -273,20 +273,17 @@ def noise_strengths(run_dir: Path) -> dict[str, float]:
     }
 
 
-def describe_init(init: str | None) -> str | None:
-    """A shipped base model with its length ('base:builtin-64px (200 kimg)', 'base:builtin-64px-mirrored
-    (60 kimg after base:builtin-64px)'): base models get retrained."""
-    if not init or not init.startswith("base:"):
-        return init
-    from maskgen.artifacts.base_models import base_model_path, read_base_config
+def describe_init(config: dict[str, Any]) -> str | None:
+    """Where a run started, with the base model's history ('base:builtin-64px-mirrored (200 + 60 kimg)'):
+    base models get retrained under their names, so the name alone does not say which one it was."""
+    from maskgen.artifacts.lineage import lineage_of
 
-    config = read_base_config(base_model_path(init)) or {}
-    kimg = config.get("kimg")
-    if not isinstance(kimg, (int, float)):
+    init = config.get("train", {}).get("init")
+    steps = lineage_of(config)
+    if not steps:
         return init
-    parent = config.get("train", {}).get("init")  # a base model fine-tuned from another one
-    after = f" after {parent}" if isinstance(parent, str) and parent.startswith("base:") else ""
-    return f"{init} ({kimg:.0f} kimg{after})"
+    lengths = " + ".join(f"{k:.0f}" if isinstance(k := s.get("kimg"), (int, float)) else "?" for s in steps)
+    return f"{steps[-1].get('init')} ({lengths} kimg)"
 
 
 def evaluate(checkpoint: Path, heldout_dir: Path, metrics: str, out: Path) -> dict[str, Any]:
@@ -333,7 +330,7 @@ def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> d
         "setting": setting,
         "minutes": minutes,
         "kimg": checkpoint.config.get("kimg"),
-        "init": describe_init(checkpoint.config.get("train", {}).get("init")),
+        "init": describe_init(checkpoint.config),
         "loadavg": round(os.getloadavg()[0], 2),  # other jobs on the machine slow the clock budgets
         "metrics": metrics,
         "noise_strength": noise_strengths(run_dir),

@@ -30,15 +30,21 @@ def main() -> int:
     parser.add_argument("--replace", action="store_true", help="replace a shipped base model of that name")
     args = parser.parse_args()
     target = base_models_dir() / args.name
+    # Staged beside the target and swapped in last: while staging, base:NAME is still the model the
+    # new one was fine-tuned from, which its recorded history (lineage) reads.
+    staging = target.with_name(f".{args.name}.staging")
     try:
-        if target.exists():
-            if not args.replace:
-                raise MaskgenError(f"{target} exists; pass --replace to ship the new weights in its place")
-            shutil.rmtree(target)
-        plan = stage_base_model(args.checkpoint, target, args.name)
+        if target.exists() and not args.replace:
+            raise MaskgenError(f"{target} exists; pass --replace to ship the new weights in its place")
+        shutil.rmtree(staging, ignore_errors=True)
+        plan = stage_base_model(args.checkpoint, staging, args.name)
     except MaskgenError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
     for name in plan.files:
         print(f"{target / name}  {plan.sizes.get(name, 0) / 1e6:.2f} MB")
     return 0

@@ -21,6 +21,7 @@ from maskgen.artifacts.layout import (
     STATE_FILE,
     STATE_JSON,
 )
+from maskgen.artifacts.lineage import lineage_of
 from maskgen.artifacts.modelcard import find_metrics, model_card
 from maskgen.errors import MaskgenError
 from maskgen.outputs import make_folder
@@ -88,7 +89,15 @@ def stage_upload(
         raise MaskgenError(f"{folder} exists and is not empty; choose another folder for the upload")
     make_folder(folder)
     _copy(source / MODEL_FILE, folder / MODEL_FILE)
-    _copy(source / CONFIG_FILE, folder / CONFIG_FILE)
+    # A checkpoint from before lineages were recorded gets its history written down now, while the
+    # base models it names are still the ones it was trained from.
+    lineage = lineage_of(config)
+    if lineage and "lineage" not in config:
+        config = {**config, "lineage": lineage}
+        text = json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
+    else:
+        _copy(source / CONFIG_FILE, folder / CONFIG_FILE)
     if (source / SAMPLES_FILE).is_file():
         _copy(source / SAMPLES_FILE, folder / SAMPLES_FILE)
     metrics = find_metrics(source)

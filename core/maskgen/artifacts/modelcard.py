@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from maskgen.artifacts.layout import METRICS_FILE, SAMPLES_FILE
+from maskgen.artifacts.lineage import describe_lineage
 from maskgen.plugins.interfaces import PluginKind
 from maskgen.plugins.methods import method_citation, method_description, method_label, split_stack
 
@@ -255,6 +256,9 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
         lines.append(f"| fine-tuned from | `{init.get('reference')}` (commit `{init.get('commit')}`) |")
     elif train.get("init") and str(train["init"]).lower() != "none":
         lines.append(f"| fine-tuned from | `{train['init']}` |")
+    history = describe_lineage(config)
+    if history:
+        lines.append(f"| training history | {history} |")
     lines += ["", "The full configuration is in `config.json` (`train`).", ""]
     return "\n".join(lines) + "\n"
 

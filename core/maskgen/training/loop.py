@@ -193,6 +193,7 @@ class Trainer(RunCounters):
         self.iteration = 0
         self.wall_seconds = 0.0
         self.init_source: dict[str, str] | None = None  # repo/revision/commit of an hf:// --init
+        self.lineage: list[dict[str, Any]] = []  # the runs the --init weights came through
 
     def _optimizer(
         self,
@@ -367,9 +368,7 @@ class Trainer(RunCounters):
         if self.labels is not None:  # what `generate --class NAME` and the model card read
             counts = torch.bincount(self.labels, minlength=self.c_dim).tolist()
             config["cond"] = {"classes": list(self.class_names), "images_per_class": counts}
-        if self.init_source:
-            config["init_source"] = self.init_source
-        return config
+        return config | scaffold.provenance(self)
 
     def save_checkpoint(self, card: str = "") -> Path:
         check_finite_weights({"G": self.G, "D": self.D}, self.cur_nimg)
@@ -423,6 +422,7 @@ class Trainer(RunCounters):
         if trained != bool(self.config.generator_options.get("symmetric", False)):
             flag = f"-G symmetric={str(trained).lower()}"
             raise MaskgenError(f"{path} was trained with {flag}; resume it with {flag}")
+        scaffold.restore_provenance(self, checkpoint.config)
         tensors, meta = checkpoint.training_state()
         scaffold.restore_rng(tensors, self.device, {"shared": self.shared_rng})
         self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)

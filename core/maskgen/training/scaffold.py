@@ -20,8 +20,9 @@ from typing import Any, Protocol, TypeVar
 import torch
 from pydantic import BaseModel
 
-from maskgen.artifacts.checkpoint import write_checkpoint
-from maskgen.artifacts.layout import LATEST, SAMPLES_FILE
+from maskgen.artifacts.checkpoint import read_checkpoint_json, resolve_checkpoint_dir, write_checkpoint
+from maskgen.artifacts.layout import CONFIG_FILE, LATEST, SAMPLES_FILE
+from maskgen.artifacts.lineage import extended_lineage, lineage_of
 from maskgen.artifacts.modelcard import attach_samples, model_card
 from maskgen.errors import MaskgenError
 from maskgen.training.distributed import SINGLE, World, broadcast_text
@@ -311,6 +312,7 @@ class Initializable(Protocol):
 
     config: Any  # a pydantic model with an ``init`` field
     init_source: Any
+    lineage: list[dict[str, Any]]
 
     def load(self, path: str | Path, with_training_state: bool = True) -> None: ...
 
@@ -345,4 +347,21 @@ def initialize_weights(
     pinned, trainer.init_source = pin_reference(init)
     trainer.config = trainer.config.model_copy(update={"init": pinned})
     trainer.load(pinned, with_training_state=False)
+    # Recorded now: a name like base:NAME may hold other weights tomorrow.
+    source = read_checkpoint_json(resolve_checkpoint_dir(pinned) / CONFIG_FILE)
+    trainer.lineage = extended_lineage(pinned, source)
     say(f"initialized {parts} from {pinned}")
+
+
+def restore_provenance(trainer: Initializable, checkpoint_config: dict[str, Any]) -> None:
+    """A resumed run keeps the record of where its weights came from (``init_source``, ``lineage``)."""
+    source = checkpoint_config.get("init_source")
+    trainer.init_source = source if isinstance(source, dict) else None
+    trainer.lineage = lineage_of(checkpoint_config)
+
+
+def provenance(trainer: Initializable) -> dict[str, Any]:
+    """The checkpoint config's record of where the weights came from; empty for a run from scratch."""
+    return ({"init_source": trainer.init_source} if trainer.init_source else {}) | (
+        {"lineage": trainer.lineage} if trainer.lineage else {}
+    )

@@ -127,6 +127,7 @@ class TranslationTrainer(RunCounters):
         self.iteration = 0
         self.wall_seconds = 0.0
         self.init_source: dict[str, str] | None = None  # repo/revision/commit of an hf:// --init
+        self.lineage: list[dict[str, Any]] = []  # the runs the --init weights came through
 
     # -- training ------------------------------------------------------------------------------------
 
@@ -169,7 +170,7 @@ class TranslationTrainer(RunCounters):
             "plugin": self.plugin_version,
             "dataset": {"name": self.dataset_name, "images": len(self.data)},
             "kimg": self.cur_nimg / 1000,
-        } | ({"init_source": self.init_source} if self.init_source else {})
+        } | scaffold.provenance(self)
 
     def save_checkpoint(self, card: str = "") -> Path:
         networks = {"T": self.model.translator, "D": self.model.discriminator}
@@ -228,6 +229,7 @@ class TranslationTrainer(RunCounters):
             )
         if not with_training_state:
             return
+        scaffold.restore_provenance(self, checkpoint.config)
         tensors, meta = checkpoint.training_state()
         scaffold.restore_rng(tensors, self.device)
         scaffold.restore_optimizers(self._optimizers(), tensors, meta)
