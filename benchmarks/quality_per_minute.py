@@ -166,6 +166,19 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "today's default with R1 gamma 8 (gamma 1 was worse than the preset's 4)",
         {"xflip": True, "r1_gamma": 8.0, "generator_options": {"noise_max_resolution": 16}},
     ),
+    "transfer-longer-base": (
+        "today's default from the mirrored base model trained longer (shipped again as "
+        "base:builtin-64px-mirrored on 2026-12-06; the runs before started from its 200 + 60 kimg version)",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-longer-base-seed1": (
+        "the same with another seed (--seed 1)",
+        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-diffaugment": (
+        "today's default with DiffAugment (color, translation, cutout; Zhao et al. 2020) in place of ADA",
+        {"xflip": True, "augment": "diffaugment", "generator_options": {"noise_max_resolution": 16}},
+    ),
     "transfer-unmirrored-unframed": (
         "the unmirrored recipe on the pictures as they are (--no-frame; framing is the presets' "
         "default since 2026-12-06)",
@@ -243,12 +256,11 @@ def train_until(setting: str, minutes: float, train_dir: Path, results: dict[str
     run_dir = Path(run["run_dir"]) if run.get("run_dir") else None
     if done >= minutes - 0.05 and run_dir is not None:
         return run_dir
-    overrides = SETTINGS[setting][1]
+    overrides = {"augment": "ada"} | SETTINGS[setting][1]  # ADA unless the setting names another
     config = resolve_config(
         overrides,
         data=str(train_dir),
         resolution=RESOLUTION,
-        augment="ada",
         kimg=1e6,
         device="cpu",
         snapshot_kimg=1e6,  # one checkpoint when the budget ends
