@@ -35,12 +35,18 @@ def _ship(script, monkeypatch: pytest.MonkeyPatch, run: Path, name: str) -> None
     assert script.main() == 0
 
 
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder of shipped base models."""
+    folder = tmp_path / "base"
+    folder.mkdir()
+    monkeypatch.setattr(base_models, "base_models_dir", lambda: folder)
+    return folder
+
+
 def test_lineage_survives_resume_and_reshipping_a_base_model_under_its_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "base"
-    root.mkdir()
-    monkeypatch.setattr(base_models, "base_models_dir", lambda: root)
     script = _make_base_model_script()
     monkeypatch.setattr(script, "base_models_dir", lambda: root)
     torch.manual_seed(0)
@@ -75,14 +81,10 @@ def test_lineage_survives_resume_and_reshipping_a_base_model_under_its_name(
     assert total_kimg(load_checkpoint(third).config) == pytest.approx(0.028)
 
 
-def test_history_of_a_checkpoint_from_before_lineages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = tmp_path / "base"
-    (root / "old").mkdir(parents=True)
+def test_history_of_a_checkpoint_from_before_lineages(root: Path) -> None:
+    (root / "old").mkdir()
     (root / "old" / "model.safetensors").write_bytes(b"")  # listed as shipped; never loaded here
     (root / "old" / "config.json").write_text(json.dumps({"kimg": 200.0, "train": {"init": "none"}}))
-    monkeypatch.setattr(base_models, "base_models_dir", lambda: root)
 
     legacy = {"kimg": 60.0, "train": {"init": "base:old"}}
     assert lineage_of(legacy) == [{"init": "base:old", "kimg": 200.0, "dataset": None}]
@@ -95,12 +97,7 @@ def test_history_of_a_checkpoint_from_before_lineages(
     assert describe_lineage({"kimg": 5.0, "train": {"init": "none"}}) is None
 
 
-def test_staging_a_legacy_checkpoint_writes_its_history_down(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = tmp_path / "base"
-    root.mkdir()
-    monkeypatch.setattr(base_models, "base_models_dir", lambda: root)
+def test_staging_a_legacy_checkpoint_writes_its_history_down(root: Path, tmp_path: Path) -> None:
     run = train(validate_config(tiny_config_values(kimg=0.004, snapshot_kimg=0.004)), tmp_path / "r")
     stage_base_model(run, root / "parent", "parent")
     # A checkpoint trained from base:parent before lineages were recorded.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maskgen.artifacts.base_models import BASE_SCHEME, SCRATCH, base_model_path, read_base_config
+from maskgen.artifacts.base_models import BASE_SCHEME, base_model_path, read_base_config
 from maskgen.errors import MaskgenError
 
 MAX_DEPTH = 16  # a derived history longer than this is a cycle of references, not a history
@@ -35,7 +35,7 @@ def lineage_of(config: dict[str, Any], _depth: int = 0) -> list[dict[str, Any]]:
     if isinstance(recorded, list):
         return [step for step in recorded if isinstance(step, dict)]
     init = (config.get("train") or {}).get("init")
-    if not isinstance(init, str) or init.strip().lower() == SCRATCH or not init.startswith(BASE_SCHEME):
+    if not isinstance(init, str) or not init.startswith(BASE_SCHEME):  # scratch, a path, hf://
         return []
     try:
         parent = read_base_config(base_model_path(init))
@@ -53,16 +53,19 @@ def extended_lineage(reference: str, source_config: dict[str, Any]) -> list[dict
 
 def total_kimg(config: dict[str, Any]) -> float | None:
     """The kimg of every run in the history plus the checkpoint's own; None when one is unknown."""
-    own = config.get("kimg")
-    steps = [step.get("kimg") for step in lineage_of(config)]
-    if not isinstance(own, (int, float)) or any(not isinstance(k, (int, float)) for k in steps):
+    return _total(config.get("kimg"), lineage_of(config))
+
+
+def _total(own: Any, steps: list[dict[str, Any]]) -> float | None:
+    lengths = [own, *(step.get("kimg") for step in steps)]
+    if any(not isinstance(k, (int, float)) for k in lengths):
         return None
-    return float(own) + sum(float(k) for k in steps)
+    return float(sum(lengths))
 
 
 def describe_lineage(config: dict[str, Any]) -> str | None:
-    """'200 kimg as base:builtin-64px, then 60 kimg as base:builtin-64px-mirrored, then 190 kimg:
-    450 kimg in all', or None for a run from scratch."""
+    """'200 kimg as `base:builtin-64px`, 60 kimg as `base:builtin-64px-mirrored`, then 182 kimg in this
+    run: 442 kimg in all', or None for a run from scratch."""
     steps = lineage_of(config)
     if not steps:
         return None
@@ -74,5 +77,5 @@ def describe_lineage(config: dict[str, Any]) -> str | None:
 
     parts = [f"{length(step.get('kimg'))} as `{step.get('init')}`" for step in steps]
     parts.append(f"then {length(config.get('kimg'))} in this run")
-    total = total_kimg(config)
+    total = _total(config.get("kimg"), steps)
     return ", ".join(parts) + (f": {length(total)} in all" if total is not None else "")

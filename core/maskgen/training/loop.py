@@ -401,7 +401,9 @@ class Trainer(RunCounters):
         symmetric = bool(self.config.generator_options.get("symmetric", defaults.get("symmetric", False)))
         return matching_base_model(wanted, defaults, symmetric=symmetric)
 
-    def load(self, path: str | Path, with_training_state: bool = True) -> None:
+    def load(self, path: str | Path, with_training_state: bool = True) -> dict[str, Any]:
+        """Load the weights (and with ``with_training_state`` everything a resume needs); returns the
+        checkpoint's config."""
         checkpoint = load_checkpoint(path)
         requested = self.config.model_dump(mode="json")
         # Base models ship G_ema and D only: G then starts as G_ema, as the reference's resume does.
@@ -416,7 +418,7 @@ class Trainer(RunCounters):
                 requested,
             )
         if not with_training_state:
-            return
+            return checkpoint.config
         options = checkpoint.config.get("train", {}).get("generator_options") or {}
         trained = bool(options.get("symmetric", False))
         if trained != bool(self.config.generator_options.get("symmetric", False)):
@@ -433,6 +435,7 @@ class Trainer(RunCounters):
             # Only rank 0's stream is saved; the others get fresh streams, so a run can resume with
             # any number of processes.
             torch.manual_seed(_process_seed(self.config.seed, self.world.rank, self.iteration))
+        return checkpoint.config
 
 
 def frozen_discriminator_parameters(D: torch.nn.Module, count: int) -> frozenset[int]:

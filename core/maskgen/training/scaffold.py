@@ -20,8 +20,8 @@ from typing import Any, Protocol, TypeVar
 import torch
 from pydantic import BaseModel
 
-from maskgen.artifacts.checkpoint import read_checkpoint_json, resolve_checkpoint_dir, write_checkpoint
-from maskgen.artifacts.layout import CONFIG_FILE, LATEST, SAMPLES_FILE
+from maskgen.artifacts.checkpoint import write_checkpoint
+from maskgen.artifacts.layout import LATEST, SAMPLES_FILE
 from maskgen.artifacts.lineage import extended_lineage, lineage_of
 from maskgen.artifacts.modelcard import attach_samples, model_card
 from maskgen.errors import MaskgenError
@@ -261,7 +261,7 @@ class Resumable(Protocol):
     run_dir: Path
     cur_nimg: int
 
-    def load(self, path: Path) -> None: ...
+    def load(self, path: Path) -> Any: ...
 
 
 T = TypeVar("T", bound=Resumable)
@@ -314,7 +314,7 @@ class Initializable(Protocol):
     init_source: Any
     lineage: list[dict[str, Any]]
 
-    def load(self, path: str | Path, with_training_state: bool = True) -> None: ...
+    def load(self, path: str | Path, with_training_state: bool = True) -> dict[str, Any]: ...
 
 
 def initialize_weights(
@@ -346,9 +346,8 @@ def initialize_weights(
         return
     pinned, trainer.init_source = pin_reference(init)
     trainer.config = trainer.config.model_copy(update={"init": pinned})
-    trainer.load(pinned, with_training_state=False)
+    source = trainer.load(pinned, with_training_state=False)
     # Recorded now: a name like base:NAME may hold other weights tomorrow.
-    source = read_checkpoint_json(resolve_checkpoint_dir(pinned) / CONFIG_FILE)
     trainer.lineage = extended_lineage(pinned, source)
     say(f"initialized {parts} from {pinned}")
 

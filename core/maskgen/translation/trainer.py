@@ -214,7 +214,9 @@ class TranslationTrainer(RunCounters):
                 return directory
         return None
 
-    def load(self, path: str | Path, with_training_state: bool = True) -> None:
+    def load(self, path: str | Path, with_training_state: bool = True) -> dict[str, Any]:
+        """Load the weights (and with ``with_training_state`` everything a resume needs); returns the
+        checkpoint's config."""
         checkpoint = load_checkpoint(path)
         check_checkpoint_kind(checkpoint.config, checkpoint.path, self.config.translator)
         what = f"{self.config.translator} translator ({self.config.size} px)"
@@ -228,12 +230,13 @@ class TranslationTrainer(RunCounters):
                 module, split_weights(checkpoint.weights, prefix), label, checkpoint.config, requested
             )
         if not with_training_state:
-            return
+            return checkpoint.config
         scaffold.restore_provenance(self, checkpoint.config)
         tensors, meta = checkpoint.training_state()
         scaffold.restore_rng(tensors, self.device)
         scaffold.restore_optimizers(self._optimizers(), tensors, meta)
         self.restore_counters(meta)
+        return checkpoint.config
 
 
 def check_checkpoint_kind(config: dict[str, Any], path: Path, translator: str | None = None) -> None:
