@@ -144,7 +144,7 @@ def test_folders_load_framed_on_request_with_their_own_cache(tmp_path) -> None:
         np.testing.assert_array_equal(framed[index], frame_mask(card, find_mask(card), 32))  # type: ignore[arg-type]
     assert not np.array_equal(plain, framed)
     cache = folder / ".maskgen-cache"
-    assert (cache / "32px.npy").is_file() and (cache / "32px-framed-v2.npy").is_file()
+    assert (cache / "32px.npy").is_file() and (cache / "32px-framed-v3.npy").is_file()
     again, _, _ = load_folder(folder, 32, frame=True)  # from its cache, not the unframed one
     np.testing.assert_array_equal(again, framed)
 
@@ -166,7 +166,7 @@ def test_a_run_with_frame_trains_on_framed_masks_and_records_it(tmp_path) -> Non
     assert len(notes) == 1 and "of 8 found on a plain backdrop" in notes[0]
     checkpoint = json.loads((run / "checkpoints" / "latest" / "config.json").read_text())
     assert ", framed" in checkpoint["dataset"]["name"]
-    assert (folder / ".maskgen-cache" / "16px-framed-v2.npy").is_file()
+    assert (folder / ".maskgen-cache" / "16px-framed-v3.npy").is_file()
     # maskgen eval frames a folder of reals as the run's training images were, unless told otherwise.
     from typer.testing import CliRunner
 
@@ -207,3 +207,49 @@ def test_framing_a_framed_picture_changes_nothing_that_matters() -> None:
     assert np.percentile(off_centre, 90) <= 1.0, np.sort(off_centre)[-6:]
     heights = np.array([(box.bottom - box.top) / 64 for box in boxes])  # type: ignore[union-attr]
     assert np.median(np.abs(heights - TARGET_HEIGHT)) < 0.03
+
+
+def _catalogue_page(mask: np.ndarray, caption: bool) -> Image.Image:
+    """A catalogue page: the mask on white paper and, with ``caption``, its name written under it and
+    a column of characters beside it (strokes drawn as bars: no font needed)."""
+    page = Image.new("RGB", (300, 300), (250, 250, 248))
+    page.paste(Image.fromarray(mask), (54, 20))
+    if caption:
+        from PIL import ImageDraw
+
+        draw = ImageDraw.Draw(page)
+        for k in range(4):  # four characters of a name, 5% under the mask's chin
+            x = 100 + 26 * k
+            draw.rectangle((x, 232, x + 18, 235), fill=(20, 20, 20))
+            draw.rectangle((x + 7, 226, x + 10, 250), fill=(20, 20, 20))
+            draw.rectangle((x + 2, 244, x + 16, 247), fill=(20, 20, 20))
+        for k in range(5):  # a red seal-like column at the right edge
+            draw.rectangle((266, 40 + 30 * k, 284, 58 + 30 * k), outline=(170, 20, 20), width=3)
+    return page
+
+
+def test_framing_leaves_out_captions_and_names_beside_the_mask() -> None:
+    # Catalogue pages and book scans write the character's name under or beside each mask. Framed
+    # by the rows and columns of all the ink, the box took the caption in: the mask landed small and
+    # off-centre, and a mirrored G would learn a lopsided mask.
+    masks, _, _ = load_training_images("builtin-detailed", 128, seed=3, count=4)
+    for mask in masks:
+        mask = np.asarray(Image.fromarray(mask).resize((192, 192), Image.Resampling.LANCZOS))
+        plain, captioned = find_mask(_catalogue_page(mask, False)), find_mask(_catalogue_page(mask, True))
+        assert plain is not None and captioned is not None
+        edges = (plain.left, plain.top, plain.right, plain.bottom)
+        np.testing.assert_allclose((captioned.left, captioned.top, captioned.right, captioned.bottom), edges)
+        assert plain.bottom < 226 and plain.right < 266  # the captions are outside the mask's box
+
+
+def test_framing_keeps_a_mask_that_is_drawn_in_pieces() -> None:
+    # A white face on white paper shows only its brows, eyes, nose and mouth: separate pieces of ink
+    # of like size, all part of the mask, and the box must hold every one of them.
+    x = np.full((200, 160, 3), 245, np.uint8)
+    pieces = [(40, 50, 70, 58), (90, 50, 120, 58), (45, 70, 68, 82), (92, 70, 115, 82), (76, 88, 84, 112)]
+    pieces += [(62, 122, 98, 132), (70, 140, 90, 150)]  # mouth, chin mark; gaps of 4-10 px (2-5%)
+    for left, top, right, bottom in pieces:
+        x[top:bottom, left:right] = (30, 30, 30)
+    found = find_mask(Image.fromarray(x))
+    assert found is not None
+    np.testing.assert_allclose((found.left, found.top, found.right, found.bottom), (40, 50, 120, 150), atol=2)

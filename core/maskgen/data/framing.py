@@ -8,9 +8,12 @@ reason (FFHQ). :func:`find_mask` locates the mask on a plain backdrop; :func:`fr
 square that puts it where the built-in masks are. A picture without a plain backdrop is left alone.
 
 How the mask is found: the backdrop is modelled as a colour plane (per channel a + b x + c y, which
-absorbs light falling off across the picture) fitted to the picture's border; a pixel is part of the
-mask when its colour is clearly off that plane, and the box is where rows and columns hold more than
-a few such pixels (a rule that ignores noise and dust).
+absorbs light falling off across the picture) fitted to the picture's border; a pixel is ink when its
+colour is clearly off that plane. The mask's ink is the largest connected piece of ink and every piece
+that comes near it (a white face's eyes and brows, a beard, the ears): a caption under the mask, the
+character's name beside it or a page number stays out, as catalogue pages and book scans have them.
+The box is where rows and columns hold more than a few pixels of the mask's ink (a rule that ignores
+noise and dust).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 # Where the built-in masks sit (200 detailed masks at 128 px, ink boxes): centred, 0.88 of the frame
 # high and 0.74 wide.
@@ -29,8 +33,13 @@ BORDER = 3  # pixels of the work copy's border that sample the backdrop
 INK = 0.12  # colour distance from the backdrop plane (0-1 units, largest channel) that counts as mask
 BUSY_BORDER = 0.2  # more than this share of border pixels off the plane: no plain backdrop
 LINE_SHARE = 0.03  # a row or column is part of the box when more than this share of it is mask
+REACH = 0.04  # ink this near the mask's pieces (share of the picture's longer side) is part of the mask
+SPECK = 8  # pieces of ink smaller than this (work-copy pixels) neither seed the mask nor extend it
+DOMINANT = 0.75  # the mask's pieces hold at least this share of the ink, or all of it is kept
 # Raised whenever framing gives other pixels: folder caches of framed images are kept per version.
-VERSION = 2  # 2: the square is cut at sub-pixel precision, the backdrop carried on past the edges
+# 2: the square is cut at sub-pixel precision, the backdrop carried on past the edges; 3: ink far from
+# the mask (captions, names, seals) is left out of its box.
+VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,39 @@ def _border(x: np.ndarray) -> np.ndarray:
     return keep
 
 
+def mask_ink(ink: np.ndarray) -> np.ndarray:
+    """The part of ``ink`` (a boolean picture) that belongs to the mask: its largest connected piece,
+    and every piece whose box comes within :data:`REACH` of the pieces taken so far. What lies further
+    off (a caption, a name beside the mask, a seal or page number) is dropped, but only when the
+    pieces taken hold most of the ink: a white face on white paper shows as brows, eyes and mouth of
+    like size, far apart, and is then kept whole."""
+    labels, count = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    pieces = [i for i in range(1, count + 1) if sizes[i] >= SPECK]
+    if len(pieces) <= 1:
+        return ink
+    boxes = ndimage.find_objects(labels)
+    reach = REACH * max(ink.shape)
+    first = max(pieces, key=lambda i: sizes[i])
+    top, bottom = boxes[first - 1][0].start, boxes[first - 1][0].stop
+    left, right = boxes[first - 1][1].start, boxes[first - 1][1].stop
+    taken, grew = {first}, True
+    while grew:  # a piece taken widens the box, which can bring others within reach
+        grew = False
+        for i in pieces:
+            rows, cols = boxes[i - 1]
+            near = rows.start < bottom + reach and rows.stop > top - reach
+            if i in taken or not (near and cols.start < right + reach and cols.stop > left - reach):
+                continue
+            taken.add(i)
+            grew = True
+            top, bottom = min(top, rows.start), max(bottom, rows.stop)
+            left, right = min(left, cols.start), max(right, cols.stop)
+    if sizes[sorted(taken)].sum() < DOMINANT * sizes[pieces].sum():
+        return ink
+    return np.isin(labels, sorted(taken))
+
+
 def find_mask(image: Image.Image) -> MaskBox | None:
     """The mask's box on a plain backdrop, or None when the backdrop is not plain or the box would be
     implausible (almost the whole picture, or a speck)."""
@@ -74,7 +116,7 @@ def find_mask(image: Image.Image) -> MaskBox | None:
     distance = np.abs(pixels - design @ plane).max(axis=1).reshape(h, w)
     if (distance.ravel()[border] > INK).mean() > BUSY_BORDER:
         return None
-    ink = distance > INK
+    ink = mask_ink(distance > INK)
     rows = np.flatnonzero(ink.mean(axis=1) > LINE_SHARE)
     cols = np.flatnonzero(ink.mean(axis=0) > LINE_SHARE)
     if len(rows) == 0 or len(cols) == 0:
