@@ -171,8 +171,14 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "base:builtin-64px-mirrored on 2026-12-06; the runs before started from its 200 + 60 kimg version)",
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
     ),
-    "transfer-longer-base-seed1": (
-        "the same with another seed (--seed 1)",
+    "transfer-base-third-piece": (
+        "today's default from the mirrored base model trained a third piece (shipped again as "
+        "base:builtin-64px-mirrored on 2026-12-06 after the 'transfer-longer-base' runs; the run's "
+        "lineage gives its length)",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-base-third-piece-seed1": (
+        "the same with another seed (--seed 1): how far one run's numbers move by chance",
         {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
     ),
     "transfer-diffaugment": (
@@ -391,7 +397,8 @@ def table_lines(results: dict[str, Any], field: str = "metrics") -> list[str]:
         for k in keys:
             value = m[field].get(k, {}).get("value")
             cells.append(f"{value:.3g}" if isinstance(value, (int, float)) else "n/a")
-        noise = max(m["noise_strength"].values(), default=0.0)
+        # A strength of either sign adds speckle: the largest magnitude is what the column reports.
+        noise = max((abs(v) for v in m["noise_strength"].values()), default=0.0)
         kimg = m.get("kimg")
         kimg_text = f"{kimg:.1f}" if isinstance(kimg, (int, float)) else "?"
         lines.append(
