@@ -172,9 +172,9 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
     ),
     "transfer-base-third-piece": (
-        "today's default from the mirrored base model trained a third piece (shipped again as "
-        "base:builtin-64px-mirrored on 2026-12-06 after the 'transfer-longer-base' runs; the run's "
-        "lineage gives its length)",
+        "today's default from the mirrored base model trained a third piece (633 kimg; measured while "
+        "shipped as base:builtin-64px-mirrored on 2026-12-06, then not kept: worse on photographs; "
+        "the runs' lineage gives its length)",
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
     ),
     "transfer-base-third-piece-seed1": (
