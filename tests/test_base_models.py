@@ -84,10 +84,14 @@ def test_init_none_and_other_architectures_train_from_scratch(base_dir: Path, tm
             assert not torch.allclose(after[key], base[key])
 
 
-def test_symmetric_still_matches_but_other_widths_do_not(base_dir: Path, tmp_path: Path) -> None:
+def test_mirror_and_mbstd_groups_still_match_but_other_widths_do_not(base_dir: Path, tmp_path: Path) -> None:
     symmetric = tiny_config_values(kimg=0.004)
     symmetric["generator_options"] = {**symmetric["generator_options"], "symmetric": True}
     assert Trainer(validate_config(symmetric), tmp_path / "a").matching_base_model() == base_dir
+    # D's minibatch-std groups pool more or fewer images but hold no weights
+    grouped = tiny_config_values(kimg=0.004)
+    grouped["generator_options"] = {**grouped["generator_options"], "mbstd_group_size": 16}
+    assert Trainer(validate_config(grouped), tmp_path / "g").matching_base_model() == base_dir
     wider = tiny_config_values(kimg=0.004)
     wider["generator_options"] = {**wider["generator_options"], "channel_max": 64}
     assert Trainer(validate_config(wider), tmp_path / "b").matching_base_model() is None

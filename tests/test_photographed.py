@@ -253,3 +253,68 @@ def test_framing_keeps_a_mask_that_is_drawn_in_pieces() -> None:
     found = find_mask(Image.fromarray(x))
     assert found is not None
     np.testing.assert_allclose((found.left, found.top, found.right, found.bottom), (40, 50, 120, 150), atol=2)
+
+
+def _page_of_masks(masks: list[np.ndarray], columns: int) -> Image.Image:
+    """A catalogue page holding several masks in a grid, 20 px apart on white paper."""
+    side = masks[0].shape[0]
+    rows = -(-len(masks) // columns)
+    page = Image.new("RGB", (20 + columns * (side + 20), 20 + rows * (side + 20)), (250, 250, 248))
+    for k, mask in enumerate(masks):
+        row, column = divmod(k, columns)
+        page.paste(Image.fromarray(mask), (20 + column * (side + 20), 20 + row * (side + 20)))
+    return page
+
+
+def test_a_page_of_several_masks_is_counted_and_a_single_mask_is_not() -> None:
+    # Such a page has no dominant mask: all of it is framed as one picture. Training on it teaches G a
+    # grid of small masks, so the count lets `dataset frame` and a run say which pictures to cut apart.
+    masks, _, _ = load_training_images("builtin-detailed", 128, seed=5, count=6)
+    assert find_mask(_page_of_masks(masks[:2], 2)).masks == 2  # type: ignore[union-attr]
+    assert find_mask(_page_of_masks(masks, 3)).masks == 6  # type: ignore[union-attr]
+    for mask in masks[:3]:
+        big = np.asarray(Image.fromarray(mask).resize((192, 192), Image.Resampling.LANCZOS))
+        for caption in (False, True):
+            assert find_mask(_catalogue_page(big, caption)).masks == 1  # type: ignore[union-attr]
+    # the white face drawn in pieces of like size is one mask, though no piece dominates
+    x = np.full((200, 160, 3), 245, np.uint8)
+    brows_and_eyes = [(40, 50, 70, 58), (90, 50, 120, 58), (45, 70, 68, 82), (92, 70, 115, 82)]
+    for left, top, right, bottom in brows_and_eyes:
+        x[top:bottom, left:right] = (30, 30, 30)
+    x[88:112, 76:84] = x[122:132, 62:98] = x[140:150, 70:90] = (30, 30, 30)
+    assert find_mask(Image.fromarray(x)).masks == 1  # type: ignore[union-attr]
+
+
+def test_dataset_frame_names_the_pages_of_several_masks(tmp_path) -> None:
+    masks, _, _ = load_training_images("builtin-detailed", 64, seed=6, count=3)
+    src = tmp_path / "src"
+    src.mkdir()
+    _page_of_masks(masks[:2], 2).save(src / "page.png")
+    Image.fromarray(masks[2]).save(src / "single.png")
+    summary = frame_dataset(src, tmp_path / "out", size=32)
+    assert summary["pages"] == ["page.png"]
+    manifest = (tmp_path / "out" / "manifest.csv").read_text().splitlines()
+    assert manifest[0].split(",")[-1] == "masks"
+    assert sorted(line.split(",")[-1] for line in manifest[1:]) == ["1", "2"]
+
+    from typer.testing import CliRunner
+
+    from maskgen.cli.main import app
+
+    args = ["dataset", "frame", str(src), "--out", str(tmp_path / "cli"), "--size", "32"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0
+    assert "warning: 1 look like pages of several masks" in result.output and "(page.png)" in result.output
+
+
+def test_a_run_on_framed_pictures_says_how_many_look_like_pages(tmp_path) -> None:
+    from maskgen.training.loop import framing_note
+
+    masks, _, _ = load_training_images("builtin-detailed", 128, seed=7, count=3)
+    _page_of_masks(masks[:2], 2).save(tmp_path / "page.png")
+    for k in (1, 2):
+        Image.fromarray(masks[k]).save(tmp_path / f"single{k}.png")
+    images, _, _ = load_training_images(str(tmp_path), 64, frame=True, cache=False)
+    note = framing_note(images, str(tmp_path))
+    assert note is not None and "3 of 3 found" in note and "; 1 look like pages of several masks" in note
+    assert "pages" not in (framing_note(masks, str(tmp_path)) or "")

@@ -20,8 +20,11 @@ from typing import Any
 from maskgen.artifacts.layout import CONFIG_FILE, MODEL_FILE
 
 # Generator options that do not change any weight's shape or meaning: a base model trained with other
-# values still matches (the exact mirror acts on the output only).
-SHAPE_FREE_OPTIONS = frozenset({"symmetric", "fused_modconv", "mixed_precision_resolutions", "conv_clamp"})
+# values still matches (the exact mirror acts on the output only; the minibatch-std group size only
+# says how many images D's one statistic pools).
+SHAPE_FREE_OPTIONS = frozenset(
+    {"symmetric", "fused_modconv", "mixed_precision_resolutions", "conv_clamp", "mbstd_group_size"}
+)
 SCRATCH = "none"
 
 

@@ -84,6 +84,14 @@ def frame(
         f"wrote {written} images to {out}: {framed} framed, {written - framed} centre-cropped (no plain "
         "backdrop found)" + (f", skipped {summary['skipped']} unreadable" if summary.get("skipped") else "")
     )
+    pages = summary.get("pages") or []
+    if pages:
+        shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
+        typer.echo(
+            f"warning: {len(pages)} look like pages of several masks, each framed as one picture "
+            f"({shown}): cut them into one mask per image (manifest.csv's masks column)",
+            err=True,
+        )
 
 
 def _xdog_flags(**values: Any) -> dict[str, Any]:

@@ -173,8 +173,9 @@ def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool =
     """Write every readable image under ``src`` to ``out`` framed as the built-in masks are
     (:mod:`maskgen.data.framing`), as a ``size`` px PNG at the same relative path. Pictures without a
     plain backdrop are centre-cropped as training would. ``manifest.csv`` says which were framed and
-    where the mask was found; a ``labels.csv`` in ``src`` is copied with the new file names. Returns a
-    summary: found, written, framed, skipped, size, out."""
+    where the mask was found (and how many masks the box holds: a page of several is framed as one); a
+    ``labels.csv`` in ``src`` is copied with the new file names. Returns a summary: found, written,
+    framed, pages (the sources that look like pages of several masks), skipped, size, out."""
     src, out = Path(src), Path(out)
     size = _check_size(size)
     paths = _source_images(src, out)
@@ -201,6 +202,7 @@ def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool =
                 "source": rel.as_posix(),
                 "framed": int(box is not None),
                 "box": "" if box is None else box.corners_text(),
+                "masks": "" if box is None else box.masks,
             }
         )
     _write_manifest(src, out, existed, len(paths), skipped, rows)
@@ -209,6 +211,7 @@ def frame_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool =
         "found": len(paths),
         "written": len(rows),
         "framed": sum(r["framed"] for r in rows),
+        "pages": [r["source"] for r in rows if r["masks"] not in ("", 1)],
         "skipped": len(skipped),
         "size": size,
         "out": str(out),

@@ -36,6 +36,7 @@ LINE_SHARE = 0.03  # a row or column is part of the box when more than this shar
 REACH = 0.04  # ink this near the mask's pieces (share of the picture's longer side) is part of the mask
 SPECK = 8  # pieces of ink smaller than this (work-copy pixels) neither seed the mask nor extend it
 DOMINANT = 0.75  # the mask's pieces hold at least this share of the ink, or all of it is kept
+MASK_SIDE = 0.15  # a group of ink this high (share of the picture's longer side) may be a whole mask
 # Raised whenever framing gives other pixels: folder caches of framed images are kept per version.
 # 2: the square is cut at sub-pixel precision, the backdrop carried on past the edges; 3: ink far from
 # the mask (captions, names, seals) is left out of its box.
@@ -53,6 +54,7 @@ class MaskBox:
     right: float
     bottom: float
     light: tuple[tuple[float, float, float], ...]
+    masks: int = 1  # more than 1: the picture looks like a page of several masks, all in this box
 
     def corners_text(self) -> str:
         """'left top right bottom' in whole pixels (the manifest's box column)."""
@@ -65,37 +67,65 @@ def _border(x: np.ndarray) -> np.ndarray:
     return keep
 
 
-def mask_ink(ink: np.ndarray) -> np.ndarray:
-    """The part of ``ink`` (a boolean picture) that belongs to the mask: its largest connected piece,
-    and every piece whose box comes within :data:`REACH` of the pieces taken so far. What lies further
-    off (a caption, a name beside the mask, a seal or page number) is dropped, but only when the
-    pieces taken hold most of the ink: a white face on white paper shows as brows, eyes and mouth of
-    like size, far apart, and is then kept whole."""
+Box = tuple[int, int, int, int]  # top, bottom, left, right (bottom and right exclusive)
+
+
+def _ink_groups(ink: np.ndarray) -> tuple[np.ndarray, list[tuple[list[int], int, Box]]]:
+    """Connected pieces of ``ink`` (8-neighbour labels) gathered into groups, largest group first: a
+    group grows from the largest piece not yet taken by every piece whose box comes within
+    :data:`REACH` of the group's box. Each group: its labels, its ink in pixels, its box."""
     labels, count = ndimage.label(ink, structure=np.ones((3, 3), bool))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    pieces = [i for i in range(1, count + 1) if sizes[i] >= SPECK]
-    if len(pieces) <= 1:
-        return ink
     boxes = ndimage.find_objects(labels)
     reach = REACH * max(ink.shape)
-    first = max(pieces, key=lambda i: sizes[i])
-    top, bottom = boxes[first - 1][0].start, boxes[first - 1][0].stop
-    left, right = boxes[first - 1][1].start, boxes[first - 1][1].stop
-    taken, grew = {first}, True
-    while grew:  # a piece taken widens the box, which can bring others within reach
-        grew = False
-        for i in pieces:
-            rows, cols = boxes[i - 1]
-            near = rows.start < bottom + reach and rows.stop > top - reach
-            if i in taken or not (near and cols.start < right + reach and cols.stop > left - reach):
-                continue
-            taken.add(i)
-            grew = True
-            top, bottom = min(top, rows.start), max(bottom, rows.stop)
-            left, right = min(left, cols.start), max(right, cols.stop)
-    if sizes[sorted(taken)].sum() < DOMINANT * sizes[pieces].sum():
-        return ink
-    return np.isin(labels, sorted(taken))
+    left_over = sorted((i for i in range(1, count + 1) if sizes[i] >= SPECK), key=lambda i: -sizes[i])
+    groups: list[tuple[list[int], int, Box]] = []
+    while left_over:
+        first = left_over.pop(0)
+        rows, cols = boxes[first - 1]
+        top, bottom, left, right = rows.start, rows.stop, cols.start, cols.stop
+        taken, grew = [first], True
+        while grew:  # a piece taken widens the box, which can bring others within reach
+            grew = False
+            for i in list(left_over):
+                rows, cols = boxes[i - 1]
+                near = rows.start < bottom + reach and rows.stop > top - reach
+                if not (near and cols.start < right + reach and cols.stop > left - reach):
+                    continue
+                left_over.remove(i)
+                taken.append(i)
+                grew = True
+                top, bottom = min(top, rows.start), max(bottom, rows.stop)
+                left, right = min(left, cols.start), max(right, cols.stop)
+        groups.append((taken, int(sizes[taken].sum()), (top, bottom, left, right)))
+    groups.sort(key=lambda group: -group[1])
+    return labels, groups
+
+
+def _looks_like_a_mask(group: tuple[list[int], int, Box], largest: int, side: int) -> bool:
+    """A group of ink that could be a whole mask of a page of several: tall enough, shaped like a face
+    (not a brow's or a mouth's strip) and holding ink like the largest group's."""
+    _, ink, (top, bottom, left, right) = group
+    height, width = bottom - top, right - left
+    return height >= MASK_SIDE * side and 0.7 <= height / width <= 2.2 and ink >= 0.3 * largest
+
+
+def mask_ink(ink: np.ndarray) -> tuple[np.ndarray, int]:
+    """The part of ``ink`` (a boolean picture) that belongs to the mask, and how many masks it holds.
+
+    The mask is the largest group of ink (:func:`_ink_groups`): a connected piece and every piece near
+    it, specks left out. What lies further off (a caption, a name beside the mask, a seal or page number) is
+    dropped, but only when the group holds most of the ink. Otherwise all of it is kept: a white face
+    on white paper shows as brows, eyes and mouth of like size, far apart, and is one mask; a page of
+    several masks side by side is framed as one too, and the count (more than 1) says so."""
+    labels, groups = _ink_groups(ink)
+    if sum(len(group[0]) for group in groups) <= 1:
+        return ink, 1
+    total = sum(group[1] for group in groups)
+    if groups[0][1] >= DOMINANT * total:
+        return np.isin(labels, groups[0][0]), 1
+    masks = sum(_looks_like_a_mask(group, groups[0][1], max(ink.shape)) for group in groups)
+    return ink, max(1, masks)
 
 
 def find_mask(image: Image.Image) -> MaskBox | None:
@@ -116,7 +146,7 @@ def find_mask(image: Image.Image) -> MaskBox | None:
     distance = np.abs(pixels - design @ plane).max(axis=1).reshape(h, w)
     if (distance.ravel()[border] > INK).mean() > BUSY_BORDER:
         return None
-    ink = mask_ink(distance > INK)
+    ink, masks = mask_ink(distance > INK)
     rows = np.flatnonzero(ink.mean(axis=1) > LINE_SHARE)
     cols = np.flatnonzero(ink.mean(axis=0) > LINE_SHARE)
     if len(rows) == 0 or len(cols) == 0:
@@ -132,6 +162,7 @@ def find_mask(image: Image.Image) -> MaskBox | None:
         right * sx,
         bottom * sy,
         tuple(tuple(float(v) for v in channel) for channel in plane.T * 255),  # type: ignore[arg-type]
+        masks,
     )
 
 

@@ -470,10 +470,13 @@ def framing_note(images: np.ndarray, data: str) -> str | None:
     were framed; the others were centre-cropped). None for the built-in sets, framed already."""
     if str(data).strip().lower() in BUILTIN_SETS:
         return None
-    found = sum(find_mask(Image.fromarray(image)) is not None for image in images)
+    boxes = [find_mask(Image.fromarray(image)) for image in images]
+    found = sum(box is not None for box in boxes)
+    pages = sum(box is not None and box.masks > 1 for box in boxes)
     return (
         f"masks framed as the built-in masks are (--frame): {found} of {len(images)} found on a plain "
         "backdrop, the others centre-cropped; --no-frame keeps the pictures as they are"
+        + (f"; {pages} look like pages of several masks, framed as one: cut them apart" if pages else "")
     )
 
 
