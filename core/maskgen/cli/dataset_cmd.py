@@ -1,7 +1,8 @@
-"""``maskgen dataset synth|frame|build|sketch|label-colors``: every ``dataset`` command.
+"""``maskgen dataset synth|check|frame|build|sketch|label-colors``: every ``dataset`` command.
 
-Procedural masks, the user's images framed like the built-in masks, training sets built from them,
-XDoG sketches of them (for translation) and proposed colour labels (for the classification test).
+Procedural masks, a check of the user's folder before a run, the user's images framed like the
+built-in masks, training sets built from them, XDoG sketches of them (for translation) and proposed
+colour labels (for the classification test).
 """
 
 from __future__ import annotations
@@ -43,6 +44,29 @@ def synth(
     style_name = summary.get("style")
     kind = f"{style_name} masks" if style_name in ("detailed", "photographed") else "masks"
     typer.echo(f"wrote {summary.get('count', count)} {kind} ({size} px) with labels.csv to {out}")
+
+
+@dataset_app.command("check")
+def check(
+    src: Path = typer.Argument(..., help="Folder of your mask images (searched recursively)."),
+    resolution: int = typer.Option(64, "--resolution", "-r", help="The resolution you will train at."),
+    frame: bool = typer.Option(True, "--frame/--no-frame", help="Read the masks framed, as runs do."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the report as JSON here."),
+) -> None:
+    """Check a folder before training on it: unreadable files, pictures smaller than the resolution,
+    pages of several masks, duplicates (mirrored ones too), pictures without colour, and whether
+    -G symmetric=auto will mirror G. Warnings only: the folder is not changed."""
+    from maskgen.data.check import check_collection
+    from maskgen.evaluation.files import write_json
+
+    report = check_collection(src, resolution, frame)
+    typer.echo(report.summary())
+    for line in report.warnings():
+        typer.echo(f"warning: {line}", err=True)
+    if not report.warnings():
+        typer.echo("nothing to fix")
+    if json_path is not None:
+        write_json(json_path, report.as_dict())
 
 
 @dataset_app.command("build")
