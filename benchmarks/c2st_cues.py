@@ -4,13 +4,17 @@ difference at a time, next to controls of known answer.
 
     python benchmarks/c2st_cues.py CHECKPOINT HELDOUT_DIR [--num 1000]
 
-The held-out reals are split in two halves A and B (A against B is the "no difference" control).
-Rows:
+The held-out reals are read as the run's training images were (framed when it was trained with
+``--frame``, as ``maskgen eval`` does) and split in two halves A and B (A against B is the "no
+difference" control). Rows:
 
 * controls: A vs B (near 0.5), A vs B blurred (sigma 0.5 and 0.8 px: how much softness alone gives),
   A vs B mirrored (near 0.5 for a mostly symmetric set);
 * A vs the fakes as they are, both blurred alike (if softness were the cue this would fall to
   near 0.5), and both shrunk to 16 and 8 px and back (what is left is layout and colour fields);
+* both in grey (colour left out), both as silhouettes (a pixel is black where it is clearly not
+  white paper: the outline alone), and both cut to the centre half of the face, blown up to full size
+  (the brows, eyes and nose alone);
 * improved precision and recall in masknet features (Kynkäänniemi et al. 2019) of the fakes and of
   the training images, if ``--train`` is given, against the held-out reals.
 
@@ -50,10 +54,27 @@ def at_resolution(images: np.ndarray, side: int) -> np.ndarray:
     return _uint8(F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False))
 
 
+def grey(images: np.ndarray) -> np.ndarray:
+    """Each pixel the mean of its channels, in all three."""
+    return np.repeat(images.mean(axis=-1, keepdims=True), 3, axis=-1).round().astype(np.uint8)
+
+
+def silhouette(images: np.ndarray, paper: int = 235) -> np.ndarray:
+    """Black where any channel is below ``paper`` (the mask), white elsewhere."""
+    mask = (images < paper).any(axis=-1, keepdims=True)
+    return np.repeat(np.where(mask, 0, 255), 3, axis=-1).astype(np.uint8)
+
+
+def centre(images: np.ndarray) -> np.ndarray:
+    """The centre half of the picture (side/4 to 3 side/4), blown up to full size (nearest pixel)."""
+    side = images.shape[1]
+    return images[:, side // 4 : 3 * side // 4, side // 4 : 3 * side // 4].repeat(2, axis=1).repeat(2, axis=2)
+
+
 def main() -> None:
     from maskgen.artifacts.generator import generate_images, load_generator
-    from maskgen.data.folder import load_folder
     from maskgen.evaluation.features import extract_features, feature_network
+    from maskgen.evaluation.imagesets import load_image_set
     from maskgen.evaluation.manifold import prdc
     from maskgen.evaluation.twosample import c2st
     from maskgen.images import to_uint8
@@ -69,7 +90,8 @@ def main() -> None:
 
     G, checkpoint = load_generator(args.checkpoint, torch.device("cpu"))
     size = int(G.img_resolution)
-    reals = load_folder(args.heldout, size)[0][: args.num]
+    framed = bool(checkpoint.config["train"].get("frame", False))
+    reals = load_image_set(args.heldout, size, args.num, "real", frame=framed).images
     with torch.no_grad():
         fakes = to_uint8(generate_images(G, list(range(len(reals))), noise_mode="const"))
     half = len(reals) // 2
@@ -83,13 +105,17 @@ def main() -> None:
         "both blurred 0.8 px": (blur(a, 0.8), blur(f, 0.8)),
         "both at 16 px": (at_resolution(a, 16), at_resolution(f, 16)),
         "both at 8 px": (at_resolution(a, 8), at_resolution(f, 8)),
+        "both in grey": (grey(a), grey(f)),
+        "silhouettes": (silhouette(a), silhouette(f)),
+        "silhouettes, real vs real": (silhouette(a), silhouette(b)),
+        "centre half": (centre(a), centre(f)),
     }
     out = {name: round(c2st(x, y, seed=0)["value"], 3) for name, (x, y) in rows.items()}
     net = feature_network("masknet", torch.device("cpu"))
     real_feats = extract_features(net, reals)
     out["generated: precision/recall"] = prdc(real_feats, extract_features(net, fakes))
     if args.train is not None:
-        train = load_folder(args.train, size)[0]
+        train = load_image_set(args.train, size, len(reals), "train", frame=framed).images
         out["training images: precision/recall"] = prdc(real_feats, extract_features(net, train))
     for key in [k for k in out if k.endswith("precision/recall")]:
         out[key] = {k: round(v, 3) for k, v in out[key].items() if k in ("precision", "recall")}

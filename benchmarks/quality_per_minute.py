@@ -171,6 +171,10 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "base:builtin-64px-mirrored on 2026-12-06; the runs before started from its 200 + 60 kimg version)",
         {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
     ),
+    "transfer-longer-base-seed1": (
+        "today's default from the shipped mirrored base model (442 kimg) with another seed (--seed 1)",
+        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
+    ),
     "transfer-base-third-piece": (
         "today's default from the mirrored base model trained a third piece (633 kimg; measured while "
         "shipped as base:builtin-64px-mirrored on 2026-12-06, then not kept: worse on photographs; "
@@ -180,6 +184,27 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "transfer-base-third-piece-seed1": (
         "the same with another seed (--seed 1): how far one run's numbers move by chance",
         {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
+    ),
+    "transfer-mbstd16": (
+        "today's default with D's minibatch-standard-deviation groups of 16 (the whole batch) instead "
+        "of 4: the ADA reference's low-resolution 'cifar' configuration uses 32, its whole per-GPU batch; "
+        "D sees how alike the fakes of a batch are, against mode dropping",
+        {"xflip": True, "generator_options": {"noise_max_resolution": 16, "mbstd_group_size": 16}},
+    ),
+    "transfer-mbstd16-seed1": (
+        "the same with another seed (--seed 1)",
+        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16, "mbstd_group_size": 16}},
+    ),
+    "transfer-633-kimg-base-seed1": (
+        "today's default (seed 1) from the 633-kimg mirrored base model while the 442-kimg one is "
+        "shipped: its weights from the base-model run's folder (runs/base/00001-ada-data-64px, not "
+        "shipped; train it with docs/training.md's base-model command)",
+        {
+            "xflip": True,
+            "seed": 1,
+            "init": str(ROOT / "runs" / "base" / "00001-ada-data-64px" / "checkpoints" / "latest"),
+            "generator_options": {"noise_max_resolution": 16},
+        },
     ),
     "transfer-diffaugment": (
         "today's default with DiffAugment (color, translation, cutout; Zhao et al. 2020) in place of ADA",

@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""Per-pixel mean and standard deviation of reals and of a checkpoint's samples, side by side.
+
+    python benchmarks/sample_means.py CHECKPOINT HELDOUT_DIR OUT.png [--num 500]
+
+A generator that draws few layouts shows them in its mean image as a sharp pattern, where the mean of
+varied reals is a soft blur (docs/performance.md, "what the two-sample test sees"). Reals are read as
+the run's training images were (framed when it was trained with ``--frame``); samples use seeds
+0..num-1 and ``--noise-mode const``. Panels: real mean, sample mean, real std, sample std (the std
+scaled by 2 to show).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def panels(reals: np.ndarray, fakes: np.ndarray) -> np.ndarray:
+    """uint8 [H, 4 W, 3]: the mean and the (doubled) standard deviation of each set."""
+
+    def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = x.astype(np.float64)
+        return x.mean(axis=0), np.repeat(x.std(axis=0).mean(axis=-1, keepdims=True) * 2, 3, axis=-1)
+
+    real_mean, real_std = stats(reals)
+    fake_mean, fake_std = stats(fakes)
+    row = np.concatenate([real_mean, fake_mean, real_std, fake_std], axis=1)
+    return np.clip(row, 0, 255).round().astype(np.uint8)
+
+
+def main() -> None:
+    from maskgen.artifacts.generator import generate_images, load_generator
+    from maskgen.evaluation.imagesets import load_image_set
+    from maskgen.images import to_uint8
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkpoint")
+    parser.add_argument("heldout", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--num", type=int, default=500)
+    args = parser.parse_args()
+    G, checkpoint = load_generator(args.checkpoint, torch.device("cpu"))
+    size = int(G.img_resolution)
+    framed = bool(checkpoint.config["train"].get("frame", False))
+    reals = load_image_set(args.heldout, size, args.num, "real", frame=framed).images
+    with torch.no_grad():
+        fakes = to_uint8(generate_images(G, list(range(args.num)), noise_mode="const"))
+    picture = Image.fromarray(panels(reals, fakes))
+    picture.resize((picture.width * 2, picture.height * 2), Image.Resampling.NEAREST).save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    from maskgen.errors import MaskgenError
+
+    try:
+        main()
+    except MaskgenError as exc:
+        raise SystemExit(f"error: {exc}") from None
