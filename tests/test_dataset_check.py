@@ -99,3 +99,14 @@ def test_the_check_command_reports_and_a_missing_folder_is_one_line(cli, tmp_pat
     assert bad.exit_code == 1 and bad.stderr.startswith("error: ") and len(bad.stderr.splitlines()) == 1
     odd = cli.invoke(app, ["dataset", "check", str(tmp_path / "masks"), "-r", "48"])
     assert odd.exit_code == 1 and "power of two" in odd.stderr
+
+
+def test_a_run_on_a_folder_counts_its_duplicates() -> None:
+    from maskgen.training.loop import duplicates_note
+
+    masks = load_training_images("builtin-detailed", 64, seed=23, count=5)[0]
+    assert duplicates_note(masks, "my_masks") is None
+    twice = np.concatenate([masks, masks[2:3, :, ::-1]])  # one mask again, mirrored
+    note = duplicates_note(twice, "my_masks")
+    assert note is not None and note.startswith("1 pair(s)") and "maskgen dataset check my_masks" in note
+    assert duplicates_note(twice, "builtin-detailed") is None  # the built-in sets are not checked

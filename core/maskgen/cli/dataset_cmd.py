@@ -60,13 +60,13 @@ def check(
     from maskgen.evaluation.files import write_json
 
     report = check_collection(src, resolution, frame)
+    if json_path is not None:  # first: a path that cannot be written is the one line of a failure
+        write_json(json_path, report.as_dict())
     typer.echo(report.summary())
     for line in report.warnings():
         typer.echo(f"warning: {line}", err=True)
     if not report.warnings():
         typer.echo("nothing to fix")
-    if json_path is not None:
-        write_json(json_path, report.as_dict())
 
 
 @dataset_app.command("build")

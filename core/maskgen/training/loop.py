@@ -24,6 +24,7 @@ from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_wei
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
+from maskgen.data.check import duplicate_pairs
 from maskgen.data.datasets import BUILTIN_SETS, load_training_images
 from maskgen.data.framing import find_mask
 from maskgen.data.procedural import CATEGORY_NAMES
@@ -122,6 +123,7 @@ class Trainer(RunCounters):
             frame=config.frame,
         )
         self.framing_note = framing_note(images, config.data) if config.frame else None
+        self.duplicates_note = duplicates_note(images, config.data)
         # -G symmetric=auto (the presets' choice) is decided here, once, from the data, and the run's
         # config records the decision: a resumed run and every later use of the checkpoint read it.
         self.symmetry: SymmetryVerdict | None = None
@@ -480,6 +482,21 @@ def framing_note(images: np.ndarray, data: str) -> str | None:
     )
 
 
+def duplicates_note(images: np.ndarray, data: str) -> str | None:
+    """The line a run on an image folder says when some of its images look like the same mask (as
+    they are or mirrored: x-flips make a mirror-image copy a copy); None when none do, and for the
+    built-in sets."""
+    if str(data).strip().lower() in BUILTIN_SETS:
+        return None
+    pairs = duplicate_pairs(images, [str(k) for k in range(len(images))])
+    if not pairs:
+        return None
+    return (
+        f"{len(pairs)} pair(s) of training images look like the same mask, which G then learns twice as "
+        f"hard: 'maskgen dataset check {data}' names them"
+    )
+
+
 def symmetry_note(verdict: SymmetryVerdict) -> str:
     """The one line a new run with ``-G symmetric=auto`` says about its decision, and how to change it."""
     if verdict.symmetric:
@@ -519,6 +536,8 @@ def train(
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
         if trainer.framing_note is not None:
             say(trainer.framing_note)
+        if trainer.duplicates_note is not None:
+            say(trainer.duplicates_note)
         if trainer.symmetry is not None:
             say(symmetry_note(trainer.symmetry))
 
