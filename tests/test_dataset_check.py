@@ -110,3 +110,16 @@ def test_a_run_on_a_folder_counts_its_duplicates() -> None:
     note = duplicates_note(twice, "my_masks")
     assert note is not None and note.startswith("1 pair(s)") and "maskgen dataset check my_masks" in note
     assert duplicates_note(twice, "builtin-detailed") is None  # the built-in sets are not checked
+
+
+def test_blocks_of_rows_find_the_same_pairs(monkeypatch) -> None:
+    # Large folders are compared a block of rows at a time; the blocks must not lose or repeat a pair.
+    import maskgen.data.check as check
+
+    masks = _masks(12, seed=24)
+    images = np.concatenate([masks, masks[3:4], masks[7:8, :, ::-1], masks[3:4]])
+    names = [str(k) for k in range(len(images))]
+    whole = duplicate_pairs(images, names)
+    monkeypatch.setattr(check, "ROWS_AT_ONCE", 5)
+    assert duplicate_pairs(images, names) == whole
+    assert {(d["a"], d["b"]) for d in whole} >= {("3", "12"), ("3", "14"), ("12", "14"), ("7", "13")}

@@ -29,6 +29,7 @@ from maskgen.errors import MaskgenError
 # 0.078); the closest different masks of 300 are 0.089 (simple), 0.104 (detailed), 0.110 (photographed).
 DUPLICATE_RMS = 0.06
 DUPLICATE_SIZE = 32
+ROWS_AT_ONCE = 1024  # distances computed per block of rows: 1024 x N floats, not N x N
 # A picture has no colour when 99.9% of its pixels have channels within this much of each other (0-1).
 GREY_SPREAD = 0.06
 FEW_IMAGES = 100  # below this, warn: ADA's and the base model's help is measured on 300
@@ -119,14 +120,17 @@ def duplicate_pairs(images: np.ndarray, names: list[str], threshold: float = DUP
     squares = (small**2).sum(axis=1)
     dims = small.shape[1]
     found: dict[tuple[int, int], tuple[float, bool]] = {}
-    for flip, other in ((False, small), (True, mirrored)):
-        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for every pair at once (mirroring keeps |b|); the matrix is
-        # symmetric either way, so the upper triangle holds every pair once
-        rms = np.sqrt(np.maximum(squares[:, None] + squares[None, :] - 2 * small @ other.T, 0) / dims)
-        for i, j in zip(*np.nonzero(np.triu(rms < threshold, k=1)), strict=True):
-            key, value = (int(i), int(j)), float(rms[i, j])
-            if key not in found or value < found[key][0]:
-                found[key] = (value, flip)
+    for start in range(0, len(small), ROWS_AT_ONCE):  # a block of rows at a time: memory stays small
+        rows = slice(start, start + ROWS_AT_ONCE)
+        for flip, other in ((False, small), (True, mirrored)):
+            # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b (mirroring keeps |b|); mirrored or not, the distance of
+            # i to j is that of j to i, so pairs with j > i hold every pair once
+            product = small[rows] @ other.T
+            rms = np.sqrt(np.maximum(squares[rows, None] + squares[None, :] - 2 * product, 0) / dims)
+            for i, j in zip(*np.nonzero(rms < threshold), strict=True):
+                key, value = (start + int(i), int(j)), float(rms[i, j])
+                if key[1] > key[0] and (key not in found or value < found[key][0]):
+                    found[key] = (value, flip)
     ordered = sorted(found.items(), key=lambda item: item[1][0])
     return [
         {"a": names[i], "b": names[j], "rms": round(rms, 4), "mirrored": flip}

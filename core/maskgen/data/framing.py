@@ -113,11 +113,12 @@ def _looks_like_a_mask(group: tuple[list[int], int, Box], largest: int, side: in
 def mask_ink(ink: np.ndarray) -> tuple[np.ndarray, int]:
     """The part of ``ink`` (a boolean picture) that belongs to the mask, and how many masks it holds.
 
-    The mask is the largest group of ink (:func:`_ink_groups`): a connected piece and every piece near
-    it, specks left out. What lies further off (a caption, a name beside the mask, a seal or page number) is
-    dropped, but only when the group holds most of the ink. Otherwise all of it is kept: a white face
-    on white paper shows as brows, eyes and mouth of like size, far apart, and is one mask; a page of
-    several masks side by side is framed as one too, and the count (more than 1) says so."""
+    The mask is the largest group of ink (:func:`_ink_groups`): a connected piece and every piece
+    near it, specks left out. What lies further off (a caption, a name beside the mask, a seal or a
+    page number) is dropped, but only when the group holds most of the ink. Otherwise all of it is
+    kept: a white face on white paper shows as brows, eyes and mouth of like size, far apart, and is
+    one mask; a page of several masks side by side is framed as one too, and the count (more than 1)
+    says so."""
     labels, groups = _ink_groups(ink)
     if sum(len(group[0]) for group in groups) <= 1:
         return ink, 1

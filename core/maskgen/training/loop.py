@@ -123,7 +123,7 @@ class Trainer(RunCounters):
             frame=config.frame,
         )
         self.framing_note = framing_note(images, config.data) if config.frame else None
-        self.duplicates_note = duplicates_note(images, config.data)
+        self.duplicates_note = duplicates_note(images, config.data) if world.is_main else None
         # -G symmetric=auto (the presets' choice) is decided here, once, from the data, and the run's
         # config records the decision: a resumed run and every later use of the checkpoint read it.
         self.symmetry: SymmetryVerdict | None = None
