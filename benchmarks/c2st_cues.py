@@ -71,13 +71,27 @@ def centre(images: np.ndarray) -> np.ndarray:
     return images[:, side // 4 : 3 * side // 4, side // 4 : 3 * side // 4].repeat(2, axis=1).repeat(2, axis=2)
 
 
-def main() -> None:
+def reals_and_samples(checkpoint: str, heldout: Path, num: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """At most ``num`` held-out reals, read as the run's training images were (framed when it was
+    trained with ``--frame``, as ``maskgen eval`` does), as many samples of its G_ema (seeds 0.., noise
+    const), and whether the reals were framed."""
     from maskgen.artifacts.generator import generate_images, load_generator
+    from maskgen.evaluation.imagesets import load_image_set
+    from maskgen.images import to_uint8
+
+    G, loaded = load_generator(checkpoint, torch.device("cpu"))
+    framed = bool(loaded.config["train"].get("frame", False))
+    reals = load_image_set(heldout, int(G.img_resolution), num, "real", frame=framed).images
+    with torch.no_grad():
+        fakes = to_uint8(generate_images(G, list(range(len(reals))), noise_mode="const"))
+    return reals, fakes, framed
+
+
+def main() -> None:
     from maskgen.evaluation.features import extract_features, feature_network
     from maskgen.evaluation.imagesets import load_image_set
     from maskgen.evaluation.manifold import prdc
     from maskgen.evaluation.twosample import c2st
-    from maskgen.images import to_uint8
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -88,12 +102,8 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=1000)
     args = parser.parse_args()
 
-    G, checkpoint = load_generator(args.checkpoint, torch.device("cpu"))
-    size = int(G.img_resolution)
-    framed = bool(checkpoint.config["train"].get("frame", False))
-    reals = load_image_set(args.heldout, size, args.num, "real", frame=framed).images
-    with torch.no_grad():
-        fakes = to_uint8(generate_images(G, list(range(len(reals))), noise_mode="const"))
+    reals, fakes, framed = reals_and_samples(args.checkpoint, args.heldout, args.num)
+    size = reals.shape[1]
     half = len(reals) // 2
     a, b, f = reals[:half], reals[half : 2 * half], fakes[:half]
     rows = {

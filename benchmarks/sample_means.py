@@ -16,7 +16,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 
@@ -34,9 +33,7 @@ def panels(reals: np.ndarray, fakes: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    from maskgen.artifacts.generator import generate_images, load_generator
-    from maskgen.evaluation.imagesets import load_image_set
-    from maskgen.images import to_uint8
+    from c2st_cues import reals_and_samples  # this folder: the same reals and samples as the cues
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -46,12 +43,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--num", type=int, default=500)
     args = parser.parse_args()
-    G, checkpoint = load_generator(args.checkpoint, torch.device("cpu"))
-    size = int(G.img_resolution)
-    framed = bool(checkpoint.config["train"].get("frame", False))
-    reals = load_image_set(args.heldout, size, args.num, "real", frame=framed).images
-    with torch.no_grad():
-        fakes = to_uint8(generate_images(G, list(range(args.num)), noise_mode="const"))
+    reals, fakes, _ = reals_and_samples(args.checkpoint, args.heldout, args.num)
     picture = Image.fromarray(panels(reals, fakes))
     picture.resize((picture.width * 2, picture.height * 2), Image.Resampling.NEAREST).save(args.out)
     print(f"wrote {args.out}")

@@ -18,8 +18,7 @@ import numpy as np
 from PIL import Image
 
 from maskgen.data.datasets import check_resolution
-from maskgen.data.folder import find_images, open_rgb, square_resize
-from maskgen.data.framing import frame_picture
+from maskgen.data.folder import find_images, read_picture, square_resize
 from maskgen.data.symmetry import judge_symmetry
 from maskgen.errors import MaskgenError
 
@@ -153,7 +152,7 @@ def check_collection(folder: str | Path, resolution: int = 64, frame: bool = Tru
     for path in paths:
         name = path.relative_to(root).as_posix()
         try:
-            picture = open_rgb(path, draft_size=2 * resolution if frame else resolution)  # as a run
+            picture, box = read_picture(path, resolution, frame)  # as a run reads it
             with Image.open(path) as header:  # the stored size: a JPEG's draft is decoded smaller
                 shorter = min(header.size)
         except (MaskgenError, OSError):
@@ -163,9 +162,6 @@ def check_collection(folder: str | Path, resolution: int = 64, frame: bool = Tru
             report.smaller_than_resolution.append(name)
         if has_no_colour(np.asarray(picture)):
             report.without_colour.append(name)
-        box = None
-        if frame:
-            picture, box = frame_picture(picture, resolution)
         if box is not None:
             report.on_plain_backdrop += 1
             if box.masks > 1:

@@ -11,7 +11,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 from maskgen.data.cache import cached_decode
 from maskgen.data.framing import VERSION as FRAMING_VERSION
-from maskgen.data.framing import frame_picture
+from maskgen.data.framing import MaskBox, frame_picture
 from maskgen.errors import MaskgenError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -102,10 +102,16 @@ def load_image(path: str | Path, size: int, frame: bool = False) -> np.ndarray:
     :class:`MaskgenError` when the file cannot be decoded.
     """
     _check_size(size)
+    return square_resize(read_picture(path, size, frame)[0], size)
+
+
+def read_picture(path: str | Path, size: int, frame: bool = False) -> tuple[Image.Image, MaskBox | None]:
+    """The picture :func:`load_image` crops and resizes, and the mask's box when ``frame`` found one:
+    decoded at least ``size`` px (twice that when framing: the mask's square is a part of the picture)
+    and, with ``frame``, framed. Raises :class:`MaskgenError` when the file cannot be decoded."""
     if not frame:
-        return square_resize(open_rgb(path, draft_size=size), size)
-    picture = open_rgb(path, draft_size=2 * size)  # the mask's square is a part of the picture
-    return square_resize(frame_picture(picture, size)[0], size)
+        return open_rgb(path, draft_size=size), None
+    return frame_picture(open_rgb(path, draft_size=2 * size), size)
 
 
 def load_line_drawing(path: str | Path, size: int) -> np.ndarray:
