@@ -76,6 +76,7 @@ def studio_server(
         port=free_port(),
         queue_size=16,
         temp_dir=tmp_path_factory.mktemp("studio-temp"),
+        runs_root=tmp_path_factory.mktemp("studio-runs"),  # the Train tab's collections and runs
         limits=Limits(max_pixels=1024 * 1024),
     )
     page, studio = create(config)

@@ -87,3 +87,12 @@ def test_train_generate_resume_end_to_end(cli, tiny_config_file: Path, tmp_path:
     assert json.loads((run_dir / "checkpoints" / "latest" / "config.json").read_text())[
         "kimg"
     ] == pytest.approx(0.032)
+
+    # --minutes: a time budget, saved with the run; a run of 1000 kimg stops on it with a checkpoint
+    args = ["run", "--resume", str(run_dir), "--kimg", "1000", "--minutes", "0.001", "--quiet"]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["max_minutes"] == pytest.approx(0.001) and saved["kimg"] == 1000
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert 0.032 < records[-1]["kimg"] < 1  # stopped by the clock after a step or a few

@@ -250,6 +250,11 @@ def test_studio_command_line(cli, monkeypatch, tmp_path: Path) -> None:
     assert_one_line_error(cli.invoke(app, ["studio", "--port", "0"]), "--port", exit_code=2)
     result = cli.invoke(app, ["studio", "--checkpoint", str(tmp_path / "missing")])
     assert_one_line_error(result, "checkpoint not found")
+    monkeypatch.chdir(tmp_path)
+    result = cli.invoke(app, ["studio", "--check"])
+    assert result.exit_code == 0 and "would train on uploaded collections under runs/studio/" in result.stdout
+    result = cli.invoke(app, ["studio", "--check", "--no-training"])
+    assert result.exit_code == 0 and "would train" not in result.stdout
     import importlib.util
 
     real = importlib.util.find_spec

@@ -1,9 +1,10 @@
 """The studio in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
 
 It opens the page, generates a mask and checks that the image shown is the library's image for that
-seed, colours an uploaded sketch after an uploaded reference, and uploads a text file renamed .png
-and sees the message. Screenshots go to $MASKGEN_TEST_ARTIFACTS (else the test's tmp_path); with
-MASKGEN_DOCS_SCREENSHOTS=DIR they are also written there (docs/images for docs/studio.md).
+seed, colours an uploaded sketch after an uploaded reference, uploads a text file renamed .png and
+sees the message, and trains on an uploaded archive of masks (started, shown, stopped). Screenshots
+go to $MASKGEN_TEST_ARTIFACTS (else the test's tmp_path); with MASKGEN_DOCS_SCREENSHOTS=DIR they are
+also written there (docs/images for docs/studio.md).
 
 Without Chromium the test is skipped, except in CI (CI=true), where it fails.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ import torch
 from PIL import Image
 
 from maskgen.artifacts.generator import generate_images, load_generator
+from maskgen.data.procedural import render_masks
 from maskgen.images import to_uint8
 
 pytestmark = pytest.mark.slow
@@ -59,12 +62,19 @@ def test_the_page_in_chromium(studio_server, artifacts: Path, tmp_path: Path) ->
     Image.fromarray(masks[0]).resize((48, 48)).convert("L").save(sketch)  # greyscale, another size
     Image.fromarray(masks[1]).save(reference)
     text.write_text("not an image at all\n")
+    archive = tmp_path / "masks.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i, mask in enumerate(render_masks(8, 64, seed=11)[0]):
+            buffer = io.BytesIO()
+            Image.fromarray(mask).save(buffer, "PNG")
+            z.writestr(f"masks/{i}.png", buffer.getvalue())
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(studio_server.url, wait_until="networkidle")
+            # "load", not "networkidle": the Train tab's status poll keeps the network busy
+            page.goto(studio_server.url, wait_until="load")
             page.locator("#gen-button").wait_for(timeout=30_000)
 
             # Generate seed 7 and compare what the page shows with the library's image.
@@ -108,5 +118,22 @@ def test_the_page_in_chromium(studio_server, artifacts: Path, tmp_path: Path) ->
             page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(1000)  # the toast fades in
             shot(page, "error", full_page=False)  # the message is a toast at the top of the window
+
+            # Train on an uploaded archive of masks: check it, start a run, see its samples, stop it.
+            page.get_by_role("tab", name="Train on your masks").click()
+            page.locator("#train-uploads input[type=file]").set_input_files(str(archive))
+            page.locator("#train-uploads", has_text="masks.zip").wait_for(timeout=15_000)
+            page.locator("#train-add").click()
+            page.locator("#train-added", has_text="added 8 picture(s) to my-masks").wait_for(timeout=60_000)
+            page.locator("#train-report", has_text="8 images at 64 px").wait_for(timeout=60_000)
+            page.locator("#train-start").click()
+            page.locator("#train-command", has_text="maskgen run --data").wait_for(timeout=30_000)
+            page.locator("#train-status", has_text="training").wait_for(timeout=120_000)
+            page.locator("#train-grid img").wait_for(timeout=30_000)  # the reals, until a snapshot
+            shot(page, "train")
+            page.locator("#train-stop").click()
+            page.locator("#train-status", has_text="stopped").wait_for(timeout=120_000)
+            assert "Traceback" not in page.content()
         finally:
+            studio_server.studio.training.job.close(wait_s=30)
             browser.close()

@@ -100,6 +100,7 @@ SEED = bounded_int(ge=0, le=SEED_MAX, why="seeds are 32-bit, what every random g
 KIMG = finite_float(
     gt=0, le=1e6, why="thousands of images shown to D; the paper's longest runs are 25,000 kimg"
 )
+MINUTES = finite_float(gt=0, le=60 * 24 * 365, why="minutes of training; a year is the longest budget taken")
 IMAGES = bounded_int(ge=1, le=IMAGES_MAX, why="a set of images is held in memory")
 EVAL_IMAGES = bounded_int(
     ge=2, le=IMAGES_MAX, why="a metric compares at least 2 images; a set is held in memory"

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from maskgen.cli.app import app
-from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
+from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, parse_key_values
 from maskgen.cli.progress import TRAINING_STEPS, training_bar
 from maskgen.config import file_values_for, resolve_config
 from maskgen.errors import MaskgenError
@@ -38,6 +38,13 @@ def run(
         None, "--kimg", parser=KIMG, help="Training length in thousands of images shown to D."
     ),
     seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
+    minutes: float = typer.Option(
+        None,
+        "--minutes",
+        parser=MINUTES,
+        help="Also stop (with a checkpoint) after this many minutes of training; a resumed run counts "
+        "them again from its start (cpu preset: 14, unless --kimg is given).",
+    ),
     out: Path = typer.Option(
         Path("runs"), "--out", "-o", help="Folder in which the run directory is created."
     ),
@@ -115,6 +122,7 @@ def run(
         resolution=resolution,
         batch=batch,
         kimg=kimg,
+        max_minutes=minutes,
         seed=seed,
         preset=preset,
         device=device,

@@ -32,6 +32,11 @@ def studio(
         False, "--share", help="Also make a public Gradio share link (off by default)."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    training: bool = typer.Option(
+        True,
+        "--training/--no-training",
+        help="The Train tab: upload a collection and train on it (runs go to runs/studio/).",
+    ),
     check_only: bool = typer.Option(
         False, "--check", help="Check the arguments and checkpoints, print what would be served, and exit."
     ),
@@ -49,7 +54,7 @@ def studio(
 
     config = StudioConfig(
         checkpoints=checkpoint, translators=translator, host=host.strip(), port=port, queue_size=queue_size,
-        share=share, device=pick_device(device), limits=Limits(max_pixels=max_pixels),
+        share=share, device=pick_device(device), limits=Limits(max_pixels=max_pixels), training=training,
     )  # fmt: skip
     for line in binding_notice(config.host, port, share):
         typer.echo(line, err=True)
@@ -60,6 +65,8 @@ def studio(
         for kind in ("gan", "translation"):
             for label in catalogue.labels(kind):
                 typer.echo(f"{'generator' if kind == 'gan' else 'translator'}: {label}")
+        if training:
+            typer.echo(f"would train on uploaded collections under {config.runs_root}/studio/")
         typer.echo(f"would listen on http://{config.host}:{port}/")
         return
     page, served = create(config)

@@ -36,8 +36,9 @@ from maskgen.errors import MaskgenError
 GAN = "gan"
 TRANSLATOR = "translation"  # maskgen.translation.trainer.CHECKPOINT_KIND
 TRAIN_HINT = (
-    "No trained generator yet: train one with `maskgen run --augment ada` (about 15 minutes on a "
-    "laptop CPU; it appears here after a restart), or pull one in the Hub tab."
+    "No trained generator yet: train one on your masks in the Train tab, or with `maskgen run "
+    "--augment ada` (about 15 minutes on a laptop CPU; it appears here after a restart), or pull one "
+    "in the Hub tab."
 )
 TRAIN_TRANSLATOR_HINT = "No translator yet: train one with `maskgen translate train --translator cocosnet`."
 _RUN_PATTERNS = ("*/checkpoints/latest", "*/*/checkpoints/latest", "*/*/*/checkpoints/latest")
@@ -137,6 +138,17 @@ class Catalogue:
         ref = hub_pull.parse_reference(text)
         resolved = hub_pull.resolve(ref)
         return self._add(describe(resolved.path, str(ref), "hub"))
+
+    def add_run(self, run_dir: Path) -> Entry | None:
+        """Serve a run trained from the page once it has a checkpoint; None until then."""
+        latest = run_dir / "checkpoints" / "latest"
+        label = run_dir.as_posix()
+        with self._lock:
+            if label in self._entries:
+                return self._entries[label]
+        if not (latest / MODEL_FILE).is_file():
+            return None
+        return self._add(describe(latest, label, "run"))
 
     # -- reading -------------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from maskgen.errors import MaskgenError
 from maskgen.images import SEED_MAX, make_grid, parse_seeds, save_grid, save_png
 from maskgen.studio.catalogue import GAN, TRANSLATOR, Catalogue, Entry, ModelCache
 from maskgen.studio.jobs import Jobs, Token
+from maskgen.studio.training import TrainingDesk
 from maskgen.studio.uploads import MAX_PIXELS, check_image, check_latent, save_drawing
 from maskgen.translation.apply import InputNotes, apply_pairs, load_translator, read_sketch, warp_path
 
@@ -102,6 +103,7 @@ class Studio:
         self.limits = limits or Limits()
         self.out_root = self.temp_root / "maskgen-studio"
         self.out_root.mkdir(parents=True, exist_ok=True)
+        self.training: TrainingDesk | None = None  # the Train tab's work; None: started --no-training
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -142,6 +144,13 @@ class Studio:
         if latent:
             return check_latent(latent, self.upload_roots)
         return _whole(seed, f"{name} seed", 0, SEED_MAX)
+
+    def shown_copy(self, path: Path) -> Path:
+        """A copy of a file from outside the temp area (a run's sample grid) that the page may show:
+        the web server serves the temp area only."""
+        out = self.new_folder() / path.name
+        shutil.copyfile(path, out)
+        return out
 
     # -- the tabs ----------------------------------------------------------------------------------------
 

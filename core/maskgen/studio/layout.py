@@ -14,6 +14,7 @@ import inspect
 import logging
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -21,12 +22,22 @@ import gradio as gr
 from maskgen.errors import MaskgenError
 from maskgen.images import SEED_MAX
 from maskgen.studio.catalogue import GAN, TRAIN_HINT, TRAIN_TRANSLATOR_HINT, TRANSLATOR
+from maskgen.studio.collections import DEFAULT_NAME
 from maskgen.studio.handlers import AUTO_CLASS, BUILTIN_REFERENCES, Studio, builtin_reference_sheet
 from maskgen.studio.jobs import Cancelled
+from maskgen.studio.training import MIRROR_CHOICES, START_CHOICES, TrainingDesk, TrainingStatus
 
 log = logging.getLogger("maskgen.studio")
 IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"]
-FAST, LONG = "fast", "long"  # concurrency groups
+FAST, LONG, TRAIN = "fast", "long", "train"  # concurrency groups
+POLL_S = 3.0  # how often an open page looks at the run it trains
+TRAINING_OFF = "Training is off in this studio (it was started with `--no-training`)."
+TRAIN_INTRO = (
+    "Upload a few hundred pictures of masks (one mask each, on a plain backdrop; a `.zip` is fine), "
+    "check them, and train. A run here is `maskgen run` on the collection, shown below as a command; "
+    "its samples appear as it trains, and its checkpoint joins the generator list above after the "
+    "first snapshot. One run at a time: it takes every core of this machine."
+)
 # Masks are small (16-256 px): show them large, with sharp pixels instead of a blur.
 CSS = """
 .mg-hint {color: #a15c00;}
@@ -204,6 +215,64 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
         )
         return message, gan_update, tr_update
 
+    desk = studio.training
+    grids: dict[tuple[str, int], Path] = {}  # a run's sample grid, copied once per version
+
+    def desk_or_refuse() -> TrainingDesk:
+        if desk is None:
+            raise MaskgenError(TRAINING_OFF)
+        return desk
+
+    def collection_choices(value: str | None = None) -> Any:
+        names = desk_or_refuse().collections.names()
+        return gr.update(choices=names, value=value or (names[0] if names else DEFAULT_NAME))
+
+    @shown
+    def train_add(name: str, uploads: list[str] | None, resolution: float) -> tuple[Any, ...]:
+        added = desk_or_refuse().add(name, uploads or [], studio.upload_roots)
+        report = desk_or_refuse().check(name, int(resolution))
+        return added, report, collection_choices(name), None
+
+    @shown
+    def train_check(name: str, resolution: float) -> str:
+        return desk_or_refuse().check(name, int(resolution))
+
+    def shown_status(status: TrainingStatus, label: str | None = None) -> tuple[Any, ...]:
+        grid = None
+        if status.grid is not None:
+            try:
+                key = (str(status.grid), status.grid.stat().st_mtime_ns)
+            except OSError:
+                key = None
+            if key is not None and (key not in grids or not grids[key].is_file()):
+                grids.clear()
+                grids[key] = studio.shown_copy(status.grid)
+            grid = str(grids[key]) if key in grids else None
+        command = f"`{status.command}`" if status.command else ""
+        listed = gr.update(choices=studio.catalogue.labels(GAN)) if label else gr.update()
+        return status.describe(), grid, command, listed
+
+    @shown
+    def train_start(
+        name: str, resolution: float, minutes: float, augment: str, mirror: str, start: str
+    ) -> tuple[Any, ...]:
+        status = desk_or_refuse().start(name, int(resolution), minutes, augment, mirror, start)
+        return shown_status(status)
+
+    @shown
+    def train_resume(name: str, minutes: float) -> tuple[Any, ...]:
+        return shown_status(desk_or_refuse().resume(name, minutes))
+
+    @shown
+    def train_stop() -> tuple[Any, ...]:
+        return shown_status(desk_or_refuse().stop())
+
+    @shown
+    def train_status(known: str | None) -> tuple[Any, ...]:
+        status, label = desk_or_refuse().poll()
+        new = label if label and label != known else None
+        return (*shown_status(status, new), label or known)
+
     def latent_for_mix(path: str | None) -> Any:
         return path
 
@@ -370,6 +439,61 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                     )
                 colour_note = gr.Markdown(elem_id="colour-note")
 
+            with gr.Tab("Train on your masks", id="train"):
+                if desk is None:
+                    gr.Markdown(TRAINING_OFF, elem_classes=["mg-hint"])
+                else:
+                    gr.Markdown(TRAIN_INTRO)
+                    names = desk.collections.names()
+                    with gr.Row():
+                        with gr.Column():
+                            collection = gr.Dropdown(
+                                names, value=names[0] if names else DEFAULT_NAME, allow_custom_value=True,
+                                label="Collection (a new name starts a new one)", elem_id="train-collection",
+                            )  # fmt: skip
+                            uploads = gr.File(
+                                label="Mask pictures, or .zip archives of them",
+                                file_count="multiple",
+                                file_types=[*IMAGE_TYPES, ".zip"],
+                                elem_id="train-uploads",
+                            )
+                            with gr.Row():
+                                add_go = gr.Button("Add to the collection", elem_id="train-add")
+                                check_go = gr.Button("Check it", elem_id="train-check")
+                            added = gr.Markdown(elem_id="train-added")
+                            report = gr.Markdown(elem_id="train-report")
+                        with gr.Column():
+                            train_resolution = gr.Dropdown(
+                                [32, 64, 128, 256], value=64, label="Resolution (px)",
+                                info="64 on a laptop; 128 and 256 want a GPU",
+                            )  # fmt: skip
+                            train_minutes = gr.Slider(1, 240, value=15, step=1, label="Minutes of training")
+                            augmenters = augmenter_names()
+                            train_augment = gr.Dropdown(
+                                augmenters, value="ada" if "ada" in augmenters else augmenters[0],
+                                label="Augmenter in front of D",
+                            )  # fmt: skip
+                            train_mirror = gr.Radio(
+                                list(MIRROR_CHOICES), value="auto", label="Mirror G",
+                                info="auto: when most masks are left-right symmetric (crooked faces: off)",
+                            )  # fmt: skip
+                            train_init = gr.Radio(
+                                list(START_CHOICES), value=START_CHOICES[0], label="Start from",
+                                info="a base model shipped with maskgen, when one of this size exists",
+                            )  # fmt: skip
+                            with gr.Row():
+                                train_go = gr.Button("Train", variant="primary", elem_id="train-start")
+                                resume_go = gr.Button("Continue its last run", elem_id="train-resume")
+                                stop_go = gr.Button("Stop", variant="stop", elem_id="train-stop")
+                            train_note = gr.Markdown(elem_id="train-status")
+                            train_grid = gr.Image(
+                                type="filepath", format="png", label="Samples of the run", interactive=False,
+                                elem_id="train-grid", **PIXELS,
+                            )  # fmt: skip
+                            train_command = gr.Markdown(elem_id="train-command")
+                    known_run = gr.State(None)
+                    ticker = gr.Timer(POLL_S)
+
             with gr.Tab("Checkpoints from the Hub", id="hub"):
                 gr.Markdown("Pulled through the Hugging Face cache (`HF_HUB_OFFLINE=1`: the cache only).")
                 hub_ref = gr.Textbox(label="Hub reference", placeholder="hf://OWNER/REPO@REVISION")
@@ -417,7 +541,38 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
         to_mix.click(latent_for_mix, proj_w, latent_a, api_visibility="private", queue=False)
         to_walk.click(latent_for_walk, proj_w, walk_latents, api_visibility="private", queue=False)
         hub_go.click(pull, hub_ref, [hub_note, checkpoint, translator], api_name="pull", concurrency_id=LONG)
+        if desk is not None:
+            training = {"concurrency_id": TRAIN, "concurrency_limit": 1}
+            shown_run = [train_note, train_grid, train_command, checkpoint]
+            add_go.click(
+                train_add, [collection, uploads, train_resolution], [added, report, collection, uploads],
+                api_name="train_add", **training,
+            )  # fmt: skip
+            check_go.click(
+                train_check, [collection, train_resolution], report, api_name="train_check", **training
+            )
+            train_go.click(
+                train_start,
+                [collection, train_resolution, train_minutes, train_augment, train_mirror, train_init],
+                shown_run, api_name="train_start", **training,
+            )  # fmt: skip
+            resume_go.click(
+                train_resume, [collection, train_minutes], shown_run, api_name="train_resume", **training
+            )
+            stop_go.click(train_stop, None, shown_run, api_name="train_stop", queue=False)
+            # Every open page polls the run's own files; cheap, so outside the queue.
+            ticker.tick(
+                train_status, known_run, [*shown_run, known_run], api_name="train_status", queue=False,
+                show_progress="hidden",
+            )  # fmt: skip
     return page
+
+
+def augmenter_names() -> list[str]:
+    """The augmenters a run can use: 'none' and the installed plugins."""
+    from maskgen.plugins.registry import get_registry
+
+    return ["none", *get_registry().names("augmenter")]
 
 
 def _drawn(drawing: dict[str, Any] | None) -> Any:

@@ -3,6 +3,10 @@
 * Uploads and outputs live in one temp folder of this studio (``GRADIO_TEMP_DIR``), removed when it
   stops; the web server serves files from there only (``allowed_paths`` is empty), so no request can
   read a checkpoint or any other file.
+* The Train tab (unless ``training`` is off) keeps uploaded collections and their runs under
+  ``runs_root/studio/``: outside the temp area, because a user's masks and trained runs must outlive
+  the studio. Uploads may then be archives of up to ``ZIP_MAX_BYTES``; each picture still has
+  ``MAX_BYTES``.
 * The queue holds at most ``queue_size`` requests; one more gets "This application is currently busy.
   Please try again." at once instead of waiting without end.
 * It listens on 127.0.0.1 unless another host is given, and then says so; no share link (a public
@@ -25,10 +29,13 @@ import torch
 
 from maskgen.errors import MaskgenError
 from maskgen.studio.catalogue import Catalogue
+from maskgen.studio.collections import ZIP_MAX_BYTES, Collections
 from maskgen.studio.handlers import Limits, Studio
+from maskgen.studio.training import TrainingDesk
 from maskgen.studio.uploads import MAX_BYTES
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+STUDIO_FOLDER = "studio"  # collections and runs of the Train tab, under runs_root
 GRADIO_EXTRA = "pip install 'maskgen[studio]'"
 
 
@@ -44,6 +51,7 @@ class StudioConfig:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     limits: Limits = field(default_factory=Limits)
     temp_dir: Path | None = None  # default: a fresh folder under the system temp, removed at exit
+    training: bool = True  # the Train tab: collections and runs under runs_root/studio
 
 
 def require_gradio() -> None:
@@ -83,6 +91,10 @@ def create(config: StudioConfig) -> tuple[Any, Studio]:
     from maskgen.studio.layout import build
 
     studio = Studio(catalogue, config.device, temp, config.limits)
+    if config.training and config.runs_root is not None:
+        collections = Collections(Path(config.runs_root) / STUDIO_FOLDER, max_pixels=config.limits.max_pixels)
+        studio.training = TrainingDesk(collections, catalogue)
+        atexit.register(studio.training.job.close)  # a run still training checkpoints and stops
     page = build(studio)
     page.queue(max_size=config.queue_size, default_concurrency_limit=1)
     return page, studio
@@ -103,7 +115,7 @@ def launch(page: Any, config: StudioConfig, block: bool = True) -> Any:
         show_error=False,  # errors are shown by layout.shown, without tracebacks
         allowed_paths=[],
         blocked_paths=[str(r) for r in _blocked(config)],
-        max_file_size=MAX_BYTES,
+        max_file_size=ZIP_MAX_BYTES if config.training else MAX_BYTES,  # images: MAX_BYTES each
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
