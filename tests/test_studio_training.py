@@ -127,6 +127,21 @@ def test_collection_limits_and_refusals(masks, tmp_path: Path) -> None:
         collections.check("empty", 32)
 
 
+def test_a_disk_that_refuses_writes_is_one_line(masks, tmp_path: Path, monkeypatch) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    zipped = archive(uploads / "two.zip", {f"m{i}.png": png_bytes(m) for i, m in enumerate(masks[:2])})
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    added = Collections(tmp_path / "studio").add("full", [zipped], [uploads])
+    assert added.added == 0 and added.refused == [
+        "two.zip:m0.png and the rest: cannot be written (No space left on device)"
+    ]
+
+
 def test_the_command_is_maskgen_run(tmp_path: Path) -> None:
     request = TrainingRequest(tmp_path / "c" / "images", tmp_path / "c", 64, 15, "apa", "off", "from scratch")
     assert request.arguments() == [

@@ -179,6 +179,9 @@ class Collections:
         except MaskgenError as exc:
             result.refused.append(f"{label}: {_reason(str(exc))}")
             return True
+        except OSError as exc:  # a full or read-only disk: the rest would fail alike
+            result.refused.append(f"{label} and the rest: cannot be written ({exc.strerror or exc})")
+            return False
         finally:
             staging.unlink(missing_ok=True)
         state.images += 1
