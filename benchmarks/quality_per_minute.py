@@ -206,6 +206,25 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             "generator_options": {"noise_max_resolution": 16},
         },
     ),
+    "transfer-unmirrored-from-mirrored-base": (
+        "the unmirrored recipe (-G symmetric=false) from a candidate unmirrored base model: the shipped "
+        "mirrored one (442 kimg) trained 30 minutes more on its folder without the mirror (its weights "
+        "from runs/base/unmirrored-from-mirrored, not shipped when measured; docs/training.md has the "
+        "command); against 'transfer-unmirrored', which starts from base:builtin-64px (200 kimg)",
+        {
+            "xflip": True,
+            "init": str(
+                ROOT
+                / "runs"
+                / "base"
+                / "unmirrored-from-mirrored"
+                / "00000-ada-data-64px"
+                / "checkpoints"
+                / "latest"
+            ),
+            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
+        },
+    ),
     "transfer-diffaugment": (
         "today's default with DiffAugment (color, translation, cutout; Zhao et al. 2020) in place of ADA",
         {"xflip": True, "augment": "diffaugment", "generator_options": {"noise_max_resolution": 16}},
