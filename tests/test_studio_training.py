@@ -102,7 +102,7 @@ def test_an_archive_keeps_its_pictures_and_nothing_else(masks, tmp_path: Path, m
     assert again.added == 1 and find_images(collections.images("my-set"))[-1].name == "00006-single.jpg"
 
 
-def test_collection_limits_and_refusals(masks, tmp_path: Path) -> None:
+def test_collection_limits_and_refusals(masks, tmp_path: Path, monkeypatch) -> None:
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     zipped = archive(uploads / "five.zip", {f"m{i}.png": png_bytes(m) for i, m in enumerate(masks[:5])})
@@ -111,6 +111,18 @@ def test_collection_limits_and_refusals(masks, tmp_path: Path) -> None:
     assert added.name == "my-masks" and added.added == 3
     assert any("holds at most 3" in line for line in added.refused), added.refused
 
+    many = archive(uploads / "many.zip", {f"{i}.txt": b"" for i in range(12)})
+    monkeypatch.setattr(collections_module, "MAX_MEMBERS", 10)
+    assert collections.add("other", [many], [uploads]).refused == [
+        "many.zip: 12 files; an archive may hold at most 10"
+    ]
+    # Past 65535 members the count is in the zip64 end record: written here for 12 members
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 10)
+    big = archive(uploads / "zip64.zip", {f"{i}.txt": b"" for i in range(12)})
+    assert big.read_bytes().count(b"PK\x06\x06") == 1
+    assert collections.add("other", [big], [uploads]).refused == [
+        "zip64.zip: 12 files; an archive may hold at most 10"
+    ]
     broken = uploads / "broken.zip"
     broken.write_bytes(b"PK\3\4 not really a zip")
     assert "not a readable .zip" in collections.add("other", [broken], [uploads]).refused[0]

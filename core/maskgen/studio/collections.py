@@ -11,7 +11,9 @@ by member, never extracted as it stands:
   is skipped;
 * each member is read through a bounded buffer, so a member whose header lies about its size (a zip
   bomb) stops at the per-image limit, and the collection as a whole has a count and byte limit;
-* a member that does not decode as a picture is refused with its name, and the rest still go in.
+* a member that does not decode as a picture is refused with its name, and the rest still go in;
+* an archive declaring more than ``MAX_MEMBERS`` files is refused before its directory is read
+  (``zipfile`` would build an object for each: millions of empty members are a memory bomb).
 
 Files are written under a temporary name and renamed into place, so a collection never holds half a
 file, and a picture is kept only after its header check passed.
@@ -37,6 +39,8 @@ IMAGES = "images"
 MAX_IMAGES = 5000  # a few hundred is the case the recipe is measured on; thousands still train
 MAX_COLLECTION_BYTES = 2 * 1024**3
 ZIP_MAX_BYTES = 512 * 1024 * 1024  # one uploaded archive
+MAX_MEMBERS = 50_000  # files in one archive (pictures or not)
+EOCD_SIZE, ZIP64_LOCATOR_SIZE = 22, 20  # the zip format's end-of-central-directory records
 
 
 @dataclass
@@ -130,6 +134,11 @@ class Collections:
         if path.stat().st_size > ZIP_MAX_BYTES:
             result.refused.append(f"{path.name}: larger than {ZIP_MAX_BYTES // 1024**2} MB")
             return
+        members = _member_count(path)
+        if members is not None and members > MAX_MEMBERS:
+            # Checked before zipfile reads the central directory: it builds an object per member.
+            result.refused.append(f"{path.name}: {members} files; an archive may hold at most {MAX_MEMBERS}")
+            return
         try:
             with zipfile.ZipFile(path) as archive:
                 for info in archive.infolist():
@@ -206,6 +215,31 @@ class _Budget:
         stem, suffix = os.path.splitext(original)
         safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:40] or "mask"
         return self.folder / f"{self.serial:05d}-{safe}{suffix.lower()}"
+
+
+def _member_count(path: Path) -> int | None:
+    """How many members the archive's end record declares (zip64 too); None if there is none to read
+    (zipfile then says the file is not a zip)."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        tail_start = max(0, size - (EOCD_SIZE + 65535))  # the record, then a comment of up to 64 KB
+        f.seek(tail_start)
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + EOCD_SIZE > len(tail):
+            return None
+        count = int.from_bytes(tail[at + 10 : at + 12], "little")
+        locator = at - ZIP64_LOCATOR_SIZE
+        if count != 0xFFFF or locator < 0 or tail[locator : locator + 4] != b"PK\x06\x07":
+            return count
+        record = int.from_bytes(tail[locator + 8 : locator + 16], "little")  # where the zip64 record is
+        if record >= size:
+            return None
+        f.seek(record)
+        zip64 = f.read(40)
+        if len(zip64) < 40 or zip64[:4] != b"PK\x06\x06":
+            return None
+        return int.from_bytes(zip64[32:40], "little")
 
 
 def _serial(name: str) -> int:
