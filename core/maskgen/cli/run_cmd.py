@@ -42,8 +42,8 @@ def run(
         None,
         "--minutes",
         parser=MINUTES,
-        help="Also stop (with a checkpoint) after this many minutes of training; a resumed run counts "
-        "them again from its start (cpu preset: 14, unless --kimg is given).",
+        help="Also stop (with a checkpoint) after this many minutes of training, counted from when "
+        "this command starts training (cpu preset: 14, unless --kimg is given).",
     ),
     out: Path = typer.Option(
         Path("runs"), "--out", "-o", help="Folder in which the run directory is created."

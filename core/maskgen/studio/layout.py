@@ -246,7 +246,10 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                 key = None
             if key is not None and (key not in grids or not grids[key].is_file()):
                 grids.clear()
-                grids[key] = studio.shown_copy(status.grid)
+                try:
+                    grids[key] = studio.shown_copy(status.grid)
+                except OSError:  # replaced or removed this instant: the next poll shows the new one
+                    pass
             grid = str(grids[key]) if key in grids else None
         command = f"`{status.command}`" if status.command else ""
         listed = gr.update(choices=studio.catalogue.labels(GAN)) if label else gr.update()
