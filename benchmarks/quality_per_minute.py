@@ -225,6 +225,23 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
             "generator_options": {"noise_max_resolution": 16, "symmetric": False},
         },
     ),
+    "transfer-unmirrored-from-mirrored-base-seed1": (
+        "the same with another seed (--seed 1)",
+        {
+            "xflip": True,
+            "seed": 1,
+            "init": str(
+                ROOT
+                / "runs"
+                / "base"
+                / "unmirrored-from-mirrored"
+                / "00000-ada-data-64px"
+                / "checkpoints"
+                / "latest"
+            ),
+            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
+        },
+    ),
     "transfer-diffaugment": (
         "today's default with DiffAugment (color, translation, cutout; Zhao et al. 2020) in place of ADA",
         {"xflip": True, "augment": "diffaugment", "generator_options": {"noise_max_resolution": 16}},
