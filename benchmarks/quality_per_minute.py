@@ -80,6 +80,17 @@ RESULT_KEYS = {"prdc": "recall"}  # the key a metric's numbers are stored under,
 
 # name -> (description, training options layered over the cpu preset). Everything trains on the same
 # folder at 64 px with ADA unless it says otherwise; budgets come from the wall clock, not kimg.
+# The candidate unmirrored base model (shipped as base:builtin-64px since 2026-12-06), from its run's
+# folder, so that the measurement does not depend on what is shipped.
+UNMIRRORED_CANDIDATE = str(
+    ROOT / "runs" / "base" / "unmirrored-from-mirrored" / "00000-ada-data-64px" / "checkpoints" / "latest"
+)
+FROM_UNMIRRORED_CANDIDATE = {
+    "xflip": True,
+    "init": UNMIRRORED_CANDIDATE,
+    "generator_options": {"noise_max_resolution": 16, "symmetric": False},
+}
+
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "paper-sg2ada": (
         "the paper's StyleGAN2-ADA settings scaled to 64 px (reference 'auto' widths, batch 32, "
@@ -208,39 +219,14 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "transfer-unmirrored-from-mirrored-base": (
         "the unmirrored recipe (-G symmetric=false) from a candidate unmirrored base model: the shipped "
-        "mirrored one (442 kimg) trained 30 minutes more on its folder without the mirror (its weights "
+        "mirrored one (442 kimg) trained 80 kimg more on its folder without the mirror (its weights "
         "from runs/base/unmirrored-from-mirrored, not shipped when measured; docs/training.md has the "
         "command); against 'transfer-unmirrored', which starts from base:builtin-64px (200 kimg)",
-        {
-            "xflip": True,
-            "init": str(
-                ROOT
-                / "runs"
-                / "base"
-                / "unmirrored-from-mirrored"
-                / "00000-ada-data-64px"
-                / "checkpoints"
-                / "latest"
-            ),
-            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
-        },
+        FROM_UNMIRRORED_CANDIDATE,
     ),
     "transfer-unmirrored-from-mirrored-base-seed1": (
         "the same with another seed (--seed 1)",
-        {
-            "xflip": True,
-            "seed": 1,
-            "init": str(
-                ROOT
-                / "runs"
-                / "base"
-                / "unmirrored-from-mirrored"
-                / "00000-ada-data-64px"
-                / "checkpoints"
-                / "latest"
-            ),
-            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
-        },
+        {**FROM_UNMIRRORED_CANDIDATE, "seed": 1},
     ),
     "transfer-diffaugment": (
         "today's default with DiffAugment (color, translation, cutout; Zhao et al. 2020) in place of ADA",

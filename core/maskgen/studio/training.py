@@ -42,6 +42,13 @@ STOP_WAIT_S = 120.0
 OWN_GROUP: dict[str, Any] = {"process_group": 0} if sys.version_info >= (3, 11) else {}
 
 
+def check_minutes(minutes: float) -> float:
+    """A training budget the page may ask for, or one line."""
+    if not 0 < minutes <= MAX_MINUTES:
+        raise MaskgenError(f"minutes must be above 0 and at most {MAX_MINUTES:g}, got {minutes:g}")
+    return minutes
+
+
 @dataclass(frozen=True)
 class TrainingRequest:
     """What the page asks for; :meth:`arguments` is the ``maskgen run`` command line."""
@@ -56,8 +63,7 @@ class TrainingRequest:
 
     def arguments(self) -> list[str]:
         check_resolution(self.resolution)
-        if not 0 < self.minutes <= MAX_MINUTES:
-            raise MaskgenError(f"minutes must be between 1 and {MAX_MINUTES:g}, got {self.minutes:g}")
+        check_minutes(self.minutes)
         if self.mirror not in MIRROR_CHOICES:
             raise MaskgenError(f"mirror must be one of {', '.join(MIRROR_CHOICES)}, got {self.mirror!r}")
         if self.start not in START_CHOICES:
@@ -125,8 +131,7 @@ class TrainingJob:
         """Train ``run_dir`` for ``minutes`` more (its own settings; ``maskgen run --resume``)."""
         if not (run_dir / "config.json").is_file():
             raise MaskgenError(f"{run_dir} is not a run this studio can continue")
-        if not 0 < minutes <= MAX_MINUTES:
-            raise MaskgenError(f"minutes must be between 1 and {MAX_MINUTES:g}, got {minutes:g}")
+        check_minutes(minutes)
         args = ["run", "--resume", str(run_dir), "--minutes", f"{minutes:g}", "--quiet"]
         return self._launch(run_dir.parent, args, run_dir)
 
