@@ -96,3 +96,37 @@ def test_train_generate_resume_end_to_end(cli, tiny_config_file: Path, tmp_path:
     assert saved["max_minutes"] == pytest.approx(0.001) and saved["kimg"] == 1000
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert 0.032 < records[-1]["kimg"] < 1  # stopped by the clock after a step or a few
+
+
+# A Ctrl-C that lands while the commands are being imported (torch takes seconds): the studio's Stop
+# can send one then. Simulated deterministically by an import hook that raises it.
+_INTERRUPT_DURING_IMPORT = """
+import sys
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "maskgen.cli.main":
+            raise KeyboardInterrupt
+        return None
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["maskgen", "list-plugins"]
+import runpy
+runpy.run_module("maskgen", run_name="__main__")
+"""
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _INTERRUPT_DURING_IMPORT], capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines() == ["interrupted while starting; nothing was written"]
+
+
+def test_python_dash_m_maskgen_runs_the_app() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "maskgen", "list-plugins"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "ada" in done.stdout and "apa" in done.stdout

@@ -212,7 +212,7 @@ def _launch_torchrun(nproc: int) -> int:
         "--standalone",
         f"--nproc_per_node={nproc}",
         "-m",
-        "maskgen.cli.main",
+        "maskgen",
         *_without_nproc(sys.argv[1:]),
     ]
     # Ctrl-C reaches the workers through torchrun, and rank 0 writes its checkpoint.

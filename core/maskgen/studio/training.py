@@ -112,7 +112,7 @@ class TrainingJob:
 
     def __init__(self, command: Sequence[str] | None = None) -> None:
         # How to call maskgen: this interpreter with the CLI module, so the child has the same packages.
-        self.command = list(command or [sys.executable, "-m", "maskgen.cli.main"])
+        self.command = list(command or [sys.executable, "-m", "maskgen"])
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._out: Path | None = None
