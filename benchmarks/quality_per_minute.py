@@ -27,6 +27,9 @@ those very photographs (training and held-out sets alike) put through ``maskgen 
 centres and scales every mask as the built-in masks are. ``--framed-fakes`` then measures the
 photographed collection's runs against the framed held-out reals, their samples framed the same way:
 runs on framed and unframed photographs compared on one footing (where each mask sits is left out).
+``--collection detailed-warped``: the detailed folders with the middle of every face magnified (larger
+eyes and brows, further apart), layouts no base model has seen: does a run move from the base model's
+layouts to the collection's?
 
 Results accumulate in ``benchmarks/results/quality_per_minute.json`` (written atomically after every
 measurement), so an interrupted benchmark continues where it stopped: run it again with the same
@@ -39,6 +42,7 @@ arguments. ``--report`` prints the table (for docs/performance.md) and draws the
     python benchmarks/quality_per_minute.py --collection photographed --settings transfer --budgets 15
     python benchmarks/quality_per_minute.py --collection photographed-framed --settings transfer --budgets 15
     python benchmarks/quality_per_minute.py --framed-fakes
+    python benchmarks/quality_per_minute.py --collection detailed-warped --settings transfer-framed
     python benchmarks/quality_per_minute.py --add-metrics    # metrics added since, on stored snapshots
 """
 
@@ -55,6 +59,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 # The training and held-out collections' style (``dataset synth --style``; "-framed": that
 # collection's own folders put through ``maskgen dataset frame``) -> (work folder, results file).
@@ -65,7 +71,12 @@ COLLECTIONS = {
         "quality_per_minute-photographed-framed",
         "quality_per_minute_photographed_framed.json",
     ),
+    "detailed-warped": ("quality_per_minute-detailed-warped", "quality_per_minute_detailed_warped.json"),
 }
+# The warped collection: the detailed folders with the middle of every face magnified (eyes, brows and
+# nose larger and further apart, the outline nearly where it was), so its layouts are ones the base
+# models never saw. Centre (x, y) and strength of the magnification, and its reach, in image widths.
+WARP_CENTRE, WARP_STRENGTH, WARP_REACH = (0.5, 0.45), 0.3, 0.18
 STYLE = "detailed"
 WORK = ROOT / "runs" / COLLECTIONS[STYLE][0]
 RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[STYLE][1]
@@ -186,6 +197,21 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "today's default from the shipped mirrored base model (442 kimg) with another seed (--seed 1)",
         {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
     ),
+    "transfer-longer-base-nopl": (
+        "today's default from the shipped base model (442 kimg) without path-length regularization "
+        "and style mixing (measured before from the 200 + 60 kimg base model: more recall, C2ST level)",
+        {
+            "xflip": True,
+            "pl_weight": 0.0,
+            "style_mixing_prob": 0.0,
+            "generator_options": {"noise_max_resolution": 16},
+        },
+    ),
+    "transfer-batch32": (
+        "today's default with minibatches of 32 instead of 16 (larger batches cover more modes in "
+        "GANs; the EMA half-life follows the batch)",
+        {"xflip": True, "batch": 32, "generator_options": {"noise_max_resolution": 16}},
+    ),
     "transfer-base-third-piece": (
         "today's default from the mirrored base model trained a third piece (633 kimg; measured while "
         "shipped as base:builtin-64px-mirrored on 2026-12-06, then not kept: worse on photographs; "
@@ -270,6 +296,13 @@ def prepare_data() -> tuple[Path, Path]:
     ):
         if (folder / "labels.csv").is_file():
             continue
+        if STYLE == "detailed-warped":
+            source = ROOT / "runs" / COLLECTIONS["detailed"][0] / folder.name
+            if not (source / "labels.csv").is_file():
+                raise SystemExit(f"run --collection detailed first: {source} is the source of {folder}")
+            log(f"warping {source} into {folder}")
+            warp_folder(source, folder)
+            continue
         style = STYLE.removesuffix("-framed")
         if style != STYLE:
             source = ROOT / "runs" / COLLECTIONS[style][0] / folder.name
@@ -283,6 +316,36 @@ def prepare_data() -> tuple[Path, Path]:
         maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
                 str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
     return train_dir, heldout_dir
+
+
+def magnify_centre(image: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, 3 uint8) with the region around WARP_CENTRE magnified by up to
+    1 / (1 - WARP_STRENGTH), fading out with a Gaussian of WARP_REACH; symmetric about the middle."""
+    from scipy.ndimage import map_coordinates
+
+    side = image.shape[0]
+    y, x = (np.mgrid[0:side, 0:side] + 0.5) / side
+    dx, dy = x - WARP_CENTRE[0], y - WARP_CENTRE[1]
+    shrink = 1 - WARP_STRENGTH * np.exp(-(dx**2 + dy**2) / (2 * WARP_REACH**2))
+    rows = (WARP_CENTRE[1] + dy * shrink) * side - 0.5
+    cols = (WARP_CENTRE[0] + dx * shrink) * side - 0.5
+    channels = [map_coordinates(image[..., c].astype(np.float64), [rows, cols], order=3, mode="nearest")
+                for c in range(3)]  # fmt: skip
+    return np.clip(np.stack(channels, axis=-1).round(), 0, 255).astype(np.uint8)
+
+
+def warp_folder(source: Path, dest: Path) -> None:
+    """Every PNG of ``source`` through :func:`magnify_centre` into ``dest``, with its labels."""
+    from PIL import Image
+
+    staging = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for path in sorted(source.glob("*.png")):
+        Image.fromarray(magnify_centre(np.asarray(Image.open(path).convert("RGB")))).save(staging / path.name)
+    shutil.copy2(source / "labels.csv", staging / "labels.csv")  # not dataset.json: it names a generator
+    shutil.rmtree(dest, ignore_errors=True)
+    staging.rename(dest)
 
 
 def load_results() -> dict[str, Any]:
