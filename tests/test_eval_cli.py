@@ -359,3 +359,25 @@ def test_finetune_masknet_on_a_labelled_folder(cli, folders, tmp_path) -> None:
         cli.invoke(app, [*args[:3], str(fake), *args[4:]])
     )  # no labels in that folder
     assert "no labels" in line
+
+
+def test_eval_draws_from_a_shipped_base_model_by_name(cli, tmp_path) -> None:
+    out = tmp_path / "base.json"
+    args = [
+        "eval",
+        "--real",
+        "builtin",
+        "--fake",
+        "base:builtin-64px-mirrored",
+        "--num",
+        "8",
+        "-m",
+        "asymmetry",
+    ]
+    result = cli.invoke(app, [*args, "--json", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["fake"]["kind"] == "checkpoint" and data["fake"]["size"] == 64
+    assert Path(data["fake"]["source"]).name == "builtin-64px-mirrored"
+    line = assert_one_line_error(cli.invoke(app, ["eval", "--real", "builtin", "--fake", "base:nope"]))
+    assert "no base model 'base:nope'" in line

@@ -112,7 +112,10 @@ def eval_command(
         ..., "--real", help="Folder of real images, or 'builtin[:SEED]' (procedural masks)."
     ),
     fake: str = typer.Option(
-        ..., "--fake", help="Folder of generated images, or a checkpoint / run directory to draw them from."
+        ...,
+        "--fake",
+        help="Folder of generated images, or a checkpoint / run directory / base:NAME / hf://OWNER/REPO "
+        "to draw them from.",
     ),
     metrics: str = typer.Option(
         "fid,kid,ssim,msssim,lpips,classify",
@@ -178,7 +181,14 @@ def eval_command(
 ) -> None:
     """Compare generated masks with real ones: FID/FD, KID/KD, SSIM, MS-SSIM, LPIPS, classification."""
     from maskgen.evaluation.evaluate import EvalSettings, evaluate, parse_metrics, summary_rows
-    from maskgen.evaluation.imagesets import common_size, expected_count, load_image_set
+    from maskgen.evaluation.imagesets import (
+        common_size,
+        expected_count,
+        load_image_set,
+        resolve_named_checkpoint,
+    )
+
+    real, fake = resolve_named_checkpoint(real), resolve_named_checkpoint(fake)
 
     settings = EvalSettings(
         metrics=parse_metrics(metrics),
