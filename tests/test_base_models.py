@@ -84,6 +84,30 @@ def test_init_none_and_other_architectures_train_from_scratch(base_dir: Path, tm
             assert not torch.allclose(after[key], base[key])
 
 
+def test_a_folder_run_without_a_base_model_says_which_resolutions_have_one(
+    base_dir: Path, tmp_path: Path
+) -> None:
+    from maskgen.data.build import synth_dataset
+
+    folder = tmp_path / "masks"
+    synth_dataset(folder, count=8, size=32, seed=0)
+    said = []
+    for values in (
+        tiny_config_values(data=str(folder), resolution=32, kimg=0.004, snapshot_kimg=0.004),
+        tiny_config_values(data=str(folder), resolution=32, init="none", kimg=0.004, snapshot_kimg=0.004),
+        tiny_config_values(resolution=32, kimg=0.004, snapshot_kimg=0.004),  # the built-in masks
+        tiny_config_values(data=str(folder), kimg=0.004, snapshot_kimg=0.004),  # 16 px: matches
+    ):
+        messages: list[str] = []
+        train(validate_config(values), out_root=tmp_path / "runs", on_message=messages.append)
+        said.append([m for m in messages if m.startswith("no shipped base model")])
+    assert said[0] == [
+        "no shipped base model matches this run (32 px with these widths and options), so it trains "
+        "from scratch; shipped base models: 16 px (docs/training.md)"
+    ]
+    assert said[1:] == [[], [], []]  # asked for scratch; built-in masks; a base model was found
+
+
 def test_mirror_and_mbstd_groups_still_match_but_other_widths_do_not(base_dir: Path, tmp_path: Path) -> None:
     symmetric = tiny_config_values(kimg=0.004)
     symmetric["generator_options"] = {**symmetric["generator_options"], "symmetric": True}

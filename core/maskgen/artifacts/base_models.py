@@ -58,6 +58,16 @@ def list_base_models(kind: str | None = GAN) -> list[Path]:
     return [p for p in found if (read_base_config(p) or {}).get("kind") == kind]
 
 
+def base_model_resolutions() -> list[int]:
+    """The resolutions the shipped GAN base models are trained at, smallest first."""
+    found = set()
+    for directory in list_base_models():
+        train = (read_base_config(directory) or {}).get("train")
+        if isinstance(train, dict) and isinstance(train.get("resolution"), int):
+            found.add(train["resolution"])
+    return sorted(found)
+
+
 def list_base_translators() -> list[Path]:
     """The shipped base translators (translation checkpoints), by name."""
     return list_base_models(TRANSLATION)

@@ -31,7 +31,11 @@ def run(
         None, "--data", help="Image folder to train on; default: the built-in procedural masks."
     ),
     resolution: int = typer.Option(
-        None, "--resolution", "-r", help="Image size, a power of two (cpu preset: 32)."
+        None,
+        "--resolution",
+        "-r",
+        help="Image size, a power of two (cpu preset: 32). Folders of intricate masks: 64, where the "
+        "shipped base models are (a run that none matches says so).",
     ),
     batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Minibatch size (cpu preset: 16)."),
     kimg: float = typer.Option(

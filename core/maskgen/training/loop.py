@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from maskgen import __version__
-from maskgen.artifacts.base_models import architecture, matching_base_model
+from maskgen.artifacts.base_models import SCRATCH, architecture, base_model_resolutions, matching_base_model
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
@@ -516,6 +516,17 @@ def symmetry_note(verdict: SymmetryVerdict) -> str:
     )
 
 
+def no_base_model_note(resolution: int) -> str:
+    """What a run on an image folder that no shipped base model matches says: a few hundred intricate
+    masks need one (docs/training.md), so name the resolutions that have one."""
+    shipped = base_model_resolutions()
+    where = ", ".join(f"{r} px" for r in shipped) or "none in this maskgen"
+    return (
+        f"no shipped base model matches this run ({resolution} px with these widths and options), so it "
+        f"trains from scratch; shipped base models: {where} (docs/training.md)"
+    )
+
+
 def train(
     config: TrainConfig,
     out_root: Path | None = None,
@@ -533,7 +544,14 @@ def train(
     say = on_message or scaffold.silent
 
     def initialize(trainer: Trainer) -> None:
+        chose_none = trainer.config.init is None
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
+        if (
+            chose_none
+            and trainer.config.init == SCRATCH
+            and trainer.config.data.strip().lower() not in BUILTIN_SETS
+        ):
+            say(no_base_model_note(trainer.config.resolution))
         if trainer.framing_note is not None:
             say(trainer.framing_note)
         if trainer.duplicates_note is not None:
