@@ -468,7 +468,8 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                         with gr.Column():
                             train_resolution = gr.Dropdown(
                                 [32, 64, 128, 256], value=64, label="Resolution (px)",
-                                info="64 on a laptop; 128 and 256 want a GPU",
+                                info="64 on a laptop: the base model is for 64 px, others start from "
+                                "scratch; 128 and 256 want a GPU",
                             )  # fmt: skip
                             train_minutes = gr.Slider(1, 240, value=15, step=1, label="Minutes of training")
                             augmenters = augmenter_names()
