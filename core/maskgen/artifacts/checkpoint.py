@@ -135,6 +135,18 @@ def _prune(checkpoints_dir: Path, keep: int) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def named_checkpoint_dir(path: str | Path) -> Path | None:
+    """The directory a name stands for: a Hub reference (the Hugging Face cache's snapshot, downloaded
+    unless HF_HUB_OFFLINE=1) or ``base:NAME`` (a base model shipped inside the package); None for a
+    local path."""
+    reference = hub_pull.reference_text(path)
+    if reference is not None:
+        return hub_pull.resolve(reference).path
+    if str(path).startswith(BASE_SCHEME):
+        return base_model_path(str(path))
+    return None
+
+
 def resolve_checkpoint_dir(path: str | Path) -> Path:
     """Accept a checkpoint directory, a run directory or its ``checkpoints/`` folder, or a Hub reference.
 
@@ -142,11 +154,9 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
     to the snapshot folder in the Hugging Face cache, downloading it unless HF_HUB_OFFLINE=1;
     ``base:NAME`` to a base model shipped inside the package.
     """
-    reference = hub_pull.reference_text(path)
-    if reference is not None:
-        return hub_pull.resolve(reference).path
-    if str(path).startswith(BASE_SCHEME):
-        return base_model_path(str(path))
+    named = named_checkpoint_dir(path)
+    if named is not None:
+        return named
     path = Path(path)
     candidates = (path, path / LATEST, path / "checkpoints" / LATEST)
     # Weights first: a run directory has a config.json of its own but its weights are in checkpoints/.

@@ -22,6 +22,11 @@ BUILTIN_SETS = (BUILTIN, BUILTIN_DETAILED, BUILTIN_PHOTOGRAPHED)
 LABELS_FILE = "labels.csv"
 
 
+def is_builtin_set(data: str | Path | None) -> bool:
+    """Whether a run's ``data`` names one of the built-in procedural sets (None: the default one)."""
+    return data is None or str(data).strip().lower() in BUILTIN_SETS
+
+
 def check_resolution(resolution: int) -> int:
     """Training resolutions are powers of two from 4 to 1024 (StyleGAN2's synthesis blocks)."""
     ok = isinstance(resolution, (int, np.integer)) and not isinstance(resolution, bool)

@@ -147,14 +147,10 @@ def folder_size(root: Path, role: str) -> int:
 def resolve_named_checkpoint(spec: str) -> str:
     """``base:NAME`` and Hub references (``hf://OWNER/REPO[@REV]``) -> their checkpoint directory, so
     a shipped or published model is evaluated like a local one; anything else is returned as it is."""
-    from maskgen.artifacts.base_models import BASE_SCHEME
-    from maskgen.artifacts.hub_pull import is_hub_reference
+    from maskgen.artifacts.checkpoint import named_checkpoint_dir
 
-    if spec.startswith(BASE_SCHEME) or is_hub_reference(spec):
-        from maskgen.artifacts.checkpoint import resolve_checkpoint_dir
-
-        return str(resolve_checkpoint_dir(spec))
-    return spec
+    named = named_checkpoint_dir(spec)
+    return spec if named is None else str(named)
 
 
 def native_size(spec: str | Path, role: str, scan: bool = True) -> int | None:

@@ -25,7 +25,7 @@ from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
 from maskgen.data.check import duplicate_pairs
-from maskgen.data.datasets import BUILTIN_SETS, load_training_images
+from maskgen.data.datasets import is_builtin_set, load_training_images
 from maskgen.data.framing import find_mask
 from maskgen.data.procedural import CATEGORY_NAMES
 from maskgen.data.symmetry import SET_SHARE_LIMIT, SymmetryVerdict, judge_symmetry
@@ -470,7 +470,7 @@ def _spec_version(spec: Any) -> str:
 def framing_note(images: np.ndarray, data: str) -> str | None:
     """The line a run on a framed image folder says: how many masks stand on a plain backdrop (those
     were framed; the others were centre-cropped). None for the built-in sets, framed already."""
-    if str(data).strip().lower() in BUILTIN_SETS:
+    if is_builtin_set(data):
         return None
     boxes = [find_mask(Image.fromarray(image)) for image in images]
     found = sum(box is not None for box in boxes)
@@ -486,7 +486,7 @@ def duplicates_note(images: np.ndarray, data: str) -> str | None:
     """The line a run on an image folder says when some of its images look like the same mask (as
     they are or mirrored: x-flips make a mirror-image copy a copy); None when none do, and for the
     built-in sets."""
-    if str(data).strip().lower() in BUILTIN_SETS:
+    if is_builtin_set(data):
         return None
     pairs = duplicate_pairs(images, [str(k) for k in range(len(images))])
     if not pairs:
@@ -546,11 +546,7 @@ def train(
     def initialize(trainer: Trainer) -> None:
         chose_none = trainer.config.init is None
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
-        if (
-            chose_none
-            and trainer.config.init == SCRATCH
-            and trainer.config.data.strip().lower() not in BUILTIN_SETS
-        ):
+        if chose_none and trainer.config.init == SCRATCH and not is_builtin_set(trainer.config.data):
             say(no_base_model_note(trainer.config.resolution))
         if trainer.framing_note is not None:
             say(trainer.framing_note)
