@@ -165,7 +165,7 @@ def test_detailed_masks_have_far_more_fine_detail_than_the_simple_ones(masks64):
 
 
 def test_detailed_masks_have_more_xdog_line_pixels():
-    from maskgen.sketch import xdog_numpy
+    from maskgen.data.sketch import xdog_numpy
 
     detailed, _ = render_detailed_masks(42, 64, seed=0)
     simple, _ = render_masks(42, 64, seed=0)

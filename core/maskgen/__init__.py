@@ -8,8 +8,6 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from maskgen._legacy_paths import install as _install_legacy_paths
-
 try:
     __version__ = version("maskgen")
 except PackageNotFoundError:  # running from a source tree that was never installed
@@ -29,8 +27,6 @@ _PLUGIN_API = {
 }
 
 __all__ = ["__version__", *_PLUGIN_API]
-
-_install_legacy_paths()
 
 
 def __getattr__(name: str) -> Any:

@@ -55,10 +55,6 @@ def parse_latent_sources(text: str, what: str = "latent list") -> list[LatentSou
     return sources
 
 
-def source_label(source: LatentSource) -> str:
-    return f"seed {source}" if isinstance(source, int) else str(source)
-
-
 def load_projected_w(path: str | Path, G: torch.nn.Module) -> torch.Tensor:
     """The ws [num_ws, w_dim] of a projected file, checked against ``G``; anything wrong is one line."""
     path = Path(path)

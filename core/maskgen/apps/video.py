@@ -60,10 +60,6 @@ def walk_ws(keys: torch.Tensor, frames: int, loop: bool = False) -> torch.Tensor
     return torch.cat(parts)
 
 
-def keyframe_indices(num_keys: int, frames: int) -> list[int]:
-    return [k * frames for k in range(num_keys)]
-
-
 @torch.no_grad()
 def latent_walk(
     G: torch.nn.Module,

@@ -14,9 +14,7 @@ card without metrics says so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,8 @@ import yaml
 
 from maskgen.artifacts.layout import METRICS_FILE, SAMPLES_FILE
 from maskgen.artifacts.lineage import describe_lineage
+from maskgen.errors import MaskgenError
+from maskgen.outputs import atomic_write
 from maskgen.plugins.interfaces import PluginKind
 from maskgen.plugins.methods import method_citation, method_description, method_label, split_stack
 
@@ -421,13 +421,11 @@ def _dist(spec: Any) -> str | None:
     return None if name in ("maskgen", "direct", "unknown") else name
 
 
-def attach_samples(grid: Path, checkpoint_dir: Path) -> None:
-    """Copy a sample grid into a checkpoint as ``samples.png`` (atomically: no half-written PNG)."""
-    fd, tmp = tempfile.mkstemp(prefix=".samples-", suffix=".png", dir=checkpoint_dir)
-    os.close(fd)
+def attach_samples(grid: Path, checkpoint_dir: Path) -> bool:
+    """Copy a sample grid into a checkpoint as ``samples.png`` (atomically: no half-written PNG);
+    False when it cannot be written: the samples are optional, a checkpoint without them is complete."""
     try:
-        shutil.copyfile(grid, tmp)
-        os.replace(tmp, checkpoint_dir / SAMPLES_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(checkpoint_dir / SAMPLES_FILE, lambda tmp: shutil.copyfile(grid, tmp))
+    except MaskgenError:
+        return False
+    return True

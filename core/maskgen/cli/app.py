@@ -17,15 +17,10 @@ from typer.core import TyperCommand, TyperGroup
 
 from maskgen.errors import MaskgenError
 
-try:  # typer >= 0.20 carries its own copy of click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+try:  # typer >= 0.20 carries its own copy of click, whose errors all derive from TyperException
+    from typer import TyperException as ClickException
 except ImportError:  # pragma: no cover - typer on top of click
-    from click.exceptions import ClickException, UsageError
-
-    try:
-        from click.exceptions import NoArgsIsHelpError
-    except ImportError:  # click < 8.2 prints the help without an exception
-        NoArgsIsHelpError = ()  # type: ignore[assignment,misc]
+    from click import ClickException  # type: ignore[assignment]
 
 # Errors that only a write can meet; for the others the message names the path and the reason alone.
 _WRITE_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EEXIST}
@@ -43,6 +38,13 @@ def os_error_line(exc: OSError) -> str:
     path = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
     verb = "cannot write " if exc.errno in _WRITE_ERRNOS else ""
     return _one_line(f"{verb}{path}: {reason}")
+
+
+def _shows_help(exc: BaseException) -> bool:
+    """Whether ``exc`` is click's way of printing a group's help when it is given no command
+    (``NoArgsIsHelpError``, click >= 8.2 and typer's copy). Neither exports the class, so it is known by
+    its name, as typer itself knows it."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
 
 
 def _usage_line(exc: ClickException) -> str:
@@ -64,9 +66,9 @@ class _OneLineErrors(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
-        except NoArgsIsHelpError:
-            raise
-        except UsageError as exc:  # the top level's own options: maskgen --bogus
+        except ClickException as exc:  # the top level's own options: maskgen --bogus
+            if _shows_help(exc):
+                raise
             raise _fail(_usage_line(exc), exc.exit_code) from None
 
     def invoke(self, ctx: Any) -> Any:
@@ -74,9 +76,9 @@ class _OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except MaskgenError as exc:
             raise _fail(_one_line(str(exc)), 1) from None
-        except NoArgsIsHelpError:
-            raise  # `maskgen dataset` prints the help of its commands
         except ClickException as exc:  # usage errors of a command: a missing option, a bad value
+            if _shows_help(exc):
+                raise  # `maskgen dataset` prints the help of its commands
             raise _fail(_usage_line(exc), exc.exit_code) from None
         except OSError as exc:  # a write the one writer (maskgen.outputs) did not make, a full disk
             if exc.errno == errno.EPIPE:
@@ -101,7 +103,7 @@ class _OneLineCommand(TyperCommand):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
-        except UsageError:
+        except ClickException:
             opts = {}  # the real parse below reports it
         for param in self.get_params(ctx):
             value = opts.get(param.name)

@@ -12,13 +12,14 @@ name and renamed, so a killed run never leaves a half-written cache; the arrays 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from maskgen.errors import MaskgenError
+from maskgen.outputs import atomic_write
 
 CACHE_DIR = ".maskgen-cache"
 FORMAT = 1
@@ -72,7 +73,7 @@ def save_cache(root: Path, size: int, paths: list[Path], decoded: Decoded, varia
         _atomic(array_file, lambda f: np.save(f, np.ascontiguousarray(images), allow_pickle=False))
         # The index goes last: it is what declares the array valid.
         _atomic(index_file, lambda f: f.write(json.dumps(index).encode("utf-8")))
-    except OSError:
+    except (OSError, MaskgenError):
         return False
     return True
 
@@ -91,11 +92,10 @@ def cached_decode(
 
 
 def _atomic(path: Path, write: Callable[[Any], Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """``write(binary file)`` through the one atomic writer, :func:`maskgen.outputs.atomic_write`."""
+
+    def to_file(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, to_file)

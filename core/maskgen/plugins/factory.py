@@ -5,6 +5,8 @@ Augmenters, which may be stacked, are built by :func:`maskgen.augment.build_augm
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -24,6 +26,19 @@ def parse_options(kind: PluginKind, name: str, values: dict[str, Any], registry:
         raise MaskgenError(f"bad options for {kind} {name!r}: {format_validation_error(exc)}") from None
 
 
+def accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``function`` takes the keyword argument ``name`` (by name or through ``**kwargs``);
+    True when its signature cannot be read, so that the call itself decides."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind is p.VAR_KEYWORD or (p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        for p in parameters
+    )
+
+
 def build_gan(
     name: str,
     options: dict[str, Any],
@@ -39,11 +54,9 @@ def build_gan(
     spec = registry.get("generator", name)
     parsed = parse_options("generator", name, options, registry)
     extra = {"c_dim": c_dim} if c_dim else {}
+    if extra and not accepts_keyword(spec.factory, "c_dim"):
+        raise MaskgenError(f"generator {name!r} cannot be class-conditional (--cond)")
     try:
         return spec.factory(parsed, resolution, d_c_dim, **extra)
-    except TypeError as exc:
-        if extra and "c_dim" in str(exc):
-            raise MaskgenError(f"generator {name!r} cannot be class-conditional (--cond)") from None
-        raise
     except ValueError as exc:
         raise MaskgenError(f"cannot build generator {name!r}: {exc}") from None

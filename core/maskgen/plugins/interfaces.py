@@ -1,8 +1,9 @@
 """The seams between maskgen's parts.
 
 The trainer only ever talks to these interfaces: everything that differs between "none", ADA, APA
-and Diffusion-GAN lives behind :class:`Augmenter`; StyleGAN2 lives behind :class:`GeneratorSpec`;
-metrics live behind :class:`Evaluator`; image translation behind :class:`Translator`.
+and Diffusion-GAN lives behind :class:`Augmenter`; StyleGAN2 is a generator :class:`PluginSpec`
+whose factory returns G and D (see :func:`maskgen.plugins.factory.build_gan`); metrics live behind
+:class:`Evaluator`; image translation behind :class:`Translator`.
 """
 
 from __future__ import annotations
