@@ -4,8 +4,11 @@
 The stand-in for a user's folder of a few hundred painted lianpu is 300 masks of the detailed built-in
 style at 64 px (``maskgen dataset synth --style detailed``), written to a folder and trained on as a
 folder; 1000 other detailed masks (another seed) are the held-out reals every metric compares with.
-Each setting trains on 2 threads until its cumulative training time reaches each budget (5, 15 and 60
-minutes by default), resuming the same run between budgets, and its latest checkpoint is measured:
+The settings compared are data, one entry each in ``benchmarks/settings/quality_per_minute.yaml``: what
+the setting tries and the training options it layers over the cpu preset. A setting marked
+``needs_init`` starts from a checkpoint that was never shipped: give it with ``--init``. Each setting
+trains on 2 threads until its cumulative training time reaches each budget (5, 15 and 60 minutes by
+default), resuming the same run between budgets, and its latest checkpoint is measured:
 
 * FD[masknet] against the held-out reals;
 * the classifier two-sample test (held-out accuracy of a small CNN telling real from generated:
@@ -36,13 +39,14 @@ measurement), so an interrupted benchmark continues where it stopped: run it aga
 arguments. ``--report`` prints the table (for docs/performance.md) and draws the plot
 ``docs/images/quality_per_minute.png``.
 
-    python benchmarks/quality_per_minute.py                                   # every setting, 5/15/60 min
+    python benchmarks/quality_per_minute.py                 # every setting without needs_init, 5/15/60 min
     python benchmarks/quality_per_minute.py --settings default-0.1 --budgets 5 15
     python benchmarks/quality_per_minute.py --report
     python benchmarks/quality_per_minute.py --collection photographed --settings transfer --budgets 15
     python benchmarks/quality_per_minute.py --collection photographed-framed --settings transfer --budgets 15
     python benchmarks/quality_per_minute.py --framed-fakes
     python benchmarks/quality_per_minute.py --collection detailed-warped --settings transfer-framed
+    python benchmarks/quality_per_minute.py --settings transfer-633-kimg-base-seed1 --init CHECKPOINT
     python benchmarks/quality_per_minute.py --add-metrics    # metrics added since, on stored snapshots
 """
 
@@ -54,8 +58,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +81,6 @@ COLLECTIONS = {
 # nose larger and further apart, the outline nearly where it was), so its layouts are ones the base
 # models never saw. Centre (x, y) and strength of the magnification, and its reach, in image widths.
 WARP_CENTRE, WARP_STRENGTH, WARP_REACH = (0.5, 0.45), 0.3, 0.18
-STYLE = "detailed"
-WORK = ROOT / "runs" / COLLECTIONS[STYLE][0]
-RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[STYLE][1]
 RESOLUTION = 64
 TRAIN_COUNT, TRAIN_SEED = 300, 0
 HELDOUT_COUNT, HELDOUT_SEED = 1000, 1
@@ -89,194 +90,45 @@ METRICS = "fid,c2st,asymmetry,colour,prdc,ppl"  # ppl: 1000 walks of the checkpo
 TABLE_HIDDEN = {"density", "coverage"}
 RESULT_KEYS = {"prdc": "recall"}  # the key a metric's numbers are stored under, where not its name
 
-# name -> (description, training options layered over the cpu preset). Everything trains on the same
-# folder at 64 px with ADA unless it says otherwise; budgets come from the wall clock, not kimg.
-# The candidate unmirrored base model (shipped as base:builtin-64px since 2026-12-06), from its run's
-# folder, so that the measurement does not depend on what is shipped.
-UNMIRRORED_CANDIDATE = str(
-    ROOT / "runs" / "base" / "unmirrored-from-mirrored" / "00000-ada-data-64px" / "checkpoints" / "latest"
-)
-FROM_UNMIRRORED_CANDIDATE = {
-    "xflip": True,
-    "init": UNMIRRORED_CANDIDATE,
-    "generator_options": {"noise_max_resolution": 16, "symmetric": False},
-}
+SETTINGS_FILE = Path(__file__).resolve().parent / "settings" / "quality_per_minute.yaml"
 
-SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "paper-sg2ada": (
-        "the paper's StyleGAN2-ADA settings scaled to 64 px (reference 'auto' widths, batch 32, "
-        "gamma 0.0002 res^2/batch, lr 0.0025, ADA speed 500 kimg)",
-        {
-            "batch": 32,
-            "lr_g": 0.0025,
-            "lr_d": 0.0025,
-            "r1_gamma": 0.0002 * RESOLUTION**2 / 32,
-            "augment_speed_kimg": 500.0,
-            "generator_options": {
-                "z_dim": 512,
-                "w_dim": 512,
-                "mapping_layers": 2,
-                "channel_base": 16384,
-                "channel_max": 512,
-                "symmetric": False,
-            },
-        },
-    ),
-    "default-0.1": (
-        "maskgen 0.1's default: the cpu preset at 64 px, from scratch, noise inputs at every resolution",
-        {
-            "init": "none",
-            "xflip": False,
-            "generator_options": {"noise_max_resolution": None, "symmetric": False},
-        },
-    ),
-    "transfer": (
-        "the real-masks recipe, today's default: x-flips, noise inputs up to 16 px, -G symmetric=auto "
-        "(mirrored on this set), started from the matching shipped base model",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-unmirrored": (
-        "the real-masks recipe without the mirror (-G symmetric=false), from the plain base model",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16, "symmetric": False}},
-    ),
-    "transfer-symmetric-plainbase": (
-        "the mirrored recipe started from the plain (unmirrored) base model base:builtin-64px",
-        {
-            "init": "base:builtin-64px",
-            "xflip": True,
-            "generator_options": {"noise_max_resolution": 16, "symmetric": True},
-        },
-    ),
-    "transfer-scratch": (
-        "the unmirrored recipe from scratch (--init none): what the base model adds",
-        {
-            "init": "none",
-            "xflip": True,
-            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
-        },
-    ),
-    "transfer-freezed": (
-        "today's default with FreezeD (--freeze-d 2: D's input layer and its 64 and 32 px blocks keep "
-        "the base model's weights; Mo et al. 2020)",
-        {"xflip": True, "freeze_d": 2, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-nopl": (
-        "today's default without path-length regularization and style mixing (pl_weight 0, "
-        "style_mixing_prob 0: the ADA reference's low-resolution 'cifar' choices)",
-        {
-            "xflip": True,
-            "pl_weight": 0.0,
-            "style_mixing_prob": 0.0,
-            "generator_options": {"noise_max_resolution": 16},
-        },
-    ),
-    "transfer-framed": (
-        "today's default as it is since framing became the presets' default (2026-12-06): the "
-        "'transfer' rows were measured before, on the folder as it is",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-seed1": (
-        "today's default again with another seed (--seed 1): how far one run's numbers move by chance",
-        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-gamma1": (
-        "today's default with R1 gamma 1 instead of the cpu preset's 4: with a base model to start "
-        "from, is the stronger R1 (chosen for stable training from scratch) what softens the linework?",
-        {"xflip": True, "r1_gamma": 1.0, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-gamma8": (
-        "today's default with R1 gamma 8 (gamma 1 was worse than the preset's 4)",
-        {"xflip": True, "r1_gamma": 8.0, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-longer-base": (
-        "today's default from the mirrored base model trained longer (shipped again as "
-        "base:builtin-64px-mirrored on 2026-12-06; the runs before started from its 200 + 60 kimg version)",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-longer-base-seed1": (
-        "today's default from the shipped mirrored base model (442 kimg) with another seed (--seed 1)",
-        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-longer-base-nopl": (
-        "today's default from the shipped base model (442 kimg) without path-length regularization "
-        "and style mixing (measured before from the 200 + 60 kimg base model: more recall, C2ST level)",
-        {
-            "xflip": True,
-            "pl_weight": 0.0,
-            "style_mixing_prob": 0.0,
-            "generator_options": {"noise_max_resolution": 16},
-        },
-    ),
-    "transfer-batch32": (
-        "today's default with minibatches of 32 instead of 16 (larger batches cover more modes in "
-        "GANs; the EMA half-life follows the batch)",
-        {"xflip": True, "batch": 32, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-base-third-piece": (
-        "today's default from the mirrored base model trained a third piece (633 kimg; measured while "
-        "shipped as base:builtin-64px-mirrored on 2026-12-06, then not kept: worse on photographs; "
-        "the runs' lineage gives its length)",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-base-third-piece-seed1": (
-        "the same with another seed (--seed 1): how far one run's numbers move by chance",
-        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-mbstd16": (
-        "today's default with D's minibatch-standard-deviation groups of 16 (the whole batch) instead "
-        "of 4: the ADA reference's low-resolution 'cifar' configuration uses 32, its whole per-GPU batch; "
-        "D sees how alike the fakes of a batch are, against mode dropping",
-        {"xflip": True, "generator_options": {"noise_max_resolution": 16, "mbstd_group_size": 16}},
-    ),
-    "transfer-mbstd16-seed1": (
-        "the same with another seed (--seed 1)",
-        {"xflip": True, "seed": 1, "generator_options": {"noise_max_resolution": 16, "mbstd_group_size": 16}},
-    ),
-    "transfer-633-kimg-base-seed1": (
-        "today's default (seed 1) from the 633-kimg mirrored base model while the 442-kimg one is "
-        "shipped: its weights from the base-model run's folder (runs/base/00001-ada-data-64px, not "
-        "shipped; train it with docs/training.md's base-model command)",
-        {
-            "xflip": True,
-            "seed": 1,
-            "init": str(ROOT / "runs" / "base" / "00001-ada-data-64px" / "checkpoints" / "latest"),
-            "generator_options": {"noise_max_resolution": 16},
-        },
-    ),
-    "transfer-unmirrored-from-mirrored-base": (
-        "the unmirrored recipe (-G symmetric=false) from a candidate unmirrored base model: the shipped "
-        "mirrored one (442 kimg) trained 80 kimg more on its folder without the mirror (its weights "
-        "from runs/base/unmirrored-from-mirrored, not shipped when measured; docs/training.md has the "
-        "command); against 'transfer-unmirrored', which starts from base:builtin-64px (200 kimg)",
-        FROM_UNMIRRORED_CANDIDATE,
-    ),
-    "transfer-unmirrored-from-mirrored-base-seed1": (
-        "the same with another seed (--seed 1)",
-        {**FROM_UNMIRRORED_CANDIDATE, "seed": 1},
-    ),
-    "transfer-diffaugment": (
-        "today's default with DiffAugment (color, translation, cutout; Zhao et al. 2020) in place of ADA",
-        {"xflip": True, "augment": "diffaugment", "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "transfer-unmirrored-unframed": (
-        "the unmirrored recipe on the pictures as they are (--no-frame; framing is the presets' "
-        "default since 2026-12-06)",
-        {
-            "xflip": True,
-            "frame": False,
-            "generator_options": {"noise_max_resolution": 16, "symmetric": False},
-        },
-    ),
-    "transfer-from-scratch": (
-        "today's default recipe (symmetric=auto) trained from scratch (--init none): what the base "
-        "model adds when the collection is not the base model's own distribution",
-        {"xflip": True, "init": "none", "generator_options": {"noise_max_resolution": 16}},
-    ),
-    "symmetric-coarse-noise": (
-        "the cpu preset with an exactly symmetric G and noise inputs only up to 16 px",
-        {"generator_options": {"symmetric": True, "noise_max_resolution": 16}},
-    ),
-}
+
+@dataclass(frozen=True)
+class Setting:
+    """One entry of :data:`SETTINGS_FILE`: training options layered over the cpu preset (with ADA
+    unless they name another augmenter)."""
+
+    name: str
+    description: str
+    options: dict[str, Any]
+    needs_init: str | None = None  # the setting starts from a checkpoint given with --init
+    retired: str | None = None  # results recorded under this name cannot be made again: why
+
+
+def load_settings(path: Path = SETTINGS_FILE) -> dict[str, Setting]:
+    import yaml
+
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: Setting(name=name, **entry) for name, entry in table.items()}
+
+
+SETTINGS = load_settings()
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The collection a benchmark trains on and measures against: its style (``dataset synth
+    --style``; "-framed": that style's own folders put through ``maskgen dataset frame``), its work
+    folder and its results file."""
+
+    style: str
+    work: Path
+    results: Path
+
+    @classmethod
+    def named(cls, style: str) -> Collection:
+        folder, results = COLLECTIONS[style]
+        return cls(style, ROOT / "runs" / folder, ROOT / "benchmarks" / "results" / results)
 
 
 def log(text: str) -> None:
@@ -288,23 +140,23 @@ def maskgen(*args: str) -> None:
     subprocess.run([str(exe), *args], check=True)
 
 
-def prepare_data() -> tuple[Path, Path]:
-    train_dir, heldout_dir = WORK / "train", WORK / "heldout"
+def prepare_data(collection: Collection) -> tuple[Path, Path]:
+    train_dir, heldout_dir = collection.work / "train", collection.work / "heldout"
     for folder, count, seed in (
         (train_dir, TRAIN_COUNT, TRAIN_SEED),
         (heldout_dir, HELDOUT_COUNT, HELDOUT_SEED),
     ):
         if (folder / "labels.csv").is_file():
             continue
-        if STYLE == "detailed-warped":
+        if collection.style == "detailed-warped":
             source = ROOT / "runs" / COLLECTIONS["detailed"][0] / folder.name
             if not (source / "labels.csv").is_file():
                 raise SystemExit(f"run --collection detailed first: {source} is the source of {folder}")
             log(f"warping {source} into {folder}")
             warp_folder(source, folder)
             continue
-        style = STYLE.removesuffix("-framed")
-        if style != STYLE:
+        style = collection.style.removesuffix("-framed")
+        if style != collection.style:
             source = ROOT / "runs" / COLLECTIONS[style][0] / folder.name
             if not (source / "labels.csv").is_file():
                 raise SystemExit(f"run --collection {style} first: {source} is the source of {folder}")
@@ -312,7 +164,7 @@ def prepare_data() -> tuple[Path, Path]:
             shutil.rmtree(folder, ignore_errors=True)
             maskgen("dataset", "frame", str(source), "--out", str(folder), "--size", str(RESOLUTION))
             continue
-        log(f"writing {count} {STYLE} masks (seed {seed}) to {folder}")
+        log(f"writing {count} {style} masks (seed {seed}) to {folder}")
         maskgen("dataset", "synth", "--style", style, "--count", str(count), "--size",
                 str(RESOLUTION), "--seed", str(seed), "--out", str(folder))  # fmt: skip
     return train_dir, heldout_dir
@@ -348,21 +200,40 @@ def warp_folder(source: Path, dest: Path) -> None:
     staging.rename(dest)
 
 
-def load_results() -> dict[str, Any]:
-    if RESULTS.is_file():
-        return json.loads(RESULTS.read_text(encoding="utf-8"))
+def load_results(collection: Collection) -> dict[str, Any]:
+    if collection.results.is_file():
+        return json.loads(collection.results.read_text(encoding="utf-8"))
     return {"runs": {}, "measurements": []}
 
 
-def save_results(results: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    os.replace(tmp, RESULTS)
+def save_results(collection: Collection, results: dict[str, Any]) -> None:
+    from maskgen.outputs import write_text
+
+    write_text(collection.results, json.dumps(results, indent=2))
 
 
-def train_until(setting: str, minutes: float, train_dir: Path, results: dict[str, Any]) -> Path:
+def training_options(setting: str, init: str | None = None) -> dict[str, Any]:
+    """The setting's options over ADA; ``init``: the checkpoint a setting with ``needs_init`` starts from."""
+    entry = SETTINGS[setting]
+    if entry.retired:
+        raise SystemExit(f"{setting} is retired: {entry.retired}")
+    options = {"augment": "ada"} | entry.options  # ADA unless the setting names another
+    if entry.needs_init:
+        if init is None:
+            raise SystemExit(f"{setting} starts from a checkpoint of your own; give it with --init PATH: "
+                             f"{entry.needs_init}")  # fmt: skip
+        options["init"] = init
+    return options
+
+
+def train_until(
+    collection: Collection,
+    setting: str,
+    minutes: float,
+    train_dir: Path,
+    results: dict[str, Any],
+    init: str | None = None,
+) -> Path:
     """Train (or resume) the setting's run until its training time adds up to ``minutes``."""
     from maskgen.config import resolve_config
     from maskgen.training.loop import train
@@ -372,9 +243,8 @@ def train_until(setting: str, minutes: float, train_dir: Path, results: dict[str
     run_dir = Path(run["run_dir"]) if run.get("run_dir") else None
     if done >= minutes - 0.05 and run_dir is not None:
         return run_dir
-    overrides = {"augment": "ada"} | SETTINGS[setting][1]  # ADA unless the setting names another
     config = resolve_config(
-        overrides,
+        training_options(setting, init),
         data=str(train_dir),
         resolution=RESOLUTION,
         kimg=1e6,
@@ -384,9 +254,9 @@ def train_until(setting: str, minutes: float, train_dir: Path, results: dict[str
     config = config.model_copy(update={"max_minutes": minutes - done})
     log(f"{setting}: training {minutes - done:.1f} min ({done:.1f} done)")
     start = time.monotonic()
-    run_dir = train(config, out_root=WORK / "runs", resume_dir=run_dir, on_message=log)
+    run_dir = train(config, out_root=collection.work / "runs", resume_dir=run_dir, on_message=log)
     results["runs"][setting] = {"run_dir": str(run_dir), "minutes": done + (time.monotonic() - start) / 60}
-    save_results(results)
+    save_results(collection, results)
     return run_dir
 
 
@@ -426,15 +296,15 @@ def evaluate(checkpoint: Path, heldout_dir: Path, metrics: str, out: Path) -> di
     }
 
 
-def add_missing_metrics(results: dict[str, Any]) -> None:
+def add_missing_metrics(collection: Collection, results: dict[str, Any]) -> None:
     """Measure the metrics of :data:`METRICS` that stored measurements lack (added after they were
     made) on the very snapshot each one measured, as recorded in its eval.json."""
-    _, heldout_dir = prepare_data()
+    _, heldout_dir = prepare_data(collection)
     for m in results["measurements"]:
         missing = [k for k in METRICS.split(",") if RESULT_KEYS.get(k, k) not in m["metrics"]]
         if not missing:
             continue
-        out = WORK / "eval" / f"{m['setting']}-{m['minutes']:g}min"
+        out = collection.work / "eval" / f"{m['setting']}-{m['minutes']:g}min"
         if not (out / "eval.json").is_file():  # measured before eval folders were named per setting
             log(f"{m['setting']} at {m['minutes']:g} min: no {out / 'eval.json'}; not completed")
             continue
@@ -442,13 +312,15 @@ def add_missing_metrics(results: dict[str, Any]) -> None:
         snapshot = Path(stored["fake"]["checkpoint"])
         log(f"{m['setting']} at {m['minutes']:g} min: adding {','.join(missing)} ({snapshot.name})")
         m["metrics"].update(evaluate(snapshot, heldout_dir, ",".join(missing), out / "eval_added.json"))
-        save_results(results)
+        save_results(collection, results)
 
 
-def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> dict[str, Any]:
+def measure(
+    collection: Collection, setting: str, minutes: float, run_dir: Path, heldout_dir: Path
+) -> dict[str, Any]:
     from maskgen.artifacts.checkpoint import load_checkpoint
 
-    out = WORK / "eval" / f"{setting}-{minutes:g}min"
+    out = collection.work / "eval" / f"{setting}-{minutes:g}min"
     out.mkdir(parents=True, exist_ok=True)
     metrics = evaluate(run_dir, heldout_dir, METRICS, out / "eval.json")
     maskgen("generate", "--checkpoint", str(run_dir), "--seeds", "0-63", "--noise-mode", "const",
@@ -466,21 +338,23 @@ def measure(setting: str, minutes: float, run_dir: Path, heldout_dir: Path) -> d
     }
 
 
-def run(settings: list[str], budgets: list[float]) -> None:
+def run(collection: Collection, settings: list[str], budgets: list[float], init: str | None = None) -> None:
     import torch
 
+    for setting in settings:
+        training_options(setting, init)  # a retired setting, or one without its --init, stops here
     torch.set_num_threads(2)
-    train_dir, heldout_dir = prepare_data()
-    results = load_results()
+    train_dir, heldout_dir = prepare_data(collection)
+    results = load_results(collection)
     for setting in settings:
         for minutes in sorted(budgets):
             key = (setting, minutes)
             if any((m["setting"], m["minutes"]) == key for m in results["measurements"]):
                 continue
-            run_dir = train_until(setting, minutes, train_dir, results)
+            run_dir = train_until(collection, setting, minutes, train_dir, results, init)
             log(f"{setting}: measuring at {minutes:g} min")
-            results["measurements"].append(measure(setting, minutes, run_dir, heldout_dir))
-            save_results(results)
+            results["measurements"].append(measure(collection, setting, minutes, run_dir, heldout_dir))
+            save_results(collection, results)
     print_table(results)
 
 
@@ -566,15 +440,14 @@ def measure_framed_fakes() -> None:
     """Each photographed-collection measurement again, on one footing with runs on framed photographs:
     its snapshot's samples (seeds 0..EVAL_NUM-1) framed by ``maskgen dataset frame`` and measured
     against the framed held-out reals of ``--collection photographed-framed``."""
-    use_collection("photographed-framed")
-    _, framed_heldout = prepare_data()
-    use_collection("photographed")
-    results = load_results()
+    _, framed_heldout = prepare_data(Collection.named("photographed-framed"))
+    collection = Collection.named("photographed")
+    results = load_results(collection)
     metrics = ",".join(m for m in METRICS.split(",") if m != "ppl")  # folders of images: no latents
     for m in results["measurements"]:
         if "framed_metrics" in m:
             continue
-        out = WORK / "eval" / f"{m['setting']}-{m['minutes']:g}min"
+        out = collection.work / "eval" / f"{m['setting']}-{m['minutes']:g}min"
         snapshot = json.loads((out / "eval.json").read_text(encoding="utf-8"))["fake"]["checkpoint"]
         samples, framed = out / "samples", out / "samples-framed"
         log(f"{m['setting']} at {m['minutes']:g} min: framing {EVAL_NUM} samples of {Path(snapshot).name}")
@@ -583,22 +456,27 @@ def measure_framed_fakes() -> None:
         maskgen("generate", "--checkpoint", snapshot, "--seeds", f"0-{EVAL_NUM - 1}", "--out", str(samples))
         maskgen("dataset", "frame", str(samples), "--out", str(framed), "--size", str(RESOLUTION))
         m["framed_metrics"] = evaluate(framed, framed_heldout, metrics, out / "eval_framed.json")
-        save_results(results)
-
-
-def use_collection(style: str) -> None:
-    """Point the benchmark at one collection's folders and results file."""
-    global STYLE, WORK, RESULTS
-    STYLE = style
-    WORK = ROOT / "runs" / COLLECTIONS[style][0]
-    RESULTS = ROOT / "benchmarks" / "results" / COLLECTIONS[style][1]
+        save_results(collection, results)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=[name for name, s in SETTINGS.items() if not (s.needs_init or s.retired)],
+        choices=list(SETTINGS),
+        metavar="NAME",
+        help=f"names from {SETTINGS_FILE.relative_to(ROOT)} (default: every one that needs no --init)",
+    )
+    parser.add_argument(
+        "--init",
+        default=None,
+        help="the checkpoint (a path, base:NAME or hf://...) that the settings marked needs_init start "
+        "from; their entry says which one",
+    )
     parser.add_argument("--budgets", nargs="+", type=float, default=[5.0, 15.0, 60.0])
     parser.add_argument(
         "--collection",
@@ -620,20 +498,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.framed_fakes:
         measure_framed_fakes()
-        print_table(load_results())
+        print_table(load_results(Collection.named("photographed")))
         return
-    use_collection(args.collection)
+    collection = Collection.named(args.collection)
     if args.add_metrics:
-        results = load_results()
-        add_missing_metrics(results)
+        results = load_results(collection)
+        add_missing_metrics(collection, results)
         print_table(results)
         return
     if args.report:
-        print_table(load_results())
-        suffix = "" if STYLE == "detailed" else "_" + STYLE.replace("-", "_")
-        print(plot(load_results(), PLOT.with_name(f"quality_per_minute{suffix}.png")))
+        print_table(load_results(collection))
+        suffix = "" if collection.style == "detailed" else "_" + collection.style.replace("-", "_")
+        print(plot(load_results(collection), PLOT.with_name(f"quality_per_minute{suffix}.png")))
         return
-    run(args.settings, args.budgets)
+    run(collection, args.settings, args.budgets, args.init)
 
 
 if __name__ == "__main__":

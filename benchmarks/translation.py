@@ -1,17 +1,18 @@
+#!/usr/bin/env python
 """Measurements of the translators: training speed/memory and the paper's Table 2 on held-out masks.
 
-    python -m maskgen.translation.benchmark speed [--translators cocosnet,spade] [--sizes 64,128]
+    python benchmarks/translation.py speed [--translators cocosnet,spade] [--sizes 64,128]
         [--steps 10] [--threads N]
-    python -m maskgen.translation.benchmark table2 RUN_OR_CHECKPOINT [...] [--num 500] [--out FILE.json]
-    python -m maskgen.translation.benchmark known-warp CKPT [...] [--data builtin-detailed] [--num 300]
-    python -m maskgen.translation.benchmark cross-mask CKPT [...] [--num 300] [--sheet SHEET.png]
+    python benchmarks/translation.py table2 RUN_OR_CHECKPOINT [...] [--num 500] [--out FILE.json]
+    python benchmarks/translation.py known-warp CKPT [...] [--data builtin-detailed] [--num 300]
+    python benchmarks/translation.py cross-mask CKPT [...] [--num 300] [--sheet SHEET.png]
 
 ``known-warp`` is the correspondence's known-answer test and ``cross-mask`` Table 2 for the real use
 (sketch of mask A, reference B): see :mod:`maskgen.translation.quality` and docs/translation.md.
 
 ``speed`` times training steps of each translator (default: every installed one) with its ``cpu``
-preset widths (batch 4) in a fresh subprocess per setting, so the peak resident memory (ru_maxrss)
-belongs to that setting alone.
+preset widths (batch 4) in a fresh process per setting (:func:`_speed_one` called through a spawned
+worker), so the peak resident memory (ru_maxrss) belongs to that setting alone.
 
 ``table2`` measures the checkpoints it is given, whichever translator each one was trained with.
 
@@ -27,21 +28,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
-import subprocess
-import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from maskgen.outputs import write_text
 
-def _speed_one(translator: str, size: int, steps: int, features: str) -> dict[str, Any]:
+
+def _speed_one(translator: str, size: int, steps: int, features: str, threads: int) -> dict[str, Any]:
     from maskgen.translation.config import resolve_translate_config
     from maskgen.translation.trainer import TranslationTrainer
 
+    torch.set_num_threads(threads)
     config = resolve_translate_config(
         {}, translator=translator, size=size, batch=4, dataset_count=32, features=features, device="cpu"
     )
@@ -70,15 +74,11 @@ def speed(
     translators: list[str], sizes: list[int], steps: int, threads: int, features: str
 ) -> list[dict[str, Any]]:
     rows = []
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing allocated before
     for translator in translators:
         for size in sizes:
-            code = (
-                f"import json, torch; torch.set_num_threads({threads}); "
-                "from maskgen.translation.benchmark import _speed_one; "
-                f"print(json.dumps(_speed_one({translator!r}, {size}, {steps}, {features!r})))"
-            )
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
+                rows.append(worker.submit(_speed_one, translator, size, steps, features, threads).result())
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -306,7 +306,7 @@ def _translator_names(given: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m maskgen.translation.benchmark")
+    parser = argparse.ArgumentParser(prog="python benchmarks/translation.py")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("speed")
     sp.add_argument(
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rows = table2(args.checkpoints, args.num, args.seed)
     if args.out is not None:
-        args.out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+        write_text(args.out, json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
