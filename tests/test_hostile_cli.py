@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 import torch
@@ -502,3 +502,85 @@ def test_number_options_parse_in_range_or_say_why(text: str) -> None:
             assert "\n" not in str(exc)
             continue
         assert low <= value <= high and value == value
+
+
+# -- config files: every field of the schema from a YAML file ----------------------------------------
+
+# What a new user might write for a number: not a number, no end, absurdly large, below zero, and the
+# wrong kind of value (a list where text is expected, text everywhere else).
+_FILE_VALUES: dict[str, Any] = {"nan": float("nan"), "inf": float("inf"), "huge": 1e300, "negative": -1}
+
+
+def _wrong_type(annotation: Any) -> Any:
+    args = get_args(annotation) or (annotation,)
+    texts = any(a is str or get_origin(a) is Literal or a is Literal for a in args) or annotation is str
+    return [1, 2] if texts else "lots"
+
+
+def _config_file_cases() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(label, config values with one hostile value): every field of ``TrainConfig``, and every option
+    of the generator and of each augmenter, found through the registry (a plugin added tomorrow is
+    walked the day it is installed)."""
+    from maskgen.config import TrainConfig
+    from maskgen.plugins import get_registry
+
+    base = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, init="none")
+
+    def hostile(annotation: Any) -> Iterator[tuple[str, Any]]:
+        yield from _FILE_VALUES.items()
+        yield "wrong type", _wrong_type(annotation)
+
+    for name, info in TrainConfig.model_fields.items():
+        for kind, value in hostile(info.annotation):
+            yield f"{name}: {kind}", base | {name: value}
+    registry = get_registry()
+    generator = registry.get("generator", base.get("generator", "stylegan2"))
+    for name, info in generator.options.model_fields.items():
+        for kind, value in hostile(info.annotation):
+            options = dict(base["generator_options"]) | {name: value}
+            yield f"generator_options.{name}: {kind}", base | {"generator_options": options}
+    for spec in registry.specs("augmenter"):
+        for name, info in spec.options.model_fields.items():
+            for kind, value in hostile(info.annotation):
+                values = base | {"augment": spec.name, "augment_options": {name: value}}
+                yield f"{spec.name} augment_options.{name}: {kind}", values
+
+
+def test_every_config_file_field_is_checked_like_a_flag(tmp_path: Path, monkeypatch) -> None:
+    """A config file passes the same ranges and finiteness checks as the flags: each hostile value of
+    each field ends in one ``error:`` line, a non-zero exit, and no run directory."""
+    import yaml
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    previous_alarm = signal.signal(signal.SIGALRM, _on_alarm)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    findings: list[str] = []
+    cases = list(_config_file_cases())
+    try:
+        for index, (label, values) in enumerate(cases):
+            path = tmp_path / f"c{index}.yaml"
+            path.write_text(yaml.safe_dump(values), encoding="utf-8")
+            out = tmp_path / f"runs{index}"
+            signal.setitimer(signal.ITIMER_REAL, PER_RUN_SECONDS)
+            try:
+                result = CliRunner().invoke(app, ["run", "--config", str(path), "--out", str(out), "-q"])
+            except _Overtime:
+                findings.append(f"{label}: still running after {PER_RUN_SECONDS} s (interrupted)")
+                continue
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            problem = cli_ending_problem(result)
+            if problem:
+                findings.append(f"{label}: {problem}")
+            elif result.exit_code == 0:
+                findings.append(f"{label}: accepted, trained a run (exit 0)")
+            if out.exists() and any(out.iterdir()):
+                findings.append(f"{label}: left a run directory")
+            shutil.rmtree(out, ignore_errors=True)
+    finally:
+        signal.signal(signal.SIGALRM, previous_alarm)
+        torch.set_num_threads(threads)
+    assert len(cases) > 200
+    assert not findings, f"{len(findings)} findings:\n" + "\n".join(findings)

@@ -1,21 +1,42 @@
-"""Training configuration: presets < config file < command-line flags, validated by pydantic."""
+"""Training configuration: presets < config file < command-line flags, validated by pydantic.
+
+One schema, :class:`TrainConfig`, holds a run's settings, their defaults and their ranges. Its defaults
+are the ``cpu`` preset's values (``PRESETS["cpu"]`` is the one place they are written), another preset
+is layered by the schema itself, and the ranges and finiteness checks apply alike to a config file, a
+saved ``config.json`` and the command-line flags (whose parsers in ``cli/options.py`` read the bounds
+below).
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any, Literal
 
 import tomllib
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maskgen.errors import MaskgenError
 
 PresetName = Literal["cpu", "paper256"]
+DEFAULT_PRESET = "cpu"
+
+# -- the ranges that have a meaning, shared by config files and flags --------------------------------
+
+SEED_MAX = 2**32 - 1  # seeds are 32-bit, what every random generator here accepts
+KIMG_MAX = 1e6  # thousands of images; the paper's longest runs are 25,000 kimg
+MINUTES_MAX = 60 * 24 * 365  # a year is the longest time budget taken
+BATCH_MAX = 4096  # images per step; more fit on no device
+IMAGES_MAX = 100_000  # images one command holds in memory (FID's standard set is 50,000)
+LEARNING_RATE_MAX = 1.0  # Adam diverges far below a step size of 1
+INTERVAL_MAX = 10_000  # minibatches between lazy regularization steps
+WEIGHT_MAX = 10_000.0  # loss weights (R1 gamma, path length); the literature stays below 1,000
 
 # Presets fill in everything a user did not set. `cpu` is small enough that the default run finishes
-# in minutes on 2 cores; `paper256` is the paper's 256 px setting (StyleGAN2 "auto"-like widths).
+# in minutes on 2 cores, and its values are TrainConfig's defaults; `paper256` is the paper's 256 px
+# setting (StyleGAN2 "auto"-like widths), which says wherever it differs from `cpu`.
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {
         "resolution": 32,
@@ -56,6 +77,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "resolution": 256,
         "batch": 32,
         "kimg": 25000.0,
+        "max_minutes": None,
+        "xflip": False,
+        "r1_gamma": None,  # the reference's 0.0002 * res^2 / batch
         "lr_g": 0.0025,
         "lr_d": 0.0025,
         "augment_speed_kimg": 500.0,
@@ -75,30 +99,39 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+_CPU = PRESETS[DEFAULT_PRESET]
+
+
 class TrainConfig(BaseModel):
-    """Everything that defines a training run; saved as ``config.json`` in the run directory."""
+    """Everything that defines a training run; saved as ``config.json`` in the run directory.
 
-    model_config = ConfigDict(extra="forbid")
+    A field not given takes its preset's value: the defaults below are the ``cpu`` preset's
+    (:data:`PRESETS`), and ``preset: paper256`` layers that preset's values first.
+    """
 
-    preset: PresetName = Field("cpu", description="Defaults for sizes and budget: cpu or paper256.")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    preset: PresetName = Field(DEFAULT_PRESET, description="Defaults for sizes and budget: cpu or paper256.")
     data: str = Field(
         "builtin",
         description="Image folder, or procedural masks: builtin, builtin-detailed, builtin-photographed.",
     )
-    dataset_count: int = Field(2000, ge=1, description="Number of built-in procedural masks.")
-    dataset_seed: int = Field(0, description="Seed of the built-in procedural masks.")
-    xflip: bool = Field(False, description="Add mirrored copies of the training images.")
+    dataset_count: int = Field(2000, ge=1, le=IMAGES_MAX, description="Number of built-in procedural masks.")
+    dataset_seed: int = Field(0, ge=0, le=SEED_MAX, description="Seed of the built-in procedural masks.")
+    xflip: bool = Field(_CPU["xflip"], description="Add mirrored copies of the training images.")
     frame: bool = Field(
-        False,
+        _CPU["frame"],
         description="Find each mask of an image folder on its backdrop and frame it as the built-in "
         "masks are (centred, 88% of the height), as 'maskgen dataset frame' does.",
     )
     data_cache: bool = Field(
         True, description="Keep an image folder's decoded images in DATA/.maskgen-cache/ for the next run."
     )
-    resolution: int = Field(32, description="Image size in pixels (power of two, 4-1024).")
+    resolution: int = Field(_CPU["resolution"], description="Image size in pixels (power of two, 4-1024).")
     generator: str = Field("stylegan2", description="Generator plugin name.")
-    generator_options: dict[str, Any] = Field(default_factory=dict)
+    generator_options: dict[str, Any] = Field(
+        default_factory=lambda: copy.deepcopy(_CPU["generator_options"])
+    )
     cond: bool = Field(
         False,
         description="Class-conditional on the seven colour characters (labels.csv or class sub-folders).",
@@ -106,30 +139,58 @@ class TrainConfig(BaseModel):
     augment: str = Field("ada", description="Augmenter plugin name ('none' for plain StyleGAN2).")
     augment_options: dict[str, Any] = Field(default_factory=dict)
     augment_speed_kimg: float = Field(
-        500.0, gt=0, description="Default speed of adaptive augmenters: kimg for strength 0 -> 1."
+        _CPU["augment_speed_kimg"],
+        gt=0,
+        le=KIMG_MAX,
+        description="Default speed of adaptive augmenters: kimg for strength 0 -> 1.",
     )
-    batch: int = Field(16, ge=2, description="Minibatch size.")
-    kimg: float = Field(60.0, gt=0, description="Training length in thousands of real images shown to D.")
+    batch: int = Field(_CPU["batch"], ge=2, le=BATCH_MAX, description="Minibatch size.")
+    kimg: float = Field(
+        _CPU["kimg"], gt=0, le=KIMG_MAX, description="Training length in thousands of real images shown to D."
+    )
     max_minutes: float | None = Field(
-        None, gt=0, description="Also stop (with a checkpoint) after this much training time."
+        _CPU["max_minutes"],
+        gt=0,
+        le=MINUTES_MAX,
+        description="Also stop (with a checkpoint) after this much training time; a kimg given without "
+        "it is not cut short by the preset's.",
     )
-    seed: int = Field(0, description="Random seed of the run.")
-    lr_g: float = Field(0.002, gt=0)
-    lr_d: float = Field(0.002, gt=0)
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Random seed of the run.")
+    lr_g: float = Field(_CPU["lr_g"], gt=0, le=LEARNING_RATE_MAX)
+    lr_d: float = Field(_CPU["lr_d"], gt=0, le=LEARNING_RATE_MAX)
     beta1: float = Field(0.0, ge=0, lt=1)
     beta2: float = Field(0.99, ge=0, lt=1)
-    r1_gamma: float | None = Field(None, ge=0, description="R1 weight; None: 0.0002 * res^2 / batch.")
-    r1_interval: int = Field(16, ge=1, description="Lazy R1 regularization interval (minibatches).")
-    pl_weight: float = Field(2.0, ge=0, description="Path-length regularization weight (0 disables).")
-    pl_interval: int = Field(4, ge=1)
-    pl_batch_shrink: int = Field(2, ge=1)
+    r1_gamma: float | None = Field(
+        _CPU["r1_gamma"], ge=0, le=WEIGHT_MAX, description="R1 weight; None: 0.0002 * res^2 / batch."
+    )
+    r1_interval: int = Field(
+        16, ge=1, le=INTERVAL_MAX, description="Lazy R1 regularization interval (minibatches)."
+    )
+    pl_weight: float = Field(
+        2.0, ge=0, le=WEIGHT_MAX, description="Path-length regularization weight (0 disables)."
+    )
+    pl_interval: int = Field(4, ge=1, le=INTERVAL_MAX)
+    pl_batch_shrink: int = Field(2, ge=1, le=BATCH_MAX)
     pl_decay: float = Field(0.01, gt=0, lt=1)
     style_mixing_prob: float = Field(0.9, ge=0, le=1)
-    ema_kimg: float | None = Field(None, gt=0, description="G EMA half-life in kimg; None: batch * 10 / 32.")
-    ema_rampup: float | None = Field(0.05, ge=0)
-    snapshot_kimg: float = Field(10.0, gt=0, description="Sample grid and checkpoint every this many kimg.")
-    tick_kimg: float = Field(1.0, gt=0, description="Losses and augment strength logged every N kimg.")
-    keep_snapshots: int = Field(3, ge=1, description="Old checkpoints kept besides the latest.")
+    ema_kimg: float | None = Field(
+        None, gt=0, le=KIMG_MAX, description="G EMA half-life in kimg; None: batch * 10 / 32."
+    )
+    ema_rampup: float | None = Field(
+        0.05, ge=0, le=1, description="EMA half-life at most this share of the images seen; None: no ramp."
+    )
+    snapshot_kimg: float = Field(
+        _CPU["snapshot_kimg"],
+        gt=0,
+        le=KIMG_MAX,
+        description="Sample grid and checkpoint every this many kimg.",
+    )
+    tick_kimg: float = Field(
+        1.0, gt=0, le=KIMG_MAX, description="Losses and augment strength logged every N kimg."
+    )
+    keep_snapshots: int = Field(
+        3, ge=1, le=IMAGES_MAX, description="Old checkpoints kept besides the latest."
+    )
     grid_size: int = Field(8, ge=1, le=32, description="The sample grid is grid_size x grid_size.")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.")
     allow_tf32: bool = Field(True, description="On CUDA: TF32 matmuls and convolutions (Ampere and later).")
@@ -140,8 +201,27 @@ class TrainConfig(BaseModel):
         "'none': from scratch.",
     )
     freeze_d: int = Field(
-        0, ge=0, description="Freeze D's first N blocks from the image side when fine-tuning (FreezeD)."
+        0,
+        ge=0,
+        le=64,
+        description="Freeze D's first N blocks from the image side when fine-tuning (FreezeD).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _layer_preset(cls, values: Any) -> Any:
+        """Fields not given take their preset's values (``cpu``'s are the defaults above); a training
+        length given without a time budget is not cut short by the preset's budget."""
+        if not isinstance(values, dict):
+            return values
+        layered = dict(values)
+        preset = values.get("preset", DEFAULT_PRESET)
+        if isinstance(preset, str) and preset in PRESETS:
+            for key, value in PRESETS[preset].items():
+                layered.setdefault(key, copy.deepcopy(value))
+        if "kimg" in values and "max_minutes" not in values:
+            layered["max_minutes"] = None
+        return layered
 
     @field_validator("resolution")
     @classmethod
@@ -209,15 +289,20 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_config(file_values: dict[str, Any] | None = None, **flags: Any) -> TrainConfig:
-    """Layer preset defaults, config-file values and flags (``None`` flags are 'not given')."""
+    """Layer preset defaults, config-file values and flags (``None`` flags are 'not given').
+
+    The flags win over the file, option by option inside ``generator_options`` too, and the schema
+    fills in the rest from the preset (:meth:`TrainConfig._layer_preset`), so ``resolve_config(v)`` and
+    ``validate_config(v)`` build the same run.
+    """
     given = _merge(file_values or {}, {k: v for k, v in flags.items() if v is not None})
-    preset = given.get("preset", "cpu")
-    if preset not in PRESETS:
+    preset = given.get("preset", DEFAULT_PRESET)
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise MaskgenError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    defaults = dict(PRESETS[preset])
-    if "kimg" in given:  # a length the user chose is not cut short by the preset's time budget
-        defaults.pop("max_minutes", None)
-    return validate_config(_merge(defaults, given))
+    for key, value in PRESETS[preset].items():  # nested options: given ones over the preset's
+        if isinstance(value, dict) and isinstance(given.get(key), dict):
+            given[key] = _merge(value, given[key])
+    return validate_config(given)
 
 
 def validate_config(values: dict[str, Any]) -> TrainConfig:

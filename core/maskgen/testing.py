@@ -70,6 +70,12 @@ def tiny_config_values(**overrides: Any) -> dict[str, Any]:
         "pl_interval": 2,
         "grid_size": 2,
         "device": "cpu",
+        # The plain run these tests were written against, where the cpu preset (the schema's defaults)
+        # adds its recipe: mirrored copies, framing, its R1 weight and augmenter speed.
+        "xflip": False,
+        "frame": False,
+        "r1_gamma": None,
+        "augment_speed_kimg": 500.0,
     }
     values.update(overrides)
     return values

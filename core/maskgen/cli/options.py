@@ -17,10 +17,17 @@ from typing import Any
 import typer
 import yaml
 
+from maskgen.config import (
+    BATCH_MAX,
+    IMAGES_MAX,
+    KIMG_MAX,
+    LEARNING_RATE_MAX,
+    MINUTES_MAX,
+    SEED_MAX,
+)
 from maskgen.errors import MaskgenError
 
-SEED_MAX = 2**32 - 1
-IMAGES_MAX = 100_000  # images one command holds in memory (FID's standard set is 50,000)
+# The bounds are the training schema's (maskgen.config): a flag and a config file accept the same numbers.
 
 
 def _number(x: float) -> str:
@@ -98,16 +105,16 @@ def bounded_int(*, ge: int | None = None, le: int | None = None, why: str = "") 
 
 SEED = bounded_int(ge=0, le=SEED_MAX, why="seeds are 32-bit, what every random generator here accepts")
 KIMG = finite_float(
-    gt=0, le=1e6, why="thousands of images shown to D; the paper's longest runs are 25,000 kimg"
+    gt=0, le=KIMG_MAX, why="thousands of images shown to D; the paper's longest runs are 25,000 kimg"
 )
-MINUTES = finite_float(gt=0, le=60 * 24 * 365, why="minutes of training; a year is the longest budget taken")
+MINUTES = finite_float(gt=0, le=MINUTES_MAX, why="minutes of training; a year is the longest budget taken")
 IMAGES = bounded_int(ge=1, le=IMAGES_MAX, why="a set of images is held in memory")
 EVAL_IMAGES = bounded_int(
     ge=2, le=IMAGES_MAX, why="a metric compares at least 2 images; a set is held in memory"
 )
-BATCH = bounded_int(ge=1, le=4096, why="images per step; more than 4096 fit on no device")
+BATCH = bounded_int(ge=1, le=BATCH_MAX, why=f"images per step; more than {BATCH_MAX} fit on no device")
 EPOCHS = bounded_int(ge=1, le=10_000, why="passes over the data")
-LEARNING_RATE = finite_float(gt=0, le=1, why="Adam diverges far below a step size of 1")
+LEARNING_RATE = finite_float(gt=0, le=LEARNING_RATE_MAX, why="Adam diverges far below a step size of 1")
 TRUNCATION_PSI = finite_float(
     ge=-1,
     le=2,

@@ -14,8 +14,15 @@ import typer
 from maskgen.cli.app import app
 from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, parse_key_values
 from maskgen.cli.progress import TRAINING_STEPS, training_bar
-from maskgen.config import file_values_for, resolve_config
+from maskgen.config import DEFAULT_PRESET, PRESETS, TrainConfig, file_values_for, resolve_config
 from maskgen.errors import MaskgenError
+
+# The help reads the defaults from the schema and its preset, never a copy of their numbers.
+_PRESET = PRESETS[DEFAULT_PRESET]
+
+
+def _default(name: str) -> object:
+    return TrainConfig.model_fields[name].default
 
 
 @app.command("run")
@@ -25,7 +32,7 @@ def run(
         "--augment",
         "-a",
         help="Augmenter in front of D: none, ada, ... (see list-plugins); "
-        "stack with '+', e.g. apa+ada. Default: ada.",
+        f"stack with '+', e.g. apa+ada. Default: {_default('augment')}.",
     ),
     data: str = typer.Option(
         None, "--data", help="Image folder to train on; default: the built-in procedural masks."
@@ -34,12 +41,22 @@ def run(
         None,
         "--resolution",
         "-r",
-        help="Image size, a power of two (cpu preset: 32). Folders of intricate masks: 64, where the "
-        "shipped base models are (a run that none matches says so).",
+        help=f"Image size, a power of two ({DEFAULT_PRESET} preset: {_PRESET['resolution']}). Folders of "
+        "intricate masks: 64, where the shipped base models are (a run that none matches says so).",
     ),
-    batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Minibatch size (cpu preset: 16)."),
+    batch: int = typer.Option(
+        None,
+        "--batch",
+        "-b",
+        parser=BATCH,
+        help=f"Minibatch size ({DEFAULT_PRESET} preset: {_PRESET['batch']}).",
+    ),
     kimg: float = typer.Option(
-        None, "--kimg", parser=KIMG, help="Training length in thousands of images shown to D."
+        None,
+        "--kimg",
+        parser=KIMG,
+        help=f"Training length in thousands of images shown to D ({DEFAULT_PRESET} preset: "
+        f"{_PRESET['kimg']:g}).",
     ),
     seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
     minutes: float = typer.Option(
@@ -47,7 +64,8 @@ def run(
         "--minutes",
         parser=MINUTES,
         help="Also stop (with a checkpoint) after this many minutes of training, counted from when "
-        "this command starts training (cpu preset: 14, unless --kimg is given).",
+        f"this command starts training ({DEFAULT_PRESET} preset: {_PRESET['max_minutes']:g}, unless --kimg "
+        "is given).",
     ),
     out: Path = typer.Option(
         Path("runs"), "--out", "-o", help="Folder in which the run directory is created."
@@ -57,14 +75,21 @@ def run(
     ),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this run directory."),
     preset: str = typer.Option(
-        None, "--preset", help="Defaults for sizes and budget: cpu (default) or paper256."
+        None,
+        "--preset",
+        help=f"Defaults for sizes and budget: {' or '.join(PRESETS)} (default: {DEFAULT_PRESET}).",
     ),
-    device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
+    device: str = typer.Option(
+        None, "--device", help=f"auto, cpu, cuda, cuda:N or mps (default: {_default('device')})."
+    ),
     snapshot_kimg: float = typer.Option(
         None, "--snapshot-kimg", parser=KIMG, help="Samples and checkpoint every N kimg."
     ),
     xflip: bool = typer.Option(
-        None, "--xflip/--no-xflip", help="Add mirrored copies of the training images."
+        None,
+        "--xflip/--no-xflip",
+        help=f"Add mirrored copies of the training images ({DEFAULT_PRESET} preset: "
+        f"{'--xflip' if _PRESET['xflip'] else '--no-xflip'}).",
     ),
     frame: bool = typer.Option(
         None,

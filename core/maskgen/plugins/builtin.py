@@ -28,7 +28,7 @@ class StyleGAN2Options(Options):
     mapping_layers: int = Field(8, ge=1)
     channel_base: int = Field(16384, ge=16)
     channel_max: int = Field(512, ge=4)
-    conv_clamp: float | None = Field(256.0, gt=0)
+    conv_clamp: float | None = Field(256.0, gt=0, le=65504.0)  # at most fp16's largest value
     mbstd_group_size: int = Field(4, ge=1)
     # None: grouped per-sample conv on GPUs, one shared-weight conv on CPUs (same result, faster there).
     fused_modconv: bool | None = None

@@ -20,9 +20,11 @@ PLUGIN_KINDS: tuple[PluginKind, ...] = ("generator", "augmenter", "translator", 
 
 
 class Options(BaseModel):
-    """Base class of every plugin's options model: unknown keys are an error, not silently ignored."""
+    """Base class of every plugin's options model: unknown keys are an error, not silently ignored, and
+    so are nan and infinity, as in the training config (declare an upper bound for every number too:
+    a config file reaches these fields without the command line's parsers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 @dataclass

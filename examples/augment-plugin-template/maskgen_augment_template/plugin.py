@@ -17,7 +17,9 @@ CITATION = r"""@inproceedings{sonderby2017instancenoise,
 
 
 class NoiseOptions(Options):
-    std: float = Field(0.05, ge=0, description="Standard deviation of the noise, in [-1, 1] image units.")
+    std: float = Field(
+        0.05, ge=0, le=10, description="Standard deviation of the noise, in [-1, 1] image units."
+    )
 
 
 class NoiseAugmenter(Augmenter):

@@ -6,6 +6,7 @@ import torch
 from pydantic import Field
 
 from maskgen import AugmentContext, Options, SignHeuristicAugmenter
+from maskgen.config import KIMG_MAX
 from maskgen_ada.pipeline import AugmentPipe, PresetName
 
 Tensor = torch.Tensor
@@ -18,7 +19,10 @@ class AdaOptions(Options):
     target: float = Field(0.6, ge=0.0, le=1.0, description="Target of the overfitting heuristic r_t.")
     interval: int = Field(4, ge=1, description="Minibatches between adjustments of p.")
     speed_kimg: float | None = Field(
-        None, gt=0.0, description="Thousands of images for p to go 0 -> 1; None: the preset's value."
+        None,
+        gt=0.0,
+        le=KIMG_MAX,
+        description="Thousands of images for p to go 0 -> 1; None: the preset's value.",
     )
     p: float | None = Field(None, ge=0.0, le=1.0, description="Fixed strength; disables adaptation.")
     initial_p: float = Field(0.0, ge=0.0, le=1.0, description="Strength at the start of adaptive training.")

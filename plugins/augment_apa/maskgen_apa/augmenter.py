@@ -8,6 +8,7 @@ import torch
 from pydantic import Field, model_validator
 
 from maskgen import AugmentContext, Options, SignHeuristicAugmenter
+from maskgen.config import KIMG_MAX
 from maskgen.devices import host_reads_are_free
 
 Tensor = torch.Tensor
@@ -19,7 +20,10 @@ class APAOptions(Options):
     target: float = Field(0.6, ge=0.0, le=1.0, description="Target of the overfitting heuristic lambda_t.")
     interval: int = Field(4, ge=1, description="Minibatches between adjustments of p.")
     speed_kimg: float | None = Field(
-        None, gt=0.0, description="Thousands of images for p to go 0 -> 1; None: the preset's value."
+        None,
+        gt=0.0,
+        le=KIMG_MAX,
+        description="Thousands of images for p to go 0 -> 1; None: the preset's value.",
     )
     p: float | None = Field(None, ge=0.0, le=1.0, description="Fixed probability; disables adaptation.")
     initial_p: float = Field(

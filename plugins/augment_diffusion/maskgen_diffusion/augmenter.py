@@ -14,6 +14,7 @@ import torch
 from pydantic import Field, model_validator
 
 from maskgen import AugmentContext, Options, SignHeuristicAugmenter
+from maskgen.config import KIMG_MAX
 
 Tensor = torch.Tensor
 TimestepDistribution = Literal["priority", "uniform"]
@@ -26,7 +27,10 @@ class DiffusionOptions(Options):
     target: float = Field(0.6, ge=0.0, le=1.0, description="Target of the overfitting heuristic r_t.")
     interval: int = Field(4, ge=1, description="Minibatches between adjustments of T.")
     speed_kimg: float | None = Field(
-        None, gt=0.0, description="Thousands of images for T to go t_min -> t_max; None: the preset's value."
+        None,
+        gt=0.0,
+        le=KIMG_MAX,
+        description="Thousands of images for T to go t_min -> t_max; None: the preset's value.",
     )
     t_min: int = Field(10, ge=1, description="Smallest value of the adapted T.")
     t_max: int = Field(1000, ge=1, description="Largest value of the adapted T.")
@@ -35,7 +39,9 @@ class DiffusionOptions(Options):
     schedule_span: ScheduleSpan = Field(
         "T", description="Steps the linear schedule spans: 'T' (rebuilt when T moves) or 't_max' (fixed)."
     )
-    sigma: float = Field(0.05, gt=0.0, description="Standard deviation of the diffusion noise.")
+    sigma: float = Field(
+        0.05, gt=0.0, le=10.0, description="Standard deviation of the diffusion noise (images span [-1, 1])."
+    )
     ts_dist: TimestepDistribution = Field(
         "priority", description="Distribution of t in 1..T: 'priority' (P(t) ~ t) or 'uniform'."
     )
