@@ -3,9 +3,9 @@
 
     .venv/bin/python scripts/make_base_model.py RUN_OR_CHECKPOINT NAME [--replace]
 
-The folder gets the Hub layout of `maskgen hub push` (model.safetensors with G_ema and D only for a GAN,
+The folder gets the Hub layout of `maskgen push` (model.safetensors with G_ema and D only for a GAN,
 T and D for a translator; config.json, README.md, samples.png), so the same folder can be published
-with `maskgen hub push core/maskgen/assets/base/NAME maskgen/NAME`. New runs (`maskgen run`,
+with `maskgen push core/maskgen/assets/base/NAME maskgen/NAME`. New runs (`maskgen run`,
 `maskgen translate train`) whose architecture matches start from it by default, and `maskgen translate
 apply` without --checkpoint uses a shipped translator.
 """
