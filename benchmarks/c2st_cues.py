@@ -90,8 +90,8 @@ def reals_and_samples(checkpoint: str, heldout: Path, num: int) -> tuple[np.ndar
 def main() -> None:
     from maskgen.evaluation.features import extract_features, feature_network
     from maskgen.evaluation.imagesets import load_image_set
-    from maskgen.evaluation.manifold import prdc
-    from maskgen.evaluation.twosample import c2st
+    from maskgen.evaluation.metrics.manifold import prdc
+    from maskgen.evaluation.metrics.twosample import c2st
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -106,9 +106,9 @@ def held_out_triplets(num: int, size: int, seed: int) -> dict[str, torch.Tensor]
 
 @torch.no_grad()
 def table2(checkpoints: list[str], num: int, seed: int, batch: int = 50) -> list[dict[str, Any]]:
-    from maskgen.evaluation.distances import frechet, kernel
     from maskgen.evaluation.features import extract_features, feature_network
-    from maskgen.evaluation.similarity import msssim_batch, msssim_setup, ssim_batch
+    from maskgen.evaluation.metrics.distances import frechet, kernel
+    from maskgen.evaluation.metrics.similarity import msssim_batch, msssim_setup, ssim_batch
     from maskgen.images import to_uint8
     from maskgen.translation.apply import load_translator
 
@@ -222,9 +222,9 @@ def cross_mask(
     output's character colour is B's; painted: FD[masknet] and the two-sample test against other
     held-out masks (seed + 1). Baselines: B itself ("copy the reference") and A itself."""
     from maskgen.data.datasets import load_training_images
-    from maskgen.evaluation.distances import frechet
     from maskgen.evaluation.features import extract_features, feature_network
-    from maskgen.evaluation.twosample import c2st
+    from maskgen.evaluation.metrics.distances import frechet
+    from maskgen.evaluation.metrics.twosample import c2st
     from maskgen.images import to_uint8
     from maskgen.translation.apply import load_translator
     from maskgen.translation.quality import ColourCharacter, line_f1, pairwise_colour_distance
