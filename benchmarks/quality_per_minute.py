@@ -88,7 +88,14 @@ EVAL_NUM = 1000
 METRICS = "fid,c2st,asymmetry,colour,prdc,ppl"  # ppl: 1000 walks of the checkpoint, about a minute
 # prdc also gives density and coverage (kept in the results); the table shows precision and recall.
 TABLE_HIDDEN = {"density", "coverage"}
-RESULT_KEYS = {"prdc": "recall"}  # the key a metric's numbers are stored under, where not its name
+
+
+def result_keys(name: str) -> set[str]:
+    """The keys an evaluator's numbers are stored under, as the registry's evaluator declares them."""
+    from maskgen.evaluation.evaluate import metrics_by_key
+
+    return {key for key, metric in metrics_by_key().items() if metric.name == name} or {name}
+
 
 SETTINGS_FILE = Path(__file__).resolve().parent / "settings" / "quality_per_minute.yaml"
 
@@ -301,7 +308,7 @@ def add_missing_metrics(collection: Collection, results: dict[str, Any]) -> None
     made) on the very snapshot each one measured, as recorded in its eval.json."""
     _, heldout_dir = prepare_data(collection)
     for m in results["measurements"]:
-        missing = [k for k in METRICS.split(",") if RESULT_KEYS.get(k, k) not in m["metrics"]]
+        missing = [k for k in METRICS.split(",") if not result_keys(k) & set(m["metrics"])]
         if not missing:
             continue
         out = collection.work / "eval" / f"{m['setting']}-{m['minutes']:g}min"

@@ -282,7 +282,7 @@ def test_truncation_sweep_draws_the_asked_for_class(cli, cond_run: Path, tmp_pat
 
 
 def test_colour_rule_accuracy_of_a_conditional_checkpoint(cond_run: Path, plain_run: Path) -> None:
-    from maskgen.evaluation.conditional import colour_rule_accuracy
+    from maskgen.evaluation.metrics.conditional import colour_rule_accuracy
 
     result = colour_rule_accuracy(cond_run, per_class=3)
     assert result["class_names"] == list(CATEGORY_NAMES) and result["per_class_images"] == 3

@@ -17,7 +17,7 @@ from maskgen.cli.main import app
 from maskgen.config import validate_config
 from maskgen.data.procedural import CATEGORY_NAMES, render_masks
 from maskgen.errors import MaskgenError
-from maskgen.evaluation import weights as weights_module
+from maskgen.evaluation.features import weights as weights_module
 from maskgen.testing import assert_one_line_error, tiny_config_values
 from maskgen.training.loop import train
 
@@ -302,7 +302,7 @@ def test_train_masknet_is_reproducible(cli, tmp_path) -> None:
     assert outs[0].read_bytes() == outs[1].read_bytes()
     info = json.loads(outs[0].with_suffix(".json").read_text())
     assert info["config"]["count"] == 14 and 0 <= info["heldout_accuracy"] <= 1
-    from maskgen.evaluation.masknet import load_masknet
+    from maskgen.evaluation.features.masknet import load_masknet
 
     load_masknet(outs[0])
     line = assert_one_line_error(

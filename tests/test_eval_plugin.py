@@ -25,7 +25,7 @@ def _registry() -> PluginRegistry:
 
 def test_evaluators_are_registered() -> None:
     assert _registry().names("evaluator") == [
-        "asymmetry", "c2st", "classify", "colour", "fid", "kid", "lpips", "msssim", "prdc", "ssim",
+        "asymmetry", "c2st", "classify", "colour", "fid", "kid", "lpips", "msssim", "ppl", "prdc", "ssim",
     ]  # fmt: skip
 
 
@@ -61,6 +61,6 @@ def test_prdc_evaluator_follows_the_feature_switch_and_checks_k() -> None:
     spec = _registry().get("evaluator", "prdc")
     assert spec.factory(spec.options()).feature_network == "masknet"
     assert spec.factory(spec.options(features="inception")).feature_network == "inception"
-    assert spec.factory(spec.options(k_pr=2, k_dc=4)).settings.k_dc == 4
+    assert spec.factory(spec.options(k_pr=2, k_dc=4)).options.k_dc == 4
     with pytest.raises(ValidationError):
         spec.options(k_pr=0)

@@ -1,4 +1,4 @@
-"""One evaluation path for a run (maskgen.evaluation.runs.evaluate_run): ``maskgen report``'s metric set
+"""One evaluation path for a run (maskgen.evaluation.reports.runs.evaluate_run): ``maskgen report``'s metric
 and ``maskgen compare``'s evaluator plugins see the same images and give the same numbers."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 from maskgen.apps.compare import RunSummary, evaluate_summary
 from maskgen.config import validate_config
 from maskgen.evaluation.evaluate import EvalSettings
-from maskgen.evaluation.runs import EVAL_FILE, evaluate_run, run_label
+from maskgen.evaluation.reports.runs import EVAL_FILE, evaluate_run, run_label
 from maskgen.testing import tiny_config_values
 from maskgen.training.loop import train
 

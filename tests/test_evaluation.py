@@ -14,13 +14,19 @@ from skimage.metrics import structural_similarity
 
 from maskgen.data.procedural import render_masks
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.distances import frechet, kernel
-from maskgen.evaluation.features import extract_features, feature_network
+from maskgen.evaluation.features.masknet import load_masknet, shipped_info, shipped_weights_path
+from maskgen.evaluation.features.networks import extract_features, feature_network
+from maskgen.evaluation.features.perceptual import AlexLpips, MasknetLpips
 from maskgen.evaluation.imagesets import as_float
-from maskgen.evaluation.masknet import load_masknet, shipped_info, shipped_weights_path
-from maskgen.evaluation.pairing import cross_pairs, within_pairs
-from maskgen.evaluation.perceptual import AlexLpips, MasknetLpips
-from maskgen.evaluation.similarity import MsssimSetup, msssim_batch, msssim_scales, msssim_setup, ssim_batch
+from maskgen.evaluation.imagesets.pairing import cross_pairs, within_pairs
+from maskgen.evaluation.metrics.distances import frechet, kernel
+from maskgen.evaluation.metrics.similarity import (
+    MsssimSetup,
+    msssim_batch,
+    msssim_scales,
+    msssim_setup,
+    ssim_batch,
+)
 
 CPU = torch.device("cpu")
 

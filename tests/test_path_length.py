@@ -13,8 +13,8 @@ from PIL import Image
 from maskgen.cli.main import app
 from maskgen.config import validate_config
 from maskgen.data.procedural import render_masks
-from maskgen.evaluation.path_length import path_lengths, perceptual_path_length
-from maskgen.evaluation.perceptual import Lpips
+from maskgen.evaluation.features.perceptual import Lpips
+from maskgen.evaluation.metrics.path_length import path_lengths, perceptual_path_length
 from maskgen.testing import assert_one_line_error, tiny_config_values
 from maskgen.training.loop import train
 

@@ -9,11 +9,11 @@ from scipy.spatial.distance import cdist
 
 from maskgen.data.procedural import render_masks
 from maskgen.errors import MaskgenError
-from maskgen.evaluation import manifold
 from maskgen.evaluation.evaluate import EvalSettings, evaluate, summary_rows
 from maskgen.evaluation.imagesets import ImageSet
-from maskgen.evaluation.manifold import density_coverage, knn_radii, prdc, precision_recall
-from maskgen.evaluation.report import render_markdown
+from maskgen.evaluation.metrics import manifold
+from maskgen.evaluation.metrics.manifold import density_coverage, knn_radii, prdc, precision_recall
+from maskgen.evaluation.reports.report import render_markdown
 
 
 def brute_force(real: np.ndarray, fake: np.ndarray, k_pr: int, k_dc: int) -> dict[str, float]:

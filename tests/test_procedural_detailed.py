@@ -18,7 +18,7 @@ from maskgen.data.procedural_detailed import (
     render_detailed_masks,
     render_detailed_masks_with_meta,
 )
-from maskgen.evaluation.colour_rule import colour_labels
+from maskgen.evaluation.imagesets.colour_rule import colour_labels
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,13 @@ from PIL import Image, ImageFilter
 from maskgen.data.datasets import load_training_images
 from maskgen.evaluation.evaluate import EvalSettings, evaluate, summary_rows
 from maskgen.evaluation.imagesets import ImageSet
-from maskgen.evaluation.pixelstats import asymmetry, asymmetry_ratio, colour_distance, colour_histogram
-from maskgen.evaluation.twosample import binomial_p_value, c2st, wilson_interval
+from maskgen.evaluation.metrics.pixelstats import (
+    asymmetry,
+    asymmetry_ratio,
+    colour_distance,
+    colour_histogram,
+)
+from maskgen.evaluation.metrics.twosample import binomial_p_value, c2st, wilson_interval
 
 PER_SIDE = 250
 

@@ -2,7 +2,7 @@
 
 N masks are generated (seeds 0..N-1 unless given) and each is compared with every training mask, in
 masknet feature space (L2 distance between the 256-dim penultimate features of
-:mod:`maskgen.evaluation.masknet`) and in pixels (RMS difference of the RGB values in [0, 1]).
+:mod:`maskgen.evaluation.features.masknet`) and in pixels (RMS difference of the RGB values in [0, 1]).
 
 The baseline is how close training masks are to each other: for every training mask the distance to
 its nearest *other* training mask (leave-one-out nearest neighbour, real->real). **Rule:** a fake is

@@ -12,7 +12,6 @@ import contextlib
 import json
 import math
 import shutil
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,17 +22,12 @@ import numpy as np
 
 from maskgen.config import TrainConfig, resolve_config
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.runs import run_label
+from maskgen.evaluation.reports.runs import run_label
+from maskgen.evaluation.reports.tables import cell, details, metric_table, paper_columns
+from maskgen.evaluation.reports.tables import metric_key as metric_key  # tests and callers know it here
 from maskgen.plugins import PluginRegistry, get_registry
 from maskgen.plugins.methods import join_stack, method_citation, method_label, parse_stack, split_stack
 
-# Table 1's columns: (metric key, header); FID/KID are on Inception. KID is shown x 10^3 like the paper.
-TABLE1_COLUMNS = (("fid", "FID"), ("kid", "KID (×10³)"), ("ssim", "SSIM"), ("msssim", "MS-SSIM"))
-SCALED_BY_1000 = ("kid", "kd")
-# Evaluators run by default (those installed): the paper's Table 1 metrics, then the ones that need no
-# network weights (C2ST, asymmetry ratio, colour distance). Evaluators with a ``features`` option run
-# once per network of maskgen.evaluation.runs.FEATURE_NETWORKS.
-DEFAULT_METRICS = ("fid", "kid", "ssim", "msssim", "c2st", "asymmetry", "colour")
 HEURISTIC_KEY = "D/real_sign"  # tick mean of sign(D(real)): r_t of Eq. (3), logged for every augmenter
 DEFAULT_TARGET = 0.6
 MIN_LOG_POINTS = 20  # short comparisons log more often than the trainer's 1-kimg tick
@@ -58,7 +52,7 @@ class CompareSettings:
     file_values: dict[str, Any] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)  # data, kimg, resolution, ... (None: not given)
     augment_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # keyed by augmenter name
-    metrics: list[str] | None = None  # evaluator names; None: every registered evaluator
+    metrics: list[str] | None = None  # evaluator names; None: those of default_metrics()
     eval_num: int = 500
     default_dataset_count: int | None = DEFAULT_DATASET_COUNT  # when neither file nor flags set it
     cpu_defaults: dict[str, Any] = field(default_factory=lambda: dict(COMPARE_CPU_DEFAULTS))
@@ -81,7 +75,7 @@ class RunSummary:
         return run_label(self.augment)
 
 
-row_label = run_label  # the name tests/test_compare.py knows; one function, maskgen.evaluation.runs'
+row_label = run_label  # the name tests/test_compare.py knows; one function, maskgen.evaluation.reports.runs'
 
 
 # --------------------------------------------------------------------------------------------------
@@ -208,17 +202,21 @@ def read_metrics_log(run_dir: Path) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def metric_key(label: str) -> tuple[str, bool, str]:
-    """An evaluator's label -> (column key, value already x10^3, detail in parentheses).
+def default_metrics(registry: PluginRegistry | None = None) -> list[str]:
+    """The evaluators a comparison runs unless told: the paper's Table 1 metrics (those with a
+    ``paper_column``), those without network weights, and every evaluator another distribution
+    installs. Evaluators with a ``features`` option run once per network (masknet, and Inception
+    where its weights are present)."""
+    from maskgen.evaluation.evaluate import metrics_by_key
 
-    'FID[inception]' -> ('fid', False, ''): Inception's FID is the paper's FID. 'KD[masknet] x10^3'
-    -> ('kd[masknet]', True, ''). 'MS-SSIM (window 7, 3 scales)' -> ('msssim', False, 'window 7, 3 scales').
-    """
-    base, _, detail = label.partition(" (")
-    scaled = "x10^3" in base or "×10³" in base
-    base = base.replace("x10^3", "").replace("×10³", "")
-    key = "".join(ch for ch in base.lower() if ch.isalnum() or ch in "[]").replace("[inception]", "")
-    return key, scaled, detail.rstrip(")")
+    registry = registry or get_registry()
+    metrics = {m.name: m for m in metrics_by_key(registry).values()}
+    paper = [column.key for column in paper_columns() if column.key in registry.names("evaluator")]
+    weightless = [name for name, m in metrics.items() if m.table == "weightless"]
+    others = [
+        s.name for s in registry.specs("evaluator") if s.name not in metrics and s.distribution != "maskgen"
+    ]
+    return list(dict.fromkeys(paper + weightless + others))
 
 
 def evaluate_summary(
@@ -229,18 +227,16 @@ def evaluate_summary(
 ) -> tuple[dict[str, float], list[str]]:
     """Every requested evaluator on one run: ({metric label: value}, notes on what was not computed).
 
-    The evaluation is :func:`maskgen.evaluation.runs.evaluate_run` (the one ``maskgen report`` uses):
+    The evaluation is :func:`maskgen.evaluation.reports.runs.evaluate_run` (the one ``maskgen report`` uses):
     up to ``count`` training images against ``count`` samples of G_ema at seeds 0..count-1. The
     evaluators are plugins (``maskgen.plugins.interfaces.Evaluator``); one that fails (e.g. Inception
-    weights missing) becomes a note, the others still count. ``names`` None: those of
-    :data:`DEFAULT_METRICS` that are installed.
+    weights missing) becomes a note, the others still count. ``names`` None: :func:`default_metrics`.
     """
     from maskgen.devices import pick_device
-    from maskgen.evaluation.runs import evaluate_run, metric_values
+    from maskgen.evaluation.reports.runs import evaluate_run, metric_values
 
     registry = registry or get_registry()
-    installed = registry.names("evaluator")
-    wanted = [name for name in DEFAULT_METRICS if name in installed] if names is None else names
+    wanted = default_metrics(registry) if names is None else names
     if not wanted:
         return {}, ["no evaluator plugins are registered, so no metrics were computed"]
     try:
@@ -390,41 +386,6 @@ def plot_samples(runs: list[RunSummary], path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _fmt(values: list[float], digits: int, scale: float = 1.0) -> str:
-    """'12.34' for one seed, '12.34 ± 0.56' for several, 'n/a' for none."""
-    if not values:
-        return "n/a"
-    values = [v * scale for v in values]
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
-
-
-def metric_columns(runs: list[RunSummary]) -> list[tuple[str, str]]:
-    """Table 1's columns first, then every other metric any run produced (e.g. FD[masknet])."""
-    columns = list(TABLE1_COLUMNS)
-    known = {key for key, _ in columns}
-    for run in runs:
-        for label in run.metrics:
-            key, _, _ = metric_key(label)
-            if key not in known:
-                known.add(key)
-                header = label.partition(" (")[0].replace(" x10^3", "")
-                columns.append((key, header + (" (×10³)" if key.split("[")[0] in SCALED_BY_1000 else "")))
-    return columns
-
-
-def metric_details(runs: list[RunSummary]) -> list[str]:
-    """'MS-SSIM: window 7, 3 scales' for labels that carry how they were computed."""
-    details = {}
-    for run in runs:
-        for label in run.metrics:
-            key, _, detail = metric_key(label)
-            if detail:
-                details[label.partition(" (")[0]] = detail
-    return [f"{name}: {detail}" for name, detail in details.items()]
-
-
 def grouped(runs: list[RunSummary]) -> dict[str, list[RunSummary]]:
     groups: dict[str, list[RunSummary]] = {}
     for run in runs:
@@ -433,32 +394,15 @@ def grouped(runs: list[RunSummary]) -> dict[str, list[RunSummary]]:
 
 
 def metrics_table(runs: list[RunSummary]) -> list[str]:
-    columns = metric_columns(runs)
-    lines = [
-        "| Image generation models | " + " | ".join(header for _, header in columns) + " |",
-        "|---|" + "---|" * len(columns),
-    ]
-    groups = grouped(runs)
-    cells: dict[str, list[str]] = {augment: [] for augment in groups}
-    for key, _ in columns:
-        values = {augment: _column_values(group, key) for augment, group in groups.items()}
-        # One precision per column: 4 decimals for SSIM-like numbers below 1, 2 for distances.
-        digits = 4 if all(abs(v) < 1 for vs in values.values() for v in vs) else 2
-        for augment in groups:
-            cells[augment].append(_fmt(values[augment], digits))
-    lines += [f"| {run_label(augment)} | " + " | ".join(cells[augment]) + " |" for augment in groups]
-    return lines
+    """Table 1's layout (the paper's columns, then every other metric), one row per augmenter, in the
+    one renderer ``maskgen report`` uses too."""
+    rows = [(run_label(augment), [run.metrics for run in group]) for augment, group in grouped(runs).items()]
+    return metric_table(rows, "Image generation models", fixed=paper_columns())
 
 
-def _column_values(group: list[RunSummary], key: str) -> list[float]:
-    """The runs' values of one column, KID-like numbers brought to x10^3 unless they already are."""
-    values = []
-    for run in group:
-        for label, value in run.metrics.items():
-            label_key, scaled, _ = metric_key(label)
-            if label_key == key:
-                values.append(value if scaled or key.split("[")[0] not in SCALED_BY_1000 else value * 1000)
-    return values
+def _fmt(values: list[float], digits: int) -> str:
+    """'0.123' for one seed, '0.123 ± 0.004' for several, 'n/a' for none."""
+    return cell(values, digits)
 
 
 def dynamics_table(runs: list[RunSummary]) -> list[str]:
@@ -530,14 +474,14 @@ def write_report(runs: list[RunSummary], settings: CompareSettings, out_dir: Pat
         lines += ["Metrics not computed (shown as n/a):", ""]
         lines += [f"- {note} [{', '.join(labels)}]" for note, labels in notes.items()]
         lines += [""]
-    details = metric_details(runs)
+    computed = details([run.metrics for run in runs])
     lines += [
         f"Metrics: {settings.eval_num} samples of each run's G_ema (seeds 0..{settings.eval_num - 1}) "
         f"against the training images (at most {settings.eval_num}, the same for every run). "
         "FID and KID are on Inception features as in the paper; FD/KD[masknet] are the same distances "
         "on the project's offline feature network. C2ST acc[cnn] (0.5 best), asymmetry ratio (1 best) and "
         "colour TV[7] (0 best) need no network weights (docs/evaluation.md). Several seeds: mean ± "
-        "standard deviation." + (f" Computed as: {'; '.join(details)}." if details else ""),
+        "standard deviation." + (f" Computed as: {'; '.join(computed)}." if computed else ""),
         "",
         "## Training dynamics",
         "",

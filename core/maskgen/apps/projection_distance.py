@@ -3,7 +3,7 @@ the same formula on masknet (offline, always there).
 
 * ``vgg``, labelled ``LPIPS[vgg]``: the lpips package's VGG16 variant (the distance of the StyleGAN2
   projector): torchvision's ImageNet VGG16 trunk, read from ``vgg16-397923af.pth`` wherever
-  :mod:`maskgen.evaluation.weights` looks (``$MASKGEN_WEIGHTS``, torch's hub cache), with the learned
+  :mod:`maskgen.evaluation.features.weights` looks (``$MASKGEN_WEIGHTS``, torch's hub cache), with the learned
   linear layers shipped inside the lpips package. Images under 64 px are upsampled to 64 px for it,
   images over 256 px area-downsampled to 256 px (as the reference projector does).
 * ``masknet``, labelled ``LPIPS[masknet]``: masknet's four stage outputs, unit-normalised along
@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.masknet import load_masknet
-from maskgen.evaluation.perceptual import lpips_with_trunk
-from maskgen.evaluation.weights import WeightFile, locate
+from maskgen.evaluation.features.masknet import load_masknet
+from maskgen.evaluation.features.perceptual import lpips_with_trunk
+from maskgen.evaluation.features.weights import WeightFile, locate
 
 VGG16 = WeightFile(
     "vgg16",

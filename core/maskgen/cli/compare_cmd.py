@@ -65,8 +65,9 @@ def compare(
     metrics: str = typer.Option(
         None,
         "--metrics",
-        help="Evaluators, e.g. fid,kid,lpips; 'none': none; default fid,kid,ssim,msssim and the "
-        "weightless c2st,asymmetry,colour.",
+        help="Evaluators, e.g. fid,kid,lpips; 'none': none; default: the paper's Table 1 metrics "
+        "(fid,kid,ssim,msssim), those without network weights (c2st,asymmetry,colour) and the "
+        "evaluators of installed plugins.",
     ),
     eval_num: int = typer.Option(
         500, "--eval-num", parser=EVAL_IMAGES, help="Generated images per run for the metrics."

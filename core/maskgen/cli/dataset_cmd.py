@@ -161,7 +161,7 @@ def label_colors(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing labels file."),
 ) -> None:
     """Propose the seven primary-colour labels from a hue/value rule on the central face region."""
-    from maskgen.evaluation.labels import write_colour_labels
+    from maskgen.evaluation.imagesets.labels import write_colour_labels
 
     target, counts = write_colour_labels(folder, out, force)
     summary = ", ".join(f"{name} {n}" for name, n in counts.items() if n)

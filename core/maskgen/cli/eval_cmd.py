@@ -29,7 +29,7 @@ from maskgen.cli.options import (
 )
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.evaluate import Tracker
+from maskgen.evaluation.context import Tracker
 
 classify_app = new_app("The paper's classification test: train a primary-colour classifier, evaluate it.")
 features_app = new_app("Feature networks of the evaluation (masknet).")
@@ -121,10 +121,11 @@ def eval_command(
         "fid,kid,ssim,msssim,lpips,classify",
         "--metrics",
         "-m",
-        help="Comma-separated: fid,kid,ssim,msssim,lpips,classify; without network weights also "
-        "c2st (classifier two-sample test), asymmetry, colour (seven-colour histogram distance); "
-        "prdc (precision, recall, density, coverage on --features); ppl (perceptual path length of a "
-        "--fake checkpoint, on the LPIPS network).",
+        help="Comma-separated evaluator names (maskgen list-plugins shows the installed ones): "
+        "fid,kid,ssim,msssim,lpips,classify; without network weights also c2st (classifier two-sample "
+        "test), asymmetry, colour (seven-colour histogram distance); prdc (precision, recall, density, "
+        "coverage on --features); ppl (perceptual path length of a --fake checkpoint, on the LPIPS "
+        "network); and those of installed plugins.",
     ),
     features: str = typer.Option(
         "masknet",
@@ -180,7 +181,7 @@ def eval_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Compare generated masks with real ones: FID/FD, KID/KD, SSIM, MS-SSIM, LPIPS, classification."""
-    from maskgen.evaluation.evaluate import EvalSettings, evaluate, parse_metrics, summary_rows
+    from maskgen.evaluation.evaluate import EvalSettings, evaluate, parse_metrics, preflight, summary_rows
     from maskgen.evaluation.imagesets import (
         common_size,
         expected_count,
@@ -202,7 +203,7 @@ def eval_command(
         max_pairs=pairs,
         download=download,
     )
-    settings.preflight()
+    preflight(settings)
     _outputs_writable(files=[json_path])
     if kind not in (None, "generation", "translation"):
         raise MaskgenError(f"--kind must be generation or translation, got {kind!r}")
@@ -300,7 +301,7 @@ def classify_train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a classifier by transfer learning: new last layer on a pretrained backbone (paper, Table 3)."""
-    from maskgen.evaluation.classification import save_classifier, train_classifier_on_folder
+    from maskgen.evaluation.features.classifier import save_classifier, train_classifier_on_folder
 
     _outputs_writable(folders=[out])
     with _tracker(quiet) as tracker:
@@ -344,7 +345,7 @@ def classify_eval(
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
 ) -> None:
     """Accuracy of a classifier on a labelled folder: overall, per class, and a confusion matrix PNG."""
-    from maskgen.evaluation.classification import classify_folder
+    from maskgen.evaluation.features.classifier import classify_folder
 
     _outputs_writable(files=[json_path, confusion])
     report, config, png = classify_folder(checkpoint, data, labels, pick_device(device), confusion)
@@ -409,7 +410,7 @@ def train_masknet_command(
     if finetune is not None:
         _finetune_masknet(finetune, labels, out, epochs or 10, batch or 32, quiet)
         return
-    from maskgen.evaluation.masknet_train import MasknetTrainConfig, train_masknet
+    from maskgen.evaluation.features.masknet_train import MasknetTrainConfig, train_masknet
 
     config = MasknetTrainConfig(
         count=count,
@@ -432,7 +433,7 @@ def train_masknet_command(
 def _finetune_masknet(
     data: Path, labels: Path | None, out: Path, epochs: int, batch: int, quiet: bool
 ) -> None:
-    from maskgen.evaluation.masknet_train import finetune_masknet_on_folder
+    from maskgen.evaluation.features.masknet_train import finetune_masknet_on_folder
 
     with _tracker(quiet) as tracker:
         progress = _step_progress(tracker, "fine-tuning masknet")
@@ -474,13 +475,13 @@ def report_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """The paper's Tables 1-3 and Fig. 6 (LPIPS bars) for several runs, as Markdown plus a PNG."""
-    from maskgen.evaluation.evaluate import EvalSettings
-    from maskgen.evaluation.report import build_report
+    from maskgen.evaluation.evaluate import EvalSettings, preflight
+    from maskgen.evaluation.reports.report import build_report
 
     settings = EvalSettings(
         features=features, weights=weights, lpips_weights=lpips_weights, classifier=classifier
     )
-    settings.preflight()
+    preflight(settings)
     _outputs_writable(files=[out])
     with _tracker(quiet) as tracker:
         written = build_report(runs, out, settings, num, pick_device(device), recompute, tracker)

@@ -1,136 +1,24 @@
 """maskgen's evaluators as plugins (registered directly by the registry, like every built-in part).
 
-Each evaluator is ``factory(options) -> Evaluator`` whose ``compute(real, fake)`` takes float images in
-[0, 1], [N, 3, H, W], and returns ``{label: value}``, the label naming the network, e.g. ``FD[masknet]``.
+This is the one list of maskgen's metrics: each evaluator is ``factory(options) -> Evaluator``, a
+:class:`~maskgen.evaluation.metrics.base.Metric` that measures on a call's shared context (features of
+each network extracted once per call) and, like any evaluator, computes ``{label: value}`` from two
+float image tensors in [0, 1], [N, 3, H, W], the label naming the network, e.g. ``FD[masknet]``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-import torch
-from pydantic import Field
-
-from maskgen.devices import pick_device
-from maskgen.evaluation.evaluate import EvalSettings, evaluate
-from maskgen.evaluation.imagesets import ImageSet, to_uint8_nhwc
+from maskgen.evaluation.metrics.base import CommonOptions, FeatureOptions, PairOptions
+from maskgen.evaluation.metrics.classify import Classify, ClassifyOptions
+from maskgen.evaluation.metrics.distances import FrechetDistance, KernelDistance
+from maskgen.evaluation.metrics.lpips import LPIPS, LpipsOptions
+from maskgen.evaluation.metrics.manifold import PRDC, PRDCOptions
+from maskgen.evaluation.metrics.path_length import PathLengthOptions, PerceptualPathLength
+from maskgen.evaluation.metrics.pixelstats import AsymmetryRatio, ColourDistance
+from maskgen.evaluation.metrics.similarity import MSSSIM, SSIM
+from maskgen.evaluation.metrics.twosample import C2ST
 from maskgen.plugins.hookspecs import hookimpl
-from maskgen.plugins.interfaces import Evaluator, Options, PluginSpec
-
-
-class CommonOptions(Options):
-    device: str = "auto"
-    seed: int = 0
-
-
-class FeatureOptions(CommonOptions):
-    features: Literal["masknet", "inception"] = "masknet"
-    weights: str | None = None  # the Inception file, or masknet weights other than the shipped ones
-
-
-class PRDCOptions(FeatureOptions):
-    k_pr: int = Field(3, ge=1)  # precision/recall: k-th neighbour radii (Kynkäänniemi et al. 2019)
-    k_dc: int = Field(5, ge=1)  # density/coverage (Naeem et al. 2020)
-
-
-class PairOptions(CommonOptions):
-    max_pairs: int | None = None
-
-
-class LpipsOptions(PairOptions):
-    net: Literal["masknet", "alex"] = "masknet"
-    weights: str | None = None
-
-
-class ClassifyOptions(CommonOptions):
-    classifier: str | None = None  # a `maskgen classify train` folder; default: masknet's colour head
-
-
-class MetricEvaluator(Evaluator):
-    """One metric of :func:`maskgen.evaluation.evaluate.evaluate` behind the Evaluator interface."""
-
-    def __init__(
-        self, name: str, higher_is_better: bool, settings: EvalSettings, device: str, network: str | None
-    ):
-        self.name = name
-        self.higher_is_better = higher_is_better
-        self.feature_network = network
-        self.settings = settings
-        self.device = device
-
-    def compute(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        sets = [ImageSet(to_uint8_nhwc(x), "tensor", "tensor") for x in (real, fake)]
-        result = evaluate(sets[0], sets[1], self.settings, pick_device(self.device))
-        return {entry["label"]: float(entry["value"]) for entry in result["metrics"].values()}
-
-
-def _features(name: str, higher: bool) -> Any:
-    def factory(options: FeatureOptions) -> Evaluator:
-        weights = options.weights
-        settings = EvalSettings(
-            metrics=[name],
-            features=options.features,
-            weights=weights if options.features == "inception" else None,
-            masknet=weights if options.features == "masknet" else None,
-            seed=options.seed,
-        )
-        return MetricEvaluator(name, higher, settings, options.device, options.features)
-
-    return factory
-
-
-def _prdc(options: PRDCOptions) -> Evaluator:
-    """Four numbers on one feature set: precision, recall, coverage (1 best) and density (1: as the
-    reals), each labelled with its network, e.g. ``precision[masknet]``."""
-    weights = options.weights
-    settings = EvalSettings(
-        metrics=["prdc"],
-        features=options.features,
-        weights=weights if options.features == "inception" else None,
-        masknet=weights if options.features == "masknet" else None,
-        seed=options.seed,
-        k_pr=options.k_pr,
-        k_dc=options.k_dc,
-    )
-    return MetricEvaluator("prdc", True, settings, options.device, options.features)
-
-
-def _pairs(name: str) -> Any:
-    def factory(options: PairOptions) -> Evaluator:
-        settings = EvalSettings(metrics=[name], seed=options.seed, max_pairs=options.max_pairs)
-        return MetricEvaluator(name, True, settings, options.device, None)
-
-    return factory
-
-
-def _lpips(options: LpipsOptions) -> Evaluator:
-    settings = EvalSettings(
-        metrics=["lpips"],
-        lpips_net=options.net,
-        lpips_weights=options.weights if options.net == "alex" else None,
-        masknet=options.weights if options.net == "masknet" else None,
-        seed=options.seed,
-        max_pairs=options.max_pairs,
-    )
-    # Two numbers: fake-real (lower: closer to the reals) and fake-fake (higher: more diverse).
-    return MetricEvaluator("lpips", True, settings, options.device, options.net)
-
-
-def _weightless(name: str) -> Any:
-    """C2ST, asymmetry ratio, colour distance: no network weights, lower is better (C2ST: 0.5 best)."""
-
-    def factory(options: CommonOptions) -> Evaluator:
-        settings = EvalSettings(metrics=[name], seed=options.seed)
-        return MetricEvaluator(name, False, settings, options.device, None)
-
-    return factory
-
-
-def _classify(options: ClassifyOptions) -> Evaluator:
-    settings = EvalSettings(metrics=["classify"], classifier=options.classifier, seed=options.seed)
-    return MetricEvaluator(
-        "classify", True, settings, options.device, "masknet" if not options.classifier else None
-    )
+from maskgen.plugins.interfaces import PluginSpec
 
 
 @hookimpl
@@ -140,70 +28,73 @@ def maskgen_evaluators() -> list[PluginSpec]:
             "evaluator",
             "fid",
             "Fréchet distance (FID[inception] / FD[masknet])",
-            _features("fid", False),
+            FrechetDistance,
             FeatureOptions,
         ),
         PluginSpec(
             "evaluator",
             "kid",
             "Kernel distance x10^3 (KID[inception] / KD[masknet])",
-            _features("kid", False),
+            KernelDistance,
             FeatureOptions,
         ),
         PluginSpec(
             "evaluator",
             "prdc",
             "Precision/recall (k=3, Kynkäänniemi et al. 2019), density/coverage (k=5, Naeem et al. 2020)",
-            _prdc,
+            PRDC,
             PRDCOptions,
         ),
         PluginSpec(
-            "evaluator",
-            "ssim",
-            "SSIM over random real/fake pairs (pytorch_msssim)",
-            _pairs("ssim"),
-            PairOptions,
+            "evaluator", "ssim", "SSIM over random real/fake pairs (pytorch_msssim)", SSIM, PairOptions
         ),
         PluginSpec(
             "evaluator",
             "msssim",
             "MS-SSIM over random real/fake pairs (reduced below 161 px)",
-            _pairs("msssim"),
+            MSSSIM,
             PairOptions,
         ),
         PluginSpec(
             "evaluator",
             "lpips",
             "LPIPS fake-real and fake-fake (alex: lpips package; masknet: offline)",
-            _lpips,
+            LPIPS,
             LpipsOptions,
         ),
         PluginSpec(
             "evaluator",
             "classify",
             "Seven primary-colour classification accuracy (real, fake)",
-            _classify,
+            Classify,
             ClassifyOptions,
         ),
         PluginSpec(
             "evaluator",
             "c2st",
             "Classifier two-sample test: held-out accuracy of a small CNN, real vs fake (0.5 best)",
-            _weightless("c2st"),
+            C2ST,
             CommonOptions,
         ),
         PluginSpec(
             "evaluator",
             "asymmetry",
             "Left-right asymmetry of the fakes relative to the reals (1 best)",
-            _weightless("asymmetry"),
+            AsymmetryRatio,
             CommonOptions,
         ),
         PluginSpec(
             "evaluator",
             "colour",
             "Total variation between the seven-colour histograms of real and fake (0 best)",
-            _weightless("colour"),
+            ColourDistance,
             CommonOptions,
+        ),
+        PluginSpec(
+            "evaluator",
+            "ppl",
+            "Perceptual path length of the generator the fakes are drawn from (on the LPIPS network)",
+            PerceptualPathLength,
+            PathLengthOptions,
         ),
     ]

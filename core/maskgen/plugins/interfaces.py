@@ -120,6 +120,10 @@ class Evaluator:
 
     Images are float tensors in [0, 1], shape [N, 3, H, W]. ``feature_network`` names the network the
     numbers depend on (e.g. "inception", "masknet") so that reports never mix them silently.
+
+    ``maskgen eval -m NAME``, ``maskgen report`` and ``maskgen compare`` run every evaluator by its
+    registered name; ``compute`` is all one needs. (maskgen's own evaluators also measure on a call's
+    shared context, :class:`maskgen.evaluation.metrics.base.Metric`, so that they share features.)
     """
 
     name: str = "evaluator"

@@ -9,7 +9,7 @@ different depths fit the same loss code.
   torchvision's ``vgg19-dcbb9e9d.pth``) or torchvision's own cache (``$TORCH_HOME/hub/checkpoints``).
   Nothing is ever downloaded: when the file is absent, one line says which file and where to put it,
   and we fall back to masknet.
-- ``masknet``: maskgen's own offline network (:mod:`maskgen.evaluation.masknet`), its four stage
+- ``masknet``: maskgen's own offline network (:mod:`maskgen.evaluation.features.masknet`), its four stage
   outputs. Falls back to ``random`` (with one line) when its weights are not installed.
 - ``random``: a small randomly initialised conv net with a fixed seed: the last resort, and the fast
   feature network of the tests. Random conv features still measure local structure and colour.
@@ -114,7 +114,7 @@ def _vgg19(path: Path) -> FeatureExtractor:
 
 
 def _masknet() -> FeatureExtractor:
-    from maskgen.evaluation.masknet import load_masknet, shipped_weights_path
+    from maskgen.evaluation.features.masknet import load_masknet, shipped_weights_path
 
     model = load_masknet()  # raises MaskgenError when the weights are not installed
 

@@ -7,7 +7,7 @@ and does the warp find a correspondence whose answer is known.
   tolerance is size // 128 px (0 at 64 px, 2 at 256 px): detailed masks at 64 px are 22% line pixels,
   so a 3x3 window finds a line almost anywhere (F1 0.91 for another mask's lines, 1.0 for the own;
   exact matching gives 0.44 and 1.0).
-* :class:`ColourCharacter`: the seven-colour histogram (:func:`maskgen.evaluation.pixelstats.
+* :class:`ColourCharacter`: the seven-colour histogram (:func:`maskgen.evaluation.metrics.pixelstats.
   colour_histogram`) of one mask, classified by the nearest class centroid fitted on labelled masks. The
   dominant colour alone does not work on lianpu: the black linework outweighs the character colour on
   most detailed masks (37% agreement with the labels on 200 held-out masks), the nearest centroid of the
@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from maskgen.data.sketch import XDoGParams, xdog
-from maskgen.evaluation.pixelstats import BACKGROUND_DISTANCE, colour_histogram
+from maskgen.evaluation.metrics.pixelstats import BACKGROUND_DISTANCE, colour_histogram
 from maskgen.translation.deform import DeformParams, deform
 
 LINE_THRESHOLD = 0.5  # sketches are in [0, 1], 0 = ink: darker than this is a line pixel
@@ -144,7 +144,7 @@ def known_warp_case(
 
 
 def _ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    from maskgen.evaluation.similarity import ssim_batch
+    from maskgen.evaluation.metrics.similarity import ssim_batch
 
     return ssim_batch((a.clamp(-1, 1) + 1) / 2, (b.clamp(-1, 1) + 1) / 2)
 

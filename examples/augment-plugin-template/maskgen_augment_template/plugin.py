@@ -1,11 +1,12 @@
-"""Registers the ``noise`` augmenter: adds Gaussian noise of fixed strength to every image entering D."""
+"""Registers the ``noise`` augmenter (Gaussian noise of fixed strength on every image entering D) and
+the ``brightness`` evaluator (the gap between the mean brightness of fakes and reals)."""
 
 from __future__ import annotations
 
 import torch
 from pydantic import Field
 
-from maskgen import AugmentContext, Augmenter, Options, PluginSpec, hookimpl
+from maskgen import AugmentContext, Augmenter, Evaluator, Options, PluginSpec, hookimpl
 
 CITATION = r"""@inproceedings{sonderby2017instancenoise,
   title     = {Amortised {MAP} Inference for Image Super-resolution},
@@ -53,5 +54,33 @@ def maskgen_augmenters() -> list[PluginSpec]:
             label="Instance noise",
             description="Gaussian instance noise of fixed strength in front of D (Sønderby et al. 2017)",
             citation=CITATION,
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# An evaluator, written to the documented interface: compute(real, fake) -> {label: value}
+# --------------------------------------------------------------------------------------------------
+
+
+class BrightnessGap(Evaluator):
+    """How much brighter or darker the fakes are than the reals: |mean(fake) - mean(real)| of the
+    pixel values in [0, 1] (0: the same mean brightness)."""
+
+    name = "brightness"
+    higher_is_better = False
+
+    def compute(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        return {"brightness gap": float((fake.mean() - real.mean()).abs())}
+
+
+@hookimpl
+def maskgen_evaluators() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            kind="evaluator",
+            name="brightness",
+            summary="Template plugin: gap between the mean brightness of fakes and reals (0 best)",
+            factory=lambda options: BrightnessGap(),
         )
     ]

@@ -4,12 +4,14 @@
 training images as the reals (:func:`run_reals`) and draws as many fakes from ``checkpoints/latest``
 (G_ema, seeds ``seed .. seed+num-1``, truncation 1), then computes
 
-* the built-in metrics of an :class:`~maskgen.evaluation.evaluate.EvalSettings` (what ``maskgen
-  report`` tabulates: FD/KD, SSIM, MS-SSIM, LPIPS, the classification test, C2ST, asymmetry,
-  colour distance), and/or
-* evaluator plugins by name (what ``maskgen compare`` tabulates: maskgen's own and installed ones; one
-  that fails becomes a note, the others still count; one with a ``features`` option runs once per
-  network of :data:`FEATURE_NETWORKS`),
+* the evaluators of an :class:`~maskgen.evaluation.context.EvalSettings` (what ``maskgen report``
+  tabulates: by default every registered evaluator), and/or
+* evaluators by name with their default options (what ``maskgen compare`` tabulates; one that fails
+  becomes a note, the others still count; one with a ``features`` option runs once per network of
+  :data:`maskgen.evaluation.evaluate.FEATURE_VARIANTS`),
+
+both through the plugin registry (:func:`maskgen.evaluation.evaluate.evaluate`,
+:func:`~maskgen.evaluation.evaluate.run_evaluators`),
 
 into one result dict ``{"metrics": {key: {"label", "value", ...}}, "notes": [...], "model": {...},
 "real": ..., "fake": ...}``. With ``cache`` the result is kept in ``RUN_DIR/eval.json`` and reused while
@@ -27,16 +29,13 @@ from typing import Any
 import torch
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.evaluate import EvalSettings, Tracker, evaluate
+from maskgen.evaluation.evaluate import EvalSettings, Tracker, evaluate, evaluator_names, run_evaluators
 from maskgen.evaluation.files import write_json
-from maskgen.evaluation.imagesets import ImageSet, as_float, checkpoint_dir, load_image_set
+from maskgen.evaluation.imagesets.sets import ImageSet, checkpoint_dir, load_image_set
 from maskgen.plugins import PluginRegistry, get_registry
 from maskgen.plugins.methods import method_label
 
 EVAL_FILE = "eval.json"
-# Feature networks tried for evaluator plugins with a ``features`` option: the offline one always
-# works, Inception (the paper's FID/KID) where its weights are present.
-FEATURE_NETWORKS = ("masknet", "inception")
 MIN_EVAL_SIZE = 16
 
 
@@ -95,7 +94,11 @@ def run_reals(train: dict[str, Any], num: int, seed: int = 0) -> ImageSet:
 
 
 def _cache_key(
-    ckpt: Path, settings: EvalSettings | None, num: int, evaluators: list[str] | None
+    ckpt: Path,
+    settings: EvalSettings | None,
+    num: int,
+    evaluators: list[str] | None,
+    registry: PluginRegistry,
 ) -> dict[str, Any]:
     key: dict[str, Any] = {"checkpoint": str(ckpt.resolve()), "num": num}
     if settings is not None:
@@ -105,10 +108,10 @@ def _cache_key(
             "classifier": str(settings.classifier) if settings.classifier else None,
             "masknet": str(settings.masknet) if settings.masknet else None,
             "seed": settings.seed,
-            "metrics": list(settings.metrics),
+            "metrics": evaluator_names(settings, registry),
+            "k_pr": settings.k_pr,
+            "k_dc": settings.k_dc,
         }
-        if "prdc" in settings.metrics:
-            key |= {"k_pr": settings.k_pr, "k_dc": settings.k_dc}
     if evaluators is not None:
         key["evaluators"] = list(evaluators)
     return key
@@ -143,7 +146,8 @@ def evaluate_run(
             result["model"].setdefault("kind", "translation")
             return result
         raise MaskgenError(f"{run_dir} has no checkpoint (checkpoints/latest) and no {EVAL_FILE}")
-    key = _cache_key(ckpt, settings, num, evaluators)
+    registry = registry or get_registry()
+    key = _cache_key(ckpt, settings, num, evaluators, registry)
     if cache and cache_file.is_file() and not recompute:
         cached = read_json(cache_file)
         if cached.get("report_key") == key:
@@ -157,12 +161,12 @@ def evaluate_run(
         ckpt, real.size, num, "fake", seed, device, progress=tracker.task(f"{label}: generate", num)
     )
     if settings is not None:
-        result = evaluate(real, fake, settings, device, tracker)
+        result = evaluate(real, fake, settings, device, tracker, registry)
     else:
         result = _empty_result(real, fake, seed, device)
     if evaluators:
         started = time.perf_counter()
-        metrics, notes = run_evaluators(evaluators, real, fake, device, registry)
+        metrics, notes = run_evaluators(evaluators, real, fake, device, registry, tracker)
         result["metrics"] |= metrics
         result["notes"] += notes
         result.setdefault("phase_seconds", {})["evaluators"] = round(time.perf_counter() - started, 2)
@@ -191,63 +195,6 @@ def _empty_result(real: ImageSet, fake: ImageSet, seed: int, device: torch.devic
         "device": str(device),
         "phase_seconds": {},
     }
-
-
-# --------------------------------------------------------------------------------------------------
-# Evaluator plugins
-# --------------------------------------------------------------------------------------------------
-
-
-def run_evaluators(
-    names: list[str],
-    real: ImageSet,
-    fake: ImageSet,
-    device: torch.device,
-    registry: PluginRegistry | None = None,
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Evaluator plugins on two image sets: ({label: entry}, notes on what could not be computed)."""
-    registry = registry or get_registry()
-    real_x, fake_x = as_float(real.images, device), as_float(fake.images, device)
-    metrics: dict[str, dict[str, Any]] = {}
-    notes: list[str] = []
-    for name in names:
-        for options in evaluator_variants(name, registry):
-            values, network, note = _run_evaluator(name, options, real_x, fake_x, registry)
-            for label, value in values.items():
-                metrics[label] = {"label": label, "value": value, "evaluator": name, "options": options}
-                if network:
-                    metrics[label]["feature_network"] = network
-            if note:
-                notes.append(note)
-    return metrics, notes
-
-
-def evaluator_variants(name: str, registry: PluginRegistry) -> list[dict[str, Any]]:
-    fields = registry.get("evaluator", name).options.model_fields
-    return [{"features": net} for net in FEATURE_NETWORKS] if "features" in fields else [{}]
-
-
-def _run_evaluator(
-    name: str, options: dict[str, Any], real: torch.Tensor, fake: torch.Tensor, registry: PluginRegistry
-) -> tuple[dict[str, float], str | None, str | None]:
-    from maskgen.plugins.factory import parse_options
-
-    try:
-        evaluator = registry.get("evaluator", name).factory(
-            parse_options("evaluator", name, options, registry)
-        )
-        values = evaluator.compute(real, fake)
-    except Exception as exc:  # noqa: BLE001 - one evaluator's failure must not hide the others
-        where = name + "".join(f" ({k}={v})" for k, v in options.items())
-        return {}, None, f"{where}: {' '.join(str(exc).split()) or type(exc).__name__}"
-    network = getattr(evaluator, "feature_network", None)
-    out = {}
-    for label, value in values.items():
-        # Name the network unless the label does (the evaluation plugins do: 'FD[masknet]').
-        if network and network != "inception" and "[" not in label:
-            label = f"{label}[{network}]"
-        out[label] = float(value)
-    return out, network, None
 
 
 def metric_values(result: dict[str, Any]) -> dict[str, float]:

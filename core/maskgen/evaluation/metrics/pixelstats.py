@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from maskgen.evaluation.context import EvalContext
+from maskgen.evaluation.metrics.base import Entries, Metric
+
 ASYMMETRY_EPS = 1.0 / 255.0
 # Pixels closer than this (RGB Euclidean, 0-255) to pure white are background, not face: it keeps the
 # background (255) and paper (250, 248, 242) out and the painted whites (powder white (244, 242, 236),
@@ -99,3 +102,44 @@ def colour_distance(real: np.ndarray, fake: np.ndarray) -> dict[str, Any]:
         "face_pixels": {"real": n_real, "fake": n_fake},
         "background_distance": BACKGROUND_DISTANCE,
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluators
+# --------------------------------------------------------------------------------------------------
+
+
+class AsymmetryRatio(Metric):
+    """Left-right asymmetry of the fakes relative to the reals (1 best)."""
+
+    name, keys, table = "asymmetry", ("asymmetry",), "weightless"
+    note = (
+        "Asymmetry ratio: mean |x - flip(x)| of the fakes over that of the reals (1: as symmetric as "
+        "the reals)."
+    )
+
+    def measure(self, context: EvalContext) -> Entries:
+        entry: dict[str, Any] = {"label": "asymmetry ratio", "higher_is_better": False, "best": 1.0}
+        return {"asymmetry": entry | asymmetry_ratio(context.real.images, context.fake.images)}
+
+    def summary(self, key: str, entry: dict[str, Any]) -> tuple[str, str]:
+        detail = f"mean |x - flip(x)|: fake {entry['fake']:.4f}, real {entry['real']:.4f}; 1 = as the reals"
+        return f"{entry['value']:.4f}", detail
+
+
+class ColourDistance(Metric):
+    """Total variation between the seven-colour histograms of real and fake (0 best)."""
+
+    name, keys, table = "colour", ("colour",), "weightless"
+    note = (
+        "Colour TV[7]: total variation between the seven primary-colour histograms of the face pixels "
+        "(0: the same colours)."
+    )
+
+    def measure(self, context: EvalContext) -> Entries:
+        entry: dict[str, Any] = {"label": "colour TV[7]", "higher_is_better": False, "best": 0.0}
+        return {"colour": entry | colour_distance(context.real.images, context.fake.images)}
+
+    def summary(self, key: str, entry: dict[str, Any]) -> tuple[str, str]:
+        detail = f"total variation of 7-colour histograms (JS {entry['js']:.4f}); 0 = same colours"
+        return f"{entry['value']:.4f}", detail

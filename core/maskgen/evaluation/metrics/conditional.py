@@ -3,7 +3,7 @@
 :func:`colour_rule_accuracy` draws ``per_class`` masks of every class of a ``maskgen run --cond``
 checkpoint (``maskgen generate --class C``: seeds ``seed .. seed+per_class-1``, noise const) and labels
 each with the documented colour rule of ``maskgen dataset label-colors``
-(:mod:`maskgen.evaluation.colour_rule`); the accuracy of class C is the share of its masks that the
+(:mod:`maskgen.evaluation.imagesets.colour_rule`); the accuracy of class C is the share of its masks that the
 rule calls C. The rule needs no network weights and agrees with the true class on 99% of the
 procedural masks, so low numbers are the generator's, not the rule's.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.colour_rule import colour_labels
+from maskgen.evaluation.imagesets.colour_rule import colour_labels
 from maskgen.images import to_uint8
 
 

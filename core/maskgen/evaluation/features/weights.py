@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import torch
 
 from maskgen.errors import MaskgenError
+from maskgen.outputs import atomic_write
 
 ENV_DIR = "MASKGEN_WEIGHTS"
 DOWNLOAD_TIMEOUT_S = 20.0
@@ -108,20 +108,16 @@ def fetch(weight: WeightFile, url: str | None = None, timeout: float = DOWNLOAD_
     """Download ``weight`` into torch's hub cache (atomically); any failure is one MaskgenError line."""
     target = hub_checkpoints_dir() / weight.filename
     url = url or weight.url
+
+    def download(tmp: str) -> None:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out)
+
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out)
-            except BaseException:
-                out.close()
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        os.replace(tmp, target)
-    except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections are OSErrors
-        reason = " ".join(str(getattr(exc, "reason", exc)).split())
+        atomic_write(target, download)
+    except (OSError, ValueError, MaskgenError) as exc:  # URLError, timeouts, refused connections
+        cause = exc.__cause__ if isinstance(exc, MaskgenError) and exc.__cause__ is not None else exc
+        reason = " ".join(str(getattr(cause, "reason", cause)).split())
         raise MaskgenError(
             f"could not download {weight.filename} from {url} ({reason}); put the file in {target.parent}/ "
             "or pass --weights PATH"

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskgen.errors import MaskgenError
+from maskgen.evaluation.context import EvalContext
+from maskgen.evaluation.metrics.base import Entries, Metric
 
 C2ST_SIZE = 32
 TEST_FRACTION = 0.4
@@ -149,3 +151,32 @@ def c2st(
         "batch": batch,
         "seed": seed,
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluator
+# --------------------------------------------------------------------------------------------------
+
+
+class C2ST(Metric):
+    """Classifier two-sample test: held-out accuracy of a small CNN, real vs fake (0.5 best)."""
+
+    name, keys, table = "c2st", ("c2st",), "weightless"
+    note = (
+        "C2ST acc[cnn]: held-out accuracy ± standard error of a small CNN trained to tell the model's "
+        "images from the real ones (0.5: indistinguishable, 1: perfectly separable)."
+    )
+
+    def measure(self, context: EvalContext) -> Entries:
+        result = c2st(context.real.images, context.fake.images, seed=self.options.seed)
+        context.tracker.task("C2ST (train a small CNN)", 1)(1)
+        # 0.5: real and fake cannot be told apart; closer to 0.5 is better.
+        return {"c2st": {"label": "C2ST acc[cnn]", "higher_is_better": False, "best": 0.5} | result}
+
+    def summary(self, key: str, entry: dict[str, Any]) -> tuple[str, str]:
+        low, high = entry["ci95"]
+        detail = (
+            f"± {entry['stderr']:.3f} (95% CI {low:.3f}-{high:.3f}), {entry['test_images']} held-out "
+            "images; 0.5 = indistinguishable, 1 = separable"
+        )
+        return f"{entry['value']:.4f}", detail

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from maskgen.data.procedural import mask_plan, render_mask, render_masks
+from maskgen.evaluation.features.masknet import MaskNet
 from maskgen.evaluation.files import write_json, write_safetensors
-from maskgen.evaluation.masknet import MaskNet
 
 AUX_KEYS = ("pattern", "brow", "eye", "nose", "emblem", "mouth")
 AUX_WEIGHT = 0.3
@@ -187,7 +187,7 @@ def finetune_masknet(
     and after. The auxiliary heads are kept as they are: they only matter while training on procedural
     masks.
     """
-    from maskgen.evaluation.masknet import load_masknet
+    from maskgen.evaluation.features.masknet import load_masknet
 
     started = time.perf_counter()
     torch.manual_seed(seed)
@@ -244,8 +244,8 @@ def finetune_masknet_on_folder(
     """:func:`finetune_masknet` on a folder whose labels are colour names (red, purple, black, ...)."""
     from maskgen.data.procedural import CATEGORY_NAMES
     from maskgen.errors import MaskgenError
-    from maskgen.evaluation.classification import map_labels
-    from maskgen.evaluation.labels import load_labelled_folder
+    from maskgen.evaluation.features.classifier import map_labels
+    from maskgen.evaluation.imagesets.labels import load_labelled_folder
 
     images, values, names = load_labelled_folder(data, labels, 64)
     if names == [str(i) for i in range(len(names))]:

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.imagesets import batches_uint8
-from maskgen.evaluation.masknet import FEATURE_DIM, load_masknet
-from maskgen.evaluation.weights import INCEPTION, locate
+from maskgen.evaluation.features.masknet import FEATURE_DIM, load_masknet
+from maskgen.evaluation.features.weights import INCEPTION, locate
+from maskgen.evaluation.imagesets.sets import batches_uint8
 
 ProgressFn = Callable[[int], None]  # called with the number of images just processed
 

@@ -248,7 +248,7 @@ def _load_folder(
     root: Path, size: int, num: int, role: str, seed: int, progress: ProgressFn | None, frame: bool
 ) -> ImageSet:
     from maskgen.data.folder import decode_images, find_images, warn_skipped
-    from maskgen.evaluation.labels import folder_labels
+    from maskgen.evaluation.imagesets.labels import folder_labels
 
     if not root.is_dir():
         raise MaskgenError(f"{role} image folder not found: {root}")

@@ -15,11 +15,15 @@ depends on the LPIPS network (labelled, ``PPL[masknet]`` or ``PPL[alex]``), so c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from maskgen.evaluation.perceptual import Lpips
+from maskgen.errors import MaskgenError
+from maskgen.evaluation.context import EvalContext, EvalSettings
+from maskgen.evaluation.features.perceptual import Lpips
+from maskgen.evaluation.metrics.base import CommonOptions, Entries, Metric, preflight_network
 
 EPSILON = 1e-4
 PERCENTILES = (1, 99)
@@ -62,3 +66,57 @@ def perceptual_path_length(lengths: np.ndarray) -> float:
     low, high = np.percentile(lengths, PERCENTILES)
     kept = lengths[(lengths >= low) & (lengths <= high)]
     return float(kept.mean())
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluator
+# --------------------------------------------------------------------------------------------------
+
+
+class PathLengthOptions(CommonOptions):
+    net: Literal["masknet", "alex"] = "masknet"
+    weights: str | None = None  # the AlexNet file, or masknet weights other than the shipped ones
+
+
+class PerceptualPathLength(Metric):
+    """PPL of the generator the fakes are drawn from (one walk step per fake), on the LPIPS network;
+    the reals play no part. Needs the fakes to come from a checkpoint."""
+
+    name, keys, table = "ppl", ("ppl",), None
+
+    def __init__(self, options: PathLengthOptions) -> None:
+        super().__init__(options)
+        self.feature_network = options.net
+
+    def preflight(self, settings: EvalSettings) -> None:
+        preflight_network(self.options.net, self.options.weights, settings)
+
+    def measure(self, context: EvalContext) -> Entries:
+        from maskgen.artifacts.generator import load_generator
+
+        fake = context.fake
+        checkpoint = fake.info.get("checkpoint")
+        if fake.kind != "checkpoint" or not checkpoint:
+            raise MaskgenError(
+                "ppl measures a generator: give --fake a checkpoint or run directory, not images"
+            )
+        G, _ = load_generator(checkpoint, context.device)
+        name = self.options.net
+        net = context.lpips(name, self.options.weights)
+        walks = len(fake.images)
+        progress = context.tracker.task("path length", walks)
+        lengths = path_lengths(G, net, walks, seed=self.options.seed, progress=progress)
+        entry = {
+            "label": f"PPL[{name}]",
+            "value": perceptual_path_length(lengths),
+            "walks": walks,
+            "epsilon": EPSILON,
+            "median": float(np.median(lengths)),
+            "feature_network": name,
+            "higher_is_better": False,
+        }
+        return {"ppl": entry}
+
+    def summary(self, key: str, entry: dict[str, Any]) -> tuple[str, str]:
+        detail = f"{entry['walks']} walk steps in W, epsilon {entry['epsilon']:g}; lower = smoother walks"
+        return f"{entry['value']:.4f}", detail

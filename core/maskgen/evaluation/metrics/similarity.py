@@ -23,15 +23,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
-from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.imagesets import as_float
+from maskgen.evaluation.context import EvalContext
+from maskgen.evaluation.imagesets.pairing import cross_pairs
+from maskgen.evaluation.imagesets.sets import as_float
+from maskgen.evaluation.metrics.base import Entries, Metric
 
 MS_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 SIGMA = 1.5
@@ -82,14 +85,48 @@ def msssim_batch(a: torch.Tensor, b: torch.Tensor, setup: MsssimSetup | None = N
     return msssim_scales(a, b, setup)
 
 
+def gaussian_window(size: int, sigma: float = SIGMA) -> torch.Tensor:
+    """The normalized 1-D Gaussian of ``size`` taps, centred: [size] (pytorch_msssim's window)."""
+    coords = torch.arange(size, dtype=torch.float) - size // 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _blur(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Separable valid-mode Gaussian blur of every channel (a side shorter than the window is left)."""
+    channels, taps = x.shape[1], window.numel()
+    kernel = window.to(x.device, x.dtype).view(1, 1, 1, taps).repeat(channels, 1, 1, 1)
+    if x.shape[2] >= taps:  # heights first, then widths: pytorch_msssim's order, so its very values
+        x = F.conv2d(x, kernel.transpose(2, 3), groups=channels)
+    if x.shape[3] >= taps:
+        x = F.conv2d(x, kernel, groups=channels)
+    return x
+
+
+def ssim_and_contrast(
+    a: torch.Tensor, b: torch.Tensor, window: torch.Tensor, k: tuple[float, float] = (0.01, 0.03)
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel SSIM and contrast-structure term of [0, 1] images: ([N, C], [N, C])."""
+    c1, c2 = k[0] ** 2, k[1] ** 2  # data range 1
+    mu_a, mu_b = _blur(a, window), _blur(b, window)
+    mu_aa, mu_bb, mu_ab = mu_a.pow(2), mu_b.pow(2), mu_a * mu_b
+    var_a = _blur(a * a, window) - mu_aa
+    var_b = _blur(b * b, window) - mu_bb
+    cov = _blur(a * b, window) - mu_ab
+    cs_map = (2 * cov + c2) / (var_a + var_b + c2)
+    ssim_map = ((2 * mu_ab + c1) / (mu_aa + mu_bb + c1)) * cs_map
+    return ssim_map.flatten(2).mean(-1), cs_map.flatten(2).mean(-1)
+
+
 def msssim_scales(a: torch.Tensor, b: torch.Tensor, setup: MsssimSetup) -> torch.Tensor:
-    """pytorch_msssim.ms_ssim's loop (its per-scale ``_ssim``, relu, 2x average pooling) for any window
-    and number of scales; with the standard setup it gives ms_ssim's values."""
-    win = _fspecial_gauss_1d(setup.window, SIGMA).repeat([a.shape[1], 1, 1, 1])
+    """MS-SSIM (Wang et al. 2003) as pytorch_msssim.ms_ssim computes it (per-scale SSIM, relu, 2x
+    average pooling) for any window and number of scales; with the standard setup it gives ms_ssim's
+    values."""
+    window = gaussian_window(setup.window)
     weights = a.new_tensor(setup.weights)
     mcs = []
     for level in range(setup.scales):
-        ssim_per_channel, cs = _ssim(a, b, data_range=1.0, win=win, size_average=False)
+        ssim_per_channel, cs = ssim_and_contrast(a, b, window)
         if level < setup.scales - 1:
             mcs.append(torch.relu(cs))
             padding = [s % 2 for s in a.shape[2:]]
@@ -124,3 +161,64 @@ def paired_mean(
         if progress is not None:
             progress(len(ia))
     return total / len(index_a)
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluators
+# --------------------------------------------------------------------------------------------------
+
+
+class _PairedSimilarity(Metric):
+    table = "quality"
+    higher_is_better = True
+
+    def _pairs(self, context: EvalContext) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        seed = self.options.seed
+        ia, ib = cross_pairs(len(context.real.images), len(context.fake.images), seed, self.options.max_pairs)
+        return ia, ib, {"pairs": len(ia), "pairing": "real/fake random pairs", "pairing_seed": seed}
+
+
+class SSIM(_PairedSimilarity):
+    """SSIM over random real/fake pairs (pytorch_msssim's window: 11 taps, sigma 1.5)."""
+
+    name, keys, paper_column = "ssim", ("ssim",), (3, "SSIM")
+
+    def measure(self, context: EvalContext) -> Entries:
+        ia, ib, pairing = self._pairs(context)
+        progress = context.tracker.task("SSIM", len(ia))
+        real, fake = context.real.images, context.fake.images
+        value = paired_mean(ssim_batch, real, fake, ia, ib, context.device, progress=progress)
+        return {"ssim": {"label": "SSIM", "value": value, "higher_is_better": True, "window": 11} | pairing}
+
+
+class MSSSIM(_PairedSimilarity):
+    """MS-SSIM over random real/fake pairs; below 161 px with a smaller window or fewer scales."""
+
+    name, keys, paper_column = "msssim", ("msssim",), (4, "MS-SSIM")
+
+    def measure(self, context: EvalContext) -> Entries:
+        ia, ib, pairing = self._pairs(context)
+        setup = msssim_setup(context.real.size)
+        value = paired_mean(
+            lambda a, b: msssim_batch(a, b, setup),
+            context.real.images,
+            context.fake.images,
+            ia,
+            ib,
+            context.device,
+            progress=context.tracker.task(setup.label, len(ia)),
+        )
+        if not setup.standard:
+            context.notes.append(
+                f"MS-SSIM at {context.real.size} px uses a {setup.window}-px window and {setup.scales} "
+                "scales (the standard 11-px window with 5 scales needs images over 160 px)"
+            )
+        entry = {
+            "label": setup.label,
+            "value": value,
+            "higher_is_better": True,
+            "window": setup.window,
+            "scales": setup.scales,
+            "weights": [round(w, 4) for w in setup.weights],
+        }
+        return {"msssim": entry | pairing}

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from maskgen.errors import MaskgenError
-from maskgen.evaluation.masknet import load_masknet
-from maskgen.evaluation.weights import ALEXNET, locate
+from maskgen.evaluation.features.masknet import load_masknet
+from maskgen.evaluation.features.weights import ALEXNET, locate
 
 ALEX_MIN_SIZE = 64
 # lpips' alexnet wrapper splits torchvision's ``features`` into five slices at these indices.

@@ -19,9 +19,14 @@ from the expansion |a|^2 + |b|^2 - 2 a.b in float64 (a matrix product: fast enou
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from pydantic import Field
 
 from maskgen.errors import MaskgenError
+from maskgen.evaluation.context import EvalContext, EvalSettings
+from maskgen.evaluation.metrics.base import Entries, FeatureOptions, Metric, preflight_network
 
 PR_K = 3  # Kynkäänniemi et al. 2019
 DC_K = 5  # Naeem et al. 2020
@@ -96,3 +101,69 @@ def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = DC_K) -> dict[
     """Density and coverage (Naeem et al. 2020) of fake features against real ones (real balls only)."""
     values = prdc(real, fake, k_pr=k, k_dc=k)
     return {"density": values["density"], "coverage": values["coverage"]}
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluator
+# --------------------------------------------------------------------------------------------------
+
+PRDC_KEYS = ("precision", "recall", "density", "coverage")
+_DETAIL = {
+    "precision": "share of fakes inside a real's ball (1 best)",
+    "recall": "share of reals inside a fake's ball (1 best)",
+    "density": "real balls holding each fake, / k (1 = as the reals)",
+    "coverage": "share of real balls holding a fake (1 best)",
+}
+
+
+class PRDCOptions(FeatureOptions):
+    k_pr: int = Field(PR_K, ge=1)  # precision/recall: k-th neighbour radii (Kynkäänniemi et al. 2019)
+    k_dc: int = Field(DC_K, ge=1)  # density/coverage (Naeem et al. 2020)
+
+
+class PRDC(Metric):
+    """Four numbers on the features FD/KD use (shared with them in a call): precision, recall, coverage
+    (1 best) and density (1: as the reals), each labelled with its network, e.g. ``precision[masknet]``."""
+
+    name, keys, table = "prdc", PRDC_KEYS, "manifold"
+    higher_is_better = True
+    note = (
+        "Precision, recall, density, coverage: k-nearest-neighbour balls in feature space. Precision: "
+        "share of fakes inside some real's ball (fidelity); recall: share of reals inside some fake's "
+        "ball (diversity); k={k_pr} (Kynkäänniemi et al. 2019). Density: real balls holding a fake, per "
+        "fake and k (1: as the reals; above 1: fakes crowd where the reals are dense); coverage: share of "
+        "real balls holding at least one fake; k={k_dc} (Naeem et al. 2020)."
+    )
+
+    def report_note(self, entries: list[dict[str, Any]]) -> str:
+        k_pr = next((e["k"] for e in entries if e["label"].startswith("precision")), PR_K)
+        k_dc = next((e["k"] for e in entries if e["label"].startswith("density")), DC_K)
+        return self.note.format(k_pr=k_pr, k_dc=k_dc)
+
+    def __init__(self, options: PRDCOptions) -> None:
+        super().__init__(options)
+        self.feature_network = options.features
+
+    def preflight(self, settings: EvalSettings) -> None:
+        preflight_network(self.options.features, self.options.weights, settings)
+
+    def measure(self, context: EvalContext) -> Entries:
+        net, weights = self.options.features, self.options.weights
+        k_pr, k_dc = self.options.k_pr, self.options.k_dc
+        values = prdc(
+            context.features(net, "real", weights), context.features(net, "fake", weights), k_pr, k_dc
+        )
+        out: Entries = {}
+        for key in PRDC_KEYS:
+            out[key] = {
+                "label": f"{key}[{net}]",
+                "value": values[key],
+                "k": k_pr if key in ("precision", "recall") else k_dc,
+                "feature_network": net,
+                "higher_is_better": key != "density",
+                "best": 1.0,
+            }
+        return out
+
+    def summary(self, key: str, entry: dict[str, Any]) -> tuple[str, str]:
+        return f"{entry['value']:.4f}", f"k={entry['k']} nearest neighbours; {_DETAIL[key]}"

@@ -161,14 +161,14 @@ LABEL_SIZE = 64  # the colour rule looks at the images at this size
 
 
 def propose_colour_labels(folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
-    """The colour rule (:mod:`maskgen.evaluation.colour_rule`) on every image under ``folder``.
+    """The colour rule (:mod:`maskgen.evaluation.imagesets.colour_rule`) on every image under ``folder``.
 
     Returns (one row per readable image: file relative to ``folder``, label index, category name,
     confidence; the unreadable files).
     """
     from maskgen.data.folder import find_images, load_image
     from maskgen.data.procedural import CATEGORY_NAMES
-    from maskgen.evaluation.colour_rule import colour_label
+    from maskgen.evaluation.imagesets.colour_rule import colour_label
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -29,10 +29,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 from maskgen.errors import MaskgenError
+from maskgen.evaluation.features.masknet import FEATURE_DIM, MaskNet, load_masknet
+from maskgen.evaluation.features.weights import RESNET18, locate
 from maskgen.evaluation.files import write_json, write_safetensors
-from maskgen.evaluation.imagesets import as_float
-from maskgen.evaluation.masknet import FEATURE_DIM, MaskNet, load_masknet
-from maskgen.evaluation.weights import RESNET18, locate
+from maskgen.evaluation.imagesets.sets import as_float
 
 BACKBONES = ("resnet18", "masknet")
 WEIGHTS_FILE = "classifier.safetensors"
@@ -346,7 +346,7 @@ def classify_folder(
 
     The confusion matrix goes to ``confusion``, default ``CHECKPOINT/confusion-<folder name>.png``.
     """
-    from maskgen.evaluation.labels import load_labelled_folder
+    from maskgen.evaluation.imagesets.labels import load_labelled_folder
 
     model, config = load_classifier(checkpoint, device)
     images, values, names = load_labelled_folder(data, labels, config.input_size)
@@ -379,7 +379,7 @@ def train_classifier_on_folder(
     ``on_note`` hears what is worth knowing about the setup once the inputs are checked, before the
     training starts (e.g. that a random ResNet18 with only its last layer trained learns little).
     """
-    from maskgen.evaluation.labels import load_labelled_folder
+    from maskgen.evaluation.imagesets.labels import load_labelled_folder
 
     if backbone not in DEFAULT_INPUT:
         raise MaskgenError(f"unknown backbone {backbone!r}; valid: {', '.join(DEFAULT_INPUT)}")
