@@ -37,6 +37,15 @@ def generate(
         None, "--truncation-sweep", help="e.g. 0.3,0.5,0.7,1.0: one grid row per psi (--out a .png)."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    size: int | None = typer.Option(
+        None,
+        "--size",
+        help="Size of the masks in pixels: the GAN's own (e.g. 64) or, where the checkpoint has an "
+        "upscaler, print size (e.g. 256, the default then).",
+    ),
+    upscaler: str | None = typer.Option(
+        None, "--upscaler", help="Another upscaler for the second stage (PATH, base:NAME or hf://...)."
+    ),
     class_name: str | None = typer.Option(
         None,
         "--class",
@@ -44,8 +53,10 @@ def generate(
         "yellow; default: seed s as class s mod 7.",
     ),
 ) -> None:
-    """Draw new masks with the generator (EMA weights) of a checkpoint."""
-    from maskgen.artifacts.generator import class_index, generate_images, load_generator
+    """Draw new masks with the generator (EMA weights) of a checkpoint, at print size where it has an
+    upscaler (the GAN decides the mask, the upscaler draws it 4x larger)."""
+    from maskgen.apps.cascade import load_cascade
+    from maskgen.artifacts.generator import class_index
 
     seed_list = parse_seeds(seeds)
     if truncation_sweep is not None:
@@ -55,20 +66,22 @@ def generate(
         psis = parse_psis(truncation_sweep)
         if out.suffix.lower() != ".png":
             raise MaskgenError(f"--truncation-sweep writes one grid: --out must be a .png file, got {out}")
-        G, loaded = load_generator(checkpoint, pick_device(device))
-        rows = sweep(G, seed_list, psis, noise_mode.value, class_index(loaded, class_name))
-        save_grid(rows, out, columns=len(seed_list))
+        cascade = load_cascade(checkpoint, pick_device(device), upscaler)
+        chosen = cascade.check_size(size)
+        rows = sweep(
+            cascade.generator, seed_list, psis, noise_mode.value, class_index(cascade.checkpoint, class_name)
+        )
+        save_grid(cascade.enlarge(rows, chosen), out, columns=len(seed_list))
         typer.echo(f"wrote a truncation sweep to {out}: rows psi {', '.join(f'{p:g}' for p in psis)}")
         return
-    G, loaded = load_generator(checkpoint, pick_device(device))
-    index = class_index(loaded, class_name)
-    images = generate_images(
-        G, seed_list, truncation=truncation, noise_mode=noise_mode.value, class_index=index
-    )
+    cascade = load_cascade(checkpoint, pick_device(device), upscaler)
+    chosen = cascade.check_size(size)
+    index = class_index(cascade.checkpoint, class_name)
+    images = cascade.draw(seed_list, truncation, noise_mode.value, index, chosen)
     if out.suffix.lower() == ".png":
         save_grid(images, out)
-        typer.echo(f"wrote a grid of {len(seed_list)} masks to {out}")
+        typer.echo(f"wrote a grid of {len(seed_list)} masks at {chosen} px to {out}")
         return
     for seed, image in zip(seed_list, to_uint8(images), strict=True):
         save_png(image, out / f"seed{seed:04d}.png")
-    typer.echo(f"wrote {len(seed_list)} masks to {out}/")
+    typer.echo(f"wrote {len(seed_list)} masks at {chosen} px to {out}/")

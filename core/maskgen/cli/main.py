@@ -14,6 +14,7 @@ from maskgen.cli import (  # noqa: F401
     run_cmd,
     studio_cmd,
     translate_cmd,
+    upscale_cmd,
 )
 from maskgen.cli.app import app
 

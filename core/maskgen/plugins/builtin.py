@@ -120,3 +120,41 @@ def maskgen_augmenters() -> list[PluginSpec]:
             description="no augmentation (plain StyleGAN2)",
         )
     ]
+
+
+ESRGAN_CITATION = """@inproceedings{wang2018esrgan,
+  title     = {{ESRGAN}: Enhanced Super-Resolution Generative Adversarial Networks},
+  author    = {Wang, Xintao and Yu, Ke and Wu, Shixiang and Gu, Jinjin and Liu, Yihao and Dong, Chao
+               and Qiao, Yu and Loy, Chen Change},
+  booktitle = {European Conference on Computer Vision Workshops (ECCVW)},
+  year      = {2018}
+}"""
+
+
+class RRDBOptions(Options):
+    channels: int = Field(32, ge=4, le=512)
+    blocks: int = Field(3, ge=1, le=64)
+    growth: int = Field(16, ge=1, le=256)
+
+
+def build_rrdb(options: RRDBOptions, scale: int) -> torch.nn.Module:
+    from maskgen.networks.upscaler import RRDBUpscaler
+
+    return RRDBUpscaler(scale=scale, channels=options.channels, blocks=options.blocks, growth=options.growth)
+
+
+@hookimpl
+def maskgen_upscalers() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            kind="upscaler",
+            name="rrdb",
+            summary="Residual-in-residual dense blocks at the small size, sub-pixel output, added to "
+            "bilinear enlargement (ESRGAN's layout, made small for CPUs; Wang et al. 2018)",
+            factory=build_rrdb,
+            options=RRDBOptions,
+            label="RRDB upscaler",
+            description="a residual-in-residual dense block upscaler (ESRGAN, Wang et al. 2018)",
+            citation=ESRGAN_CITATION,
+        )
+    ]

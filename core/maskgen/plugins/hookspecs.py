@@ -41,5 +41,12 @@ def maskgen_evaluators() -> list[PluginSpec]:
 
 
 @hookspec
+def maskgen_upscalers() -> list[PluginSpec]:
+    """The cascade's second stage (factory: ``(options, scale) -> nn.Module``): small masks [N, 3, h, w]
+    in [-1, 1] in, [N, 3, scale*h, scale*w] out. maskgen trains it (L1 and an adversarial loss on
+    spoiled small inputs) and ships a base one; a plugin brings its own architecture."""
+
+
+@hookspec
 def maskgen_pretrained_checkpoints() -> dict[str, str]:
     """Short names of published checkpoints mapped to ``OWNER/REPO@REVISION``."""

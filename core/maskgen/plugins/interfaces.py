@@ -15,8 +15,8 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict
 
-PluginKind = Literal["generator", "augmenter", "translator", "evaluator"]
-PLUGIN_KINDS: tuple[PluginKind, ...] = ("generator", "augmenter", "translator", "evaluator")
+PluginKind = Literal["generator", "augmenter", "translator", "evaluator", "upscaler"]
+PLUGIN_KINDS: tuple[PluginKind, ...] = ("generator", "augmenter", "translator", "evaluator", "upscaler")
 
 
 class Options(BaseModel):

@@ -22,6 +22,7 @@ _HOOK_OF_KIND: dict[PluginKind, str] = {
     "augmenter": "maskgen_augmenters",
     "translator": "maskgen_translators",
     "evaluator": "maskgen_evaluators",
+    "upscaler": "maskgen_upscalers",
 }
 
 

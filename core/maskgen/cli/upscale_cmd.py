@@ -1,0 +1,111 @@
+"""``maskgen upscale train|apply``: the cascade's second stage, a learned upscaler for print size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from maskgen.cli.app import app, new_app
+from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
+from maskgen.cli.progress import TRAINING_STEPS, training_bar
+
+upscale_app = new_app("Draw masks at print size: train a learned 4x upscaler, or enlarge pictures with one.")
+app.add_typer(upscale_app, name="upscale")
+
+
+@upscale_app.command("train")
+def train_cmd(
+    data: str = typer.Option(
+        None,
+        "--data",
+        help="Folder of masks at --size px or larger, or built-in masks: builtin-mix (default: detailed "
+        "and photographed), builtin-detailed, builtin-photographed.",
+    ),
+    size: int = typer.Option(None, "--size", "-s", help="Output size in pixels (default 256)."),
+    scale: int = typer.Option(None, "--scale", help="Enlargement: 2, 4 (default) or 8."),
+    kimg: float = typer.Option(None, "--kimg", parser=KIMG, help="Training length in thousands of crops."),
+    minutes: float = typer.Option(None, "--minutes", help="Also stop, with a checkpoint, after this long."),
+    batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Crops per step (default 8)."),
+    seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder in which the run directory is made."),
+    resume: Path = typer.Option(None, "--resume", help="Continue the run in this run directory."),
+    config_file: Path = typer.Option(None, "--config", "-c", help="YAML, TOML or JSON file with any option."),
+    init: str = typer.Option(
+        None,
+        "--init",
+        help="Start from this upscaler (PATH, base:NAME, hf://OWNER/REPO@REV); default: the shipped base "
+        "upscaler of the same size and scale; 'none': from scratch.",
+    ),
+    device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
+    upscaler_option: list[str] = typer.Option(
+        [], "--upscaler-option", "-U", help="Upscaler option KEY=VALUE, e.g. -U channels=48 (repeatable)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train an upscaler on large masks and spoiled small versions of them.
+
+    Leaves a run directory with config.json, metrics.jsonl, samples/contact_latest.png (small | bilinear
+    | upscaled | real) and checkpoints/latest.
+    """
+    from maskgen.config import file_values_for
+    from maskgen.upscaling.config import validate_upscale_config
+    from maskgen.upscaling.trainer import Progress, check_config, train
+
+    values = file_values_for(config_file, resume)
+    flags = {
+        "data": data,
+        "size": size,
+        "scale": scale,
+        "kimg": kimg,
+        "max_minutes": minutes,
+        "batch": batch,
+        "seed": seed,
+        "init": init,
+        "device": device,
+        "upscaler_options": parse_key_values(upscaler_option, "--upscaler-option") or None,
+    }
+    config = validate_upscale_config(values | {k: v for k, v in flags.items() if v is not None})
+    check_config(config)
+    bar = training_bar(f"upscaler {config.upscaler}", quiet)
+    with bar:
+        task = bar.add_task("train", total=TRAINING_STEPS, info="")
+
+        def on_progress(p: Progress) -> None:
+            info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.seconds_per_step:.2f} s/step"
+            if "loss/l1" in p.scalars:
+                info += f" L1 {p.scalars['loss/l1']:.4f}"
+            done = int(TRAINING_STEPS * min(1.0, p.kimg / p.total_kimg))
+            bar.update(task, completed=done, info=info)
+
+        run_dir = train(
+            config,
+            out_root=out,
+            resume_dir=resume,
+            on_progress=on_progress,
+            on_message=lambda msg: bar.console.print(msg, markup=False, highlight=False, soft_wrap=True),
+        )
+    bar.console.print(
+        f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@upscale_app.command("apply")
+def apply_cmd(
+    checkpoint: str = typer.Option(
+        ...,
+        "--checkpoint",
+        help="An upscaler (checkpoint or run directory, base:NAME, hf://OWNER/REPO), or a GAN checkpoint "
+        "that carries one.",
+    ),
+    inputs: list[Path] = typer.Argument(..., help="Pictures (or folders of them) to enlarge."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the enlarged pictures (same names)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+) -> None:
+    """Enlarge pictures with a learned upscaler (each is first fitted to its input size)."""
+    from maskgen.apps.cascade import upscale_files
+
+    written = upscale_files(checkpoint, inputs, out, device)
+    typer.echo(f"wrote {written} enlarged picture(s) to {out}/")

@@ -1,0 +1,225 @@
+"""The cascade's second stage: the degradation model, the upscaler network, its training run (exact
+resume), the cascade drawing at print size, and bad input ending in one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from scipy.ndimage import gaussian_filter
+from torch.nn import functional as F
+
+from maskgen.apps.cascade import load_cascade
+from maskgen.artifacts.generator import generate_images
+from maskgen.artifacts.upscaler import attach_upscaler, build_upscaler, load_upscaler
+from maskgen.config import validate_config
+from maskgen.data.degrade import Degradation, degrade, gaussian_blur, shrink
+from maskgen.errors import MaskgenError
+from maskgen.testing import assert_one_line_error, tiny_config_values
+from maskgen.training.loop import train as train_gan
+from maskgen.upscaling.config import validate_upscale_config
+from maskgen.upscaling.data import load_large_masks
+from maskgen.upscaling.trainer import train as train_upscaler
+
+TINY_UPSCALER = {"channels": 8, "blocks": 1, "growth": 4}
+
+
+def tiny_upscale_values(**overrides: object) -> dict[str, object]:
+    """An upscaler run from 16 to 64 px on a few detailed built-in masks, in seconds."""
+    values: dict[str, object] = {
+        "data": "builtin-detailed",
+        "dataset_count": 6,
+        "size": 64,
+        "scale": 4,
+        "crop": 32,
+        "batch": 2,
+        "kimg": 0.008,
+        "snapshot_kimg": 0.004,
+        "adversarial_start_kimg": 0.002,
+        "upscaler_options": dict(TINY_UPSCALER),
+        "init": "none",
+        "device": "cpu",
+    }
+    return values | overrides
+
+
+# -- degradation -----------------------------------------------------------------------------------
+
+
+def test_without_degradation_the_input_is_the_area_average() -> None:
+    images = torch.rand(3, 3, 32, 32) * 2 - 1
+    small = degrade(images, 4, Degradation.none(), torch.Generator().manual_seed(0))
+    assert torch.allclose(small, F.avg_pool2d(images, 4), atol=1e-6)
+
+
+def test_blur_matches_scipy_per_image() -> None:
+    images = torch.rand(2, 3, 40, 40, dtype=torch.float64)
+    sigmas = torch.tensor([1.3, 0.0])
+    blurred = gaussian_blur(images, sigmas).numpy()
+    # scipy truncates its kernel at 4 sigma, ours at 3: compare away from the borders, to 1e-3.
+    expected = gaussian_filter(images[0].numpy(), sigma=(0, 1.3, 1.3), mode="mirror", truncate=3.0)
+    assert np.abs(blurred[0] - expected)[:, 8:-8, 8:-8].max() < 1e-3
+    assert np.allclose(blurred[1], images[1].numpy())  # sigma 0 leaves an image as it is
+
+
+def test_degradation_spoils_and_is_reproducible() -> None:
+    images = torch.rand(16, 3, 64, 64) * 2 - 1
+    settings = Degradation()
+    first = degrade(images, 4, settings, torch.Generator().manual_seed(3))
+    again = degrade(images, 4, settings, torch.Generator().manual_seed(3))
+    assert torch.equal(first, again)
+    clean = shrink(images, 4, "area")
+    differs = (first - clean).abs().flatten(1).amax(1) > 1 / 127.5
+    assert 4 <= int(differs.sum()) <= 16  # most inputs are spoiled somehow, not necessarily all
+    assert first.min() >= -1 and first.max() <= 1
+
+
+# -- the network -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_a_new_upscaler_is_bilinear_interpolation(scale: int) -> None:
+    network = build_upscaler("rrdb", TINY_UPSCALER, scale)
+    small = torch.rand(2, 3, 8, 8) * 2 - 1
+    expected = F.interpolate(small, scale_factor=scale, mode="bilinear", align_corners=False)
+    assert torch.allclose(network(small), expected, atol=1e-6)
+
+
+def test_unknown_upscaler_and_bad_options_are_one_line() -> None:
+    with pytest.raises(MaskgenError, match="unknown upscaler"):
+        build_upscaler("nope", {}, 4)
+    with pytest.raises(MaskgenError, match="channels"):
+        build_upscaler("rrdb", {"channels": -1}, 4)
+
+
+# -- training ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def upscaler_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = validate_upscale_config(tiny_upscale_values())
+    return train_upscaler(config, out_root=tmp_path_factory.mktemp("upscale"))
+
+
+def test_training_beats_bilinear_on_masks_it_never_saw(tmp_path: Path) -> None:
+    values = tiny_upscale_values(kimg=0.4, batch=4, snapshot_kimg=0.4, adversarial_weight=0, ema_kimg=0.02)
+    run = train_upscaler(validate_upscale_config(values), out_root=tmp_path)
+    network, _ = load_upscaler(run, torch.device("cpu"))
+    unseen = validate_upscale_config(values | {"dataset_seed": 99, "dataset_count": 8})
+    large = torch.from_numpy(load_large_masks(unseen)[0]).permute(0, 3, 1, 2).float() / 127.5 - 1
+    small = shrink(large, 4, "area")
+    bilinear = F.interpolate(small, scale_factor=4, mode="bilinear", align_corners=False)
+    learned = (network(small).clamp(-1, 1) - large).abs().mean()
+    assert learned < 0.95 * (bilinear - large).abs().mean()
+    assert (run / "samples" / "contact_latest.png").is_file()
+
+
+def test_resume_continues_exactly(tmp_path: Path) -> None:
+    straight = train_upscaler(validate_upscale_config(tiny_upscale_values()), out_root=tmp_path / "a")
+    half = validate_upscale_config(tiny_upscale_values(kimg=0.004))
+    resumed = train_upscaler(half, out_root=tmp_path / "b")
+    train_upscaler(validate_upscale_config(tiny_upscale_values()), resume_dir=resumed)
+    one = load_file(str(straight / "checkpoints" / "latest" / "model.safetensors"))
+    two = load_file(str(resumed / "checkpoints" / "latest" / "model.safetensors"))
+    assert one.keys() == two.keys() and any(k.startswith("D.") for k in one)
+    for key in one:
+        assert torch.equal(one[key], two[key]), key
+
+
+def test_fine_tuning_starts_from_the_given_upscaler(upscaler_run: Path, tmp_path: Path) -> None:
+    config = validate_upscale_config(tiny_upscale_values(init=str(upscaler_run), kimg=0.002))
+    run = train_upscaler(config, out_root=tmp_path)
+    saved = load_upscaler(run, torch.device("cpu"))[1].config
+    assert saved["train"]["init"] == str(upscaler_run) and saved["lineage"]
+
+
+# -- the cascade ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gan_with_upscaler(upscaler_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = train_gan(
+        validate_config(tiny_config_values(kimg=0.008, snapshot_kimg=0.008)),
+        out_root=tmp_path_factory.mktemp("gan"),
+    )
+    checkpoint = (run / "checkpoints" / "latest").resolve()
+    attach_upscaler(checkpoint, upscaler_run / "checkpoints" / "latest")
+    return checkpoint
+
+
+def test_the_cascade_draws_at_print_size_from_the_gans_masks(gan_with_upscaler: Path) -> None:
+    cascade = load_cascade(gan_with_upscaler, torch.device("cpu"))
+    assert cascade.sizes == [16, 64]
+    large = cascade.draw([0, 1, 2], size=None)
+    assert large.shape == (3, 3, 64, 64)
+    small = generate_images(cascade.generator, [0, 1, 2])
+    assert torch.equal(cascade.draw([0, 1, 2], size=16), small)
+    # The large masks are the GAN's masks through the checkpoint's own upscaler, nothing else.
+    network, _ = load_upscaler(gan_with_upscaler / "upscaler", torch.device("cpu"))
+    assert torch.allclose(large, network(small).clamp(-1, 1), atol=1e-6)
+
+
+def test_the_attached_upscaler_holds_inference_weights_only(gan_with_upscaler: Path) -> None:
+    weights = load_file(str(gan_with_upscaler / "upscaler" / "model.safetensors"))
+    assert weights and all(key.startswith("U_ema.") for key in weights)
+
+
+def test_generate_size_in_the_cli(cli, gan_with_upscaler: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from maskgen.cli.main import app
+
+    out = tmp_path / "grid.png"
+    result = cli.invoke(
+        app, ["generate", "--checkpoint", str(gan_with_upscaler), "--seeds", "0-3", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (128, 128)  # 2 x 2 masks at 64 px, the largest size by default
+    args = [
+        "generate",
+        "--checkpoint",
+        str(gan_with_upscaler),
+        "--seeds",
+        "0",
+        "--size",
+        "32",
+        "-o",
+        str(out),
+    ]
+    result = cli.invoke(app, args)
+    assert_one_line_error(result, "cannot draw 32 px masks", "16 px or 64 px")
+
+
+def test_no_upscaler_and_a_corrupt_one_are_one_line(cli, gan_with_upscaler: Path, tmp_path: Path) -> None:
+    from maskgen.cli.main import app
+
+    bare = tmp_path / "bare"
+    shutil.copytree(gan_with_upscaler, bare)
+    shutil.rmtree(bare / "upscaler")
+    args = ["generate", "--checkpoint", str(bare), "--seeds", "0", "-o", str(tmp_path / "x.png")]
+    assert_one_line_error(cli.invoke(app, [*args, "--size", "64"]), "has no upscaler for 64 px")
+    broken = tmp_path / "broken"
+    shutil.copytree(gan_with_upscaler, broken)
+    (broken / "upscaler" / "model.safetensors").write_bytes(b"not safetensors")
+    args = ["generate", "--checkpoint", str(broken), "--seeds", "0", "-o", str(tmp_path / "y.png")]
+    assert_one_line_error(cli.invoke(app, args), "unreadable checkpoint file")
+    assert not (tmp_path / "y.png").exists()
+
+
+def test_upscale_apply_enlarges_pictures(cli, upscaler_run: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from maskgen.cli.main import app
+
+    Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(tmp_path / "flat.png")
+    (tmp_path / "junk.png").write_bytes(b"nope")
+    apply = ["upscale", "apply", "--checkpoint", str(upscaler_run)]
+    result = cli.invoke(app, [*apply, str(tmp_path / "flat.png"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "out" / "flat.png").size == (64, 64)
+    result = cli.invoke(app, [*apply, str(tmp_path / "junk.png"), "-o", str(tmp_path / "out2")])
+    assert_one_line_error(result, "junk.png")
