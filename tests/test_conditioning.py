@@ -141,9 +141,9 @@ def test_every_augmenter_trains_with_cond(
     seen: list[torch.Tensor] = []
     trainer.D.register_forward_pre_hook(lambda _module, args: seen.append(args[1].detach().clone()))
     pseudo: list[torch.Tensor] = []
-    classes = trainer._pseudo_classes
-    trainer.make_fakes = trainer.loss.make_fakes_fn(
-        trainer.G_ema, lambda n, rows: pseudo.append(rows) or classes(n, rows)
+    make_fakes = trainer.make_fakes
+    trainer.make_fakes = lambda n, use_ema=False, rows=None, c=None: (
+        pseudo.append(c) or make_fakes(n, use_ema, rows, c)
     )
     for _ in range(3):
         out = trainer.step()
@@ -166,14 +166,13 @@ def test_apa_pseudo_reals_take_the_replaced_reals_classes(tmp_path: Path) -> Non
     )
     trainer = Trainer(config, tmp_path)
     real_c = torch.nn.functional.one_hot(torch.arange(8) % CLASSES, CLASSES).float()
-    trainer._real_c = real_c
     got: list[torch.Tensor] = []
     original = trainer.G_ema.forward
     trainer.G_ema.forward = lambda z, c=None, **kw: got.append(c) or original(z, c, **kw)
     trainer.augmenter.use_ema = True
     torch.manual_seed(3)
     reals = torch.zeros(8, 3, 16, 16)
-    out = trainer.augmenter.prepare_reals(reals, trainer.make_fakes)
+    out = trainer.augmenter.prepare_reals(reals, trainer.fakes_replacing(real_c))
     replaced = (out != 0).flatten(1).any(1)
     assert 0 < int(replaced.sum()) < 8
     assert torch.equal(got[-1], real_c[replaced])

@@ -65,3 +65,61 @@ def test_derived_defaults_follow_the_reference_formulas() -> None:
     # The cpu preset sets its own gamma (see docs/training.md); a config file or flag still wins.
     assert resolve_config({}).effective_r1_gamma() == 4.0
     assert resolve_config({"r1_gamma": None}).effective_r1_gamma() == pytest.approx(0.0002 * 32**2 / 16)
+
+
+def test_the_schema_defaults_are_the_cpu_preset_and_both_paths_build_the_same_run() -> None:
+    from maskgen.config import TrainConfig, validate_config
+
+    defaults = TrainConfig().model_dump()
+    for key, value in PRESETS["cpu"].items():
+        assert defaults[key] == value, key
+    for values in (
+        {},
+        {"kimg": 5.0},
+        {"preset": "paper256"},
+        {"preset": "paper256", "batch": 8},
+        {"xflip": False},
+    ):
+        assert validate_config(values) == resolve_config(values), values
+    paper = validate_config({"preset": "paper256"})
+    assert (paper.resolution, paper.xflip, paper.r1_gamma, paper.max_minutes) == (256, False, None, None)
+    assert validate_config({"kimg": 5.0}).max_minutes is None  # a chosen length is not cut short
+
+
+def test_saved_configs_validate_to_the_run_they_record() -> None:
+    """A checkpoint's config.json holds every field: validating it changes nothing (the shipped ones)."""
+    import json
+
+    from maskgen.config import validate_config
+
+    root = Path(__file__).resolve().parents[1] / "core" / "maskgen" / "assets" / "base"
+    saved = [json.loads(p.read_text())["train"] for p in sorted(root.glob("*/config.json"))]
+    gan = [train for train in saved if "generator_options" in train]
+    assert gan
+    for train in gan:
+        assert validate_config(train).model_dump(mode="json") == train
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"kimg": float("inf")}, "kimg: Input should be a finite number"),
+        ({"lr_g": 1e309}, "lr_g: Input should be a finite number"),
+        ({"lr_d": 3.0}, "lr_d: Input should be less than or equal to 1"),
+        ({"seed": -1}, "seed"),
+        ({"dataset_count": 10**9}, "dataset_count"),
+        ({"preset": [1, 2]}, "unknown preset"),
+        ({"generator_options": {"conv_clamp": float("nan")}}, None),
+    ],
+)
+def test_files_meet_the_ranges_of_the_flags(values: dict, message: str | None) -> None:
+    if message is None:  # plugin options: checked when the run builds its parts
+        from maskgen.plugins.factory import parse_options
+        from maskgen.plugins.registry import get_registry
+
+        with pytest.raises(MaskgenError, match="conv_clamp: Input should be a finite number"):
+            parse_options("generator", "stylegan2", values["generator_options"], get_registry())
+        return
+    with pytest.raises(MaskgenError, match=message) as info:
+        resolve_config(values)
+    assert "\n" not in str(info.value)

@@ -102,7 +102,7 @@ def test_the_check_command_reports_and_a_missing_folder_is_one_line(cli, tmp_pat
 
 
 def test_a_run_on_a_folder_counts_its_duplicates() -> None:
-    from maskgen.training.loop import duplicates_note
+    from maskgen.data.prepare import duplicates_note
 
     masks = load_training_images("builtin-detailed", 64, seed=23, count=5)[0]
     assert duplicates_note(masks, "my_masks") is None

@@ -308,7 +308,7 @@ def test_dataset_frame_names_the_pages_of_several_masks(tmp_path) -> None:
 
 
 def test_a_run_on_framed_pictures_says_how_many_look_like_pages(tmp_path) -> None:
-    from maskgen.training.loop import framing_note
+    from maskgen.data.prepare import framing_note
 
     masks, _, _ = load_training_images("builtin-detailed", 128, seed=7, count=3)
     _page_of_masks(masks[:2], 2).save(tmp_path / "page.png")

@@ -125,3 +125,28 @@ def test_tick_means_average_each_loss_over_the_steps_that_reported_it() -> None:
     means.reset()
     assert means.means() == {}
     assert crossed(990, 1010, 1000) and not crossed(1000, 1999, 1000) and crossed(1999, 2000, 1000)
+
+
+def test_the_data_is_prepared_before_the_trainer_which_only_takes_it(tmp_path: Path, monkeypatch) -> None:
+    from maskgen.training.loop import prepare_run
+
+    values = tiny_config_values(xflip=True, cond=True, dataset_count=16)
+    values["generator_options"]["symmetric"] = "auto"  # what the presets set
+    config = validate_config(values)
+    data = prepare_run(config)
+    # The decisions: the built-in masks are mirror images, so G mirrors; the config records it.
+    assert data.config.generator_options["symmetric"] is True
+    assert config.generator_options["symmetric"] == "auto"
+    assert [note for note in data.notes if note.startswith("G mirrored left-right")]
+    assert len(data.images) == len(data.labels) == 32  # 16 masks and their mirror images
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the trainer loaded data")
+
+    monkeypatch.setattr("maskgen.data.prepare.load_training_images", no_loading)
+    trainer = Trainer(data.config, tmp_path, data=data)
+    assert trainer.config.generator_options["symmetric"] is True
+    assert torch.equal(trainer.reals_uint8[16:], trainer.reals_uint8[:16].flip(3))
+    assert torch.equal(trainer.labels[16:], trainer.labels[:16])
+    with pytest.raises(ValueError, match="data.config"):
+        Trainer(config, tmp_path, data=data)  # the undecided config with data decided for it

@@ -203,7 +203,7 @@ class TrainConfig(BaseModel):
     freeze_d: int = Field(
         0,
         ge=0,
-        le=64,
+        le=1000,  # D has as many blocks as halvings of the resolution: the check with D says how many
         description="Freeze D's first N blocks from the image side when fine-tuning (FreezeD).",
     )
 

@@ -179,7 +179,7 @@ def run(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from maskgen.training import distributed
     from maskgen.training.loop import Progress as TrainProgress
-    from maskgen.training.loop import train
+    from maskgen.training.loop import prepare_run, train
 
     if world.distributed:
         quiet = quiet or not world.is_main
@@ -204,9 +204,16 @@ def run(
         if not quiet:
             bar.console.print(message)
 
+    # The parts checked and the data prepared before any trainer: what the data decided (framing, the
+    # mirror, duplicates) is said here, by a new run; a resumed run keeps what its config records.
+    data = prepare_run(config, world, new_run=resume is None)
+    if resume is None:
+        for note in data.notes:
+            on_message(note)
     try:
         run_dir = train(
-            config,
+            data.config,
+            data=data,
             out_root=out,
             resume_dir=resume,
             on_progress=on_progress,

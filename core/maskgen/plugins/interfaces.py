@@ -77,8 +77,9 @@ class Augmenter(torch.nn.Module):
     Call order in one discriminator step of the trainer::
 
         reals = augmenter.prepare_reals(reals, make_fakes)     # APA may swap some reals for fakes
-        # make_fakes(n, use_ema=False, rows=None): rows (mask or indices) = the reals replaced; a
-        # class-conditional trainer draws those fakes with those reals' classes
+        # make_fakes(n, use_ema=False, rows=None) is made for this minibatch: rows (mask or indices)
+        # = the reals replaced, and a class-conditional trainer draws those fakes with those reals'
+        # classes (the augmenter passes rows, never classes)
         x, c = augmenter(reals)                                 # every image entering D, reals...
         real_logits = D(x, c)
         augmenter.observe(real_logits)                          # overfitting heuristic

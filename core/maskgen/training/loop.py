@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 from maskgen import __version__
 from maskgen.artifacts.base_models import SCRATCH, architecture, base_model_resolutions, matching_base_model
@@ -24,19 +22,15 @@ from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_wei
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
 from maskgen.config import TrainConfig
-from maskgen.data.check import duplicate_pairs
-from maskgen.data.datasets import is_builtin_set, load_training_images
-from maskgen.data.framing import find_mask
-from maskgen.data.procedural import CATEGORY_NAMES
-from maskgen.data.symmetry import SET_SHARE_LIMIT, SymmetryVerdict, judge_symmetry
+from maskgen.data.datasets import is_builtin_set
+from maskgen.data.prepare import PreparedData, prepare_training_data
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import from_uint8, make_grid, save_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
-from maskgen.plugins.builtin import AUTO
 from maskgen.plugins.factory import build_gan, parse_options
 from maskgen.plugins.interfaces import AugmentContext
-from maskgen.plugins.methods import split_stack
+from maskgen.plugins.methods import parse_stack, split_stack
 from maskgen.training import scaffold
 from maskgen.training.distributed import (
     SINGLE,
@@ -70,13 +64,26 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class Trainer(RunCounters):
-    """Holds G, D, G_ema, the augmenter, optimizers and counters of one run.
+    """Holds G, D, G_ema, the augmenter, optimizers and counters of one run, and runs its steps.
 
-    With several processes (``world``), each computes its share of the global batch and gradients are
-    averaged over processes; every process holds identical networks and augmenter state.
+    It trains on prepared data (:func:`prepare_run`: the images loaded, checked and mirrored, the
+    decisions the data takes recorded in ``data.config``, which is the trainer's config). With several
+    processes (``world``), each computes its share of the global batch and gradients are averaged over
+    processes; every process holds identical networks and augmenter state.
     """
 
-    def __init__(self, config: TrainConfig, run_dir: Path, world: World = SINGLE) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        world: World = SINGLE,
+        data: PreparedData | None = None,
+    ) -> None:
+        if data is None:  # a caller that did not prepare the data: the same preparation as a run's
+            data = prepare_run(config, world=world, new_run=False)
+        elif data.config != config:
+            raise ValueError("Trainer(config, data=...): config must be data.config (the data's decisions)")
+        config = data.config
         self.config = config
         self.run_dir = run_dir
         self.world = world
@@ -110,27 +117,8 @@ class Trainer(RunCounters):
         )
         self.augmenter = build_augmenter(config.augment, config.augment_options, context, registry)
         # Class-conditional (--cond): G takes the one-hot class, D [class one-hot | augmenter's c].
-        self.class_names: list[str] = list(CATEGORY_NAMES) if config.cond else []
-        # Parts first, data second: a wrong plugin name or option fails before minutes of data loading.
-        parse_options("generator", config.generator, config.generator_options, registry)
-        images, labels, self.dataset_name = load_training_images(
-            config.data,
-            config.resolution,
-            seed=config.dataset_seed,
-            count=config.dataset_count,
-            cache=config.data_cache,
-            need_labels=config.cond,
-            frame=config.frame,
-        )
-        self.framing_note = framing_note(images, config.data) if config.frame else None
-        self.duplicates_note = duplicates_note(images, config.data) if world.is_main else None
-        # -G symmetric=auto (the presets' choice) is decided here, once, from the data, and the run's
-        # config records the decision: a resumed run and every later use of the checkpoint read it.
-        self.symmetry: SymmetryVerdict | None = None
-        if config.generator_options.get("symmetric") == AUTO:
-            self.symmetry = judge_symmetry(images, seed=config.seed)
-            options = {**config.generator_options, "symmetric": self.symmetry.symmetric}
-            config = self.config = config.model_copy(update={"generator_options": options})
+        self.class_names: list[str] = list(data.class_names)
+        self.dataset_name = data.name
         G, D = build_gan(
             config.generator,
             config.generator_options,
@@ -154,19 +142,13 @@ class Trainer(RunCounters):
             },
         }
 
-        reals = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-        if config.xflip:
-            reals = torch.cat([reals, reals.flip(3)])
         # The whole (small) dataset lives on the device as uint8; batches are drawn by index.
-        self.reals_uint8 = reals.to(self.device)
+        self.reals_uint8 = torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous().to(self.device)
         # Class indices aligned with reals_uint8 (conditional runs only): the reals' classes are drawn
         # with them (same index), the fakes' from the same list, i.e. the data's label distribution.
         self.labels: torch.Tensor | None = None
-        if config.cond:
-            self.labels = self._checked_labels(labels).to(self.device)
-            if config.xflip:
-                self.labels = torch.cat([self.labels, self.labels])
-        self._real_c: torch.Tensor | None = None  # this minibatch's real classes (APA's pseudo reals)
+        if data.labels is not None:
+            self.labels = torch.from_numpy(data.labels).to(self.device)
 
         self.loss = StyleGAN2Loss(
             self.G,
@@ -188,7 +170,10 @@ class Trainer(RunCounters):
         frozen = frozen_discriminator_parameters(self.D, config.freeze_d)
         self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=frozen)
         self.loss.mean_over_processes = lambda value: average_tensor(value, world)
-        self.make_fakes = self.loss.make_fakes_fn(self.G_ema, self._pseudo_classes if config.cond else None)
+        # Fakes for augmenters that show D generated images as reals (APA); without ``c`` a
+        # class-conditional run draws their classes from the data's frequencies. A step hands the
+        # augmenter the make_fakes of its minibatch (:meth:`fakes_replacing`).
+        self.make_fakes = self.loss.make_fakes_fn(self.G_ema, self._data_classes if config.cond else None)
         if world.rank > 0:
             torch.manual_seed(_process_seed(config.seed, world.rank, 0))
         self.cur_nimg = 0
@@ -223,17 +208,6 @@ class Trainer(RunCounters):
         """Length of D's conditioning: the class one-hot followed by the augmenter's c."""
         return self.c_dim + self.augmenter.c_dim
 
-    def _checked_labels(self, labels: Any) -> torch.Tensor:
-        if labels is None:  # load_training_images(need_labels=True) has said why for folders
-            raise MaskgenError(f"--cond needs class labels and {self.dataset_name} has none")
-        values = torch.as_tensor(labels, dtype=torch.long)
-        if len(values) and (int(values.min()) < 0 or int(values.max()) >= self.c_dim):
-            raise MaskgenError(
-                f"--cond trains on the {self.c_dim} colour characters (labels 0-{self.c_dim - 1}: "
-                f"{', '.join(self.class_names)}); {self.dataset_name} has label {int(values.max())}"
-            )
-        return values
-
     def one_hot(self, classes: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.one_hot(classes, self.c_dim).float()
 
@@ -245,19 +219,31 @@ class Trainer(RunCounters):
         index = torch.randint(len(self.labels), (self.config.batch,), **self._shared())
         return self.one_hot(self.labels[self._global_draw(index)])
 
-    def _pseudo_classes(self, count: int, rows: torch.Tensor | None) -> torch.Tensor | None:
-        """Classes of fakes an augmenter puts in place of reals (APA): those reals' own classes."""
+    def _data_classes(self, count: int, _rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Classes of ``count`` fakes that follow no minibatch: the data's class frequencies (this
+        process's RNG)."""
         assert self.labels is not None
-        real_c = self._real_c
-        if real_c is not None and rows is not None:
-            c = real_c[rows]
-        elif real_c is not None and count == len(real_c):
-            c = real_c
-        else:  # no minibatch to follow: the data's class frequencies (this process's RNG)
-            c = self.one_hot(self.labels[torch.randint(len(self.labels), (count,), device=self.device)])
-        if len(c) != count:
-            raise ValueError(f"make_fakes({count}) was given rows selecting {len(c)} images")
-        return c
+        return self.one_hot(self.labels[torch.randint(len(self.labels), (count,), device=self.device)])
+
+    def fakes_replacing(self, real_c: torch.Tensor | None) -> Callable[..., torch.Tensor]:
+        """The ``make_fakes`` a step hands its augmenter, for a minibatch of reals whose classes are
+        ``real_c`` (one-hot; None in unconditional runs): fakes that stand in for reals (APA's pseudo
+        reals, ``rows`` saying which) get those reals' classes, so D is told "a real of class y"."""
+        if real_c is None:
+            return self.make_fakes
+
+        def make_fakes(count: int, use_ema: bool = False, rows: torch.Tensor | None = None) -> torch.Tensor:
+            if rows is not None:
+                c = real_c[rows]
+            elif count == len(real_c):
+                c = real_c
+            else:  # no minibatch to follow: the data's class frequencies
+                c = self._data_classes(count)
+            if len(c) != count:
+                raise ValueError(f"make_fakes({count}) was given rows selecting {len(c)} images")
+            return self.make_fakes(count, use_ema, c=c)
+
+        return make_fakes
 
     # -- one iteration -------------------------------------------------------------------------------
 
@@ -289,9 +275,7 @@ class Trainer(RunCounters):
         self.G.requires_grad_(False)
 
         self.D.requires_grad_(True)
-        self._real_c = real_c
-        reals = self.augmenter.prepare_reals(reals, self.make_fakes)
-        self._real_c = None
+        reals = self.augmenter.prepare_reals(reals, self.fakes_replacing(real_c))
         self.opt_D.zero_grad(set_to_none=True)
         loss_D, real_logits = self.loss.discriminator_main(
             self._latents(), reals, self._fake_classes(), real_c
@@ -467,53 +451,23 @@ def _spec_version(spec: Any) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def framing_note(images: np.ndarray, data: str) -> str | None:
-    """The line a run on a framed image folder says: how many masks stand on a plain backdrop (those
-    were framed; the others were centre-cropped). None for the built-in sets, framed already."""
-    if is_builtin_set(data):
-        return None
-    boxes = [find_mask(Image.fromarray(image)) for image in images]
-    found = sum(box is not None for box in boxes)
-    pages = sum(box is not None and box.masks > 1 for box in boxes)
-    return (
-        f"masks framed as the built-in masks are (--frame): {found} of {len(images)} found on a plain "
-        "backdrop, the others centre-cropped; --no-frame keeps the pictures as they are"
-        + (f"; {pages} look like pages of several masks, framed as one: cut them apart" if pages else "")
-    )
+def check_parts(config: TrainConfig) -> None:
+    """The run's plugins and their options, checked: a wrong name or option fails in one line before
+    minutes of data loading."""
+    registry = get_registry()
+    names = parse_stack(config.augment)
+    for name in names:
+        options = config.augment_options.get(name, {}) if len(names) > 1 else config.augment_options
+        parse_options("augmenter", name, options, registry)
+    parse_options("generator", config.generator, config.generator_options, registry)
 
 
-def duplicates_note(images: np.ndarray, data: str) -> str | None:
-    """The line a run on an image folder says when some of its images look like the same mask (as
-    they are or mirrored: x-flips make a mirror-image copy a copy); None when none do, and for the
-    built-in sets."""
-    if is_builtin_set(data):
-        return None
-    pairs = duplicate_pairs(images, [str(k) for k in range(len(images))])
-    if not pairs:
-        return None
-    return (
-        f"{len(pairs)} pair(s) of training images look like the same mask, which G then learns twice as "
-        f"hard: 'maskgen dataset check {data}' names them"
-    )
-
-
-def symmetry_note(verdict: SymmetryVerdict) -> str:
-    """The one line a new run with ``-G symmetric=auto`` says about its decision, and how to change it."""
-    if verdict.symmetric:
-        return (
-            f"G mirrored left-right (-G symmetric=auto): {verdict.describe()}; "
-            "-G symmetric=false keeps crooked faces (歪脸)"
-        )
-    if verdict.off_centre:
-        return (
-            f"G not mirrored (-G symmetric=auto): {verdict.describe()} about the centre, "
-            f"{SET_SHARE_LIMIT:.0%} needed, but most are symmetric off-centre: --frame centres the masks "
-            "and lets G mirror them"
-        )
-    return (
-        f"G not mirrored (-G symmetric=auto): {verdict.describe()}, "
-        f"{SET_SHARE_LIMIT:.0%} needed; -G symmetric=true mirrors it anyway"
-    )
+def prepare_run(config: TrainConfig, world: World = SINGLE, new_run: bool = True) -> PreparedData:
+    """Everything before the trainer: the parts checked, then the data prepared and the decisions it
+    takes recorded in the returned ``data.config`` (:func:`maskgen.data.prepare.prepare_training_data`).
+    A new run's caller reports ``data.notes``; only the main process looks for duplicate images."""
+    check_parts(config)
+    return prepare_training_data(config, new_run=new_run, scan_duplicates=world.is_main)
 
 
 def no_base_model_note(resolution: int) -> str:
@@ -534,30 +488,35 @@ def train(
     on_progress: ProgressCallback | None = None,
     on_message: MessageCallback | None = None,
     world: World = SINGLE,
+    data: PreparedData | None = None,
 ) -> Path:
     """Train a new run under ``out_root`` (or continue ``resume_dir``); returns the run directory.
 
+    ``data``: the run's data from :func:`prepare_run` (``maskgen run`` prepares it and reports its
+    notes); without it, it is prepared here and a new run's notes go to ``on_message``.
     Under torchrun every process calls this with its ``world``; only rank 0 writes files and reports.
     """
     if not world.is_main:
         on_progress, on_message = None, None
     say = on_message or scaffold.silent
+    if data is None:
+        data = prepare_run(config, world, new_run=resume_dir is None)
+        if resume_dir is None:
+            for note in data.notes:
+                say(note)
+    elif data.config != config:
+        raise ValueError("train(config, data=...): config must be data.config (the data's decisions)")
+    config = data.config
 
     def initialize(trainer: Trainer) -> None:
         chose_none = trainer.config.init is None
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
         if chose_none and trainer.config.init == SCRATCH and not is_builtin_set(trainer.config.data):
             say(no_base_model_note(trainer.config.resolution))
-        if trainer.framing_note is not None:
-            say(trainer.framing_note)
-        if trainer.duplicates_note is not None:
-            say(trainer.duplicates_note)
-        if trainer.symmetry is not None:
-            say(symmetry_note(trainer.symmetry))
 
     dataset = "builtin" if config.data == "builtin" else Path(config.data).name
     return scaffold.start_or_resume(
-        lambda run_dir: Trainer(config, run_dir, world),
+        lambda run_dir: Trainer(config, run_dir, world, data),
         lambda trainer: _run_loop(trainer, on_progress, say),
         run_name=f"{config.augment}-{dataset}-{config.resolution}px",
         out_root=out_root,

@@ -113,15 +113,21 @@ class StyleGAN2Loss:
         self, G_ema: torch.nn.Module, classes: ClassesFn | None = None
     ) -> Callable[..., torch.Tensor]:
         """Generated images for augmenters that need them (APA): ``make_fakes(n, use_ema=False,
-        rows=None)``. ``rows`` (a bool mask or indices) says which images of the current minibatch the
-        fakes stand in for; in a class-conditional run ``classes(n, rows)`` gives their classes (those
-        images' own where ``rows`` says which)."""
+        rows=None, c=None)``. ``rows`` (a bool mask or indices) says which images of the current
+        minibatch the fakes stand in for; in a class-conditional run ``c`` gives their classes, else
+        ``classes(n, rows)`` does."""
         z_dim = self.G.z_dim
 
-        def make_fakes(count: int, use_ema: bool = False, rows: torch.Tensor | None = None) -> torch.Tensor:
+        def make_fakes(
+            count: int,
+            use_ema: bool = False,
+            rows: torch.Tensor | None = None,
+            c: torch.Tensor | None = None,
+        ) -> torch.Tensor:
             device = self.pl_mean.device
             with torch.no_grad():
-                c = classes(count, rows) if classes is not None else None
+                if c is None and classes is not None:
+                    c = classes(count, rows)
                 z = torch.randn(count, z_dim, device=device)
                 return G_ema(z, c) if use_ema else self.run_G(z, c)[0]
 
