@@ -36,7 +36,7 @@ from maskgen.cli.main import app
 from maskgen.cli.options import SEED_MAX, bounded_int, finite_float
 from maskgen.errors import MaskgenError
 from maskgen.images import parse_seeds
-from maskgen.testing import cli_ending_problem, tiny_config_values, tiny_translate_values
+from maskgen.testing import cli_ending_problem, tiny_config_values, tiny_translate_values, tiny_upscale_values
 
 pytestmark = pytest.mark.slow  # ~1,700 runs, a few of them training: about a minute on 2 busy cores
 
@@ -71,6 +71,8 @@ class World:
     classifier: Path
     gan_config: Path
     translate_config: Path
+    upscaler: Path
+    upscale_config: Path
     unwritable: list[str] = field(default_factory=list)
 
 
@@ -95,6 +97,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (gan_run,) = (root / "runs").iterdir()
     _invoke(["translate", "train", "--config", str(translate_config), "--out", str(root / "tr"), "-q"])
     (translator,) = (root / "tr").iterdir()
+    upscale_config = root / "upscale.json"
+    upscale_config.write_text(json.dumps(tiny_upscale_values(kimg=0.004)), encoding="utf-8")
+    _invoke(["upscale", "train", "--config", str(upscale_config), "--out", str(root / "up"), "-q"])
+    (upscaler,) = (root / "up").iterdir()
     # The run's metrics, cached in it (eval.json): `report` of the run then only renders them.
     _invoke(["report", str(gan_run), "--num", str(_BUDGETS["num"]), "--out", str(root / "r.md"), "-q"])
     classifier = root / "classifier"
@@ -117,7 +123,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     torch.set_num_threads(threads)
     yield World(
         root, images, gan_run, gan_run / "checkpoints" / "latest", translator, classifier, gan_config,
-        translate_config, unwritable,
+        translate_config, upscaler, upscale_config, unwritable,
     )  # fmt: skip
     read_only.chmod(0o755)
 
@@ -206,6 +212,7 @@ def baseline(path: tuple[str, ...], command: Any, cwd: Path, world: World) -> di
     works. Keyed by parameter name; each value is the argument list for that parameter."""
     values: dict[str, list[str]] = {}
     translate = "translate" in path
+    upscale = "upscale" in path
     image = sorted((cwd / "images").glob("*.png"))[0]
     for param in command.params:
         name, kind, required = param.name, _kind(param), param.required
@@ -232,11 +239,15 @@ def baseline(path: tuple[str, ...], command: Any, cwd: Path, world: World) -> di
         elif name == "backbone" and kind == "str":
             value = "masknet"  # the offline one, small
         elif name == "config_file":
-            value = world.translate_config if translate else world.gan_config
+            value = (
+                world.upscale_config if upscale else world.translate_config if translate else world.gan_config
+            )
+        elif name == "size" and upscale:
+            continue  # the config's size (its crops are as large)
         elif name == "dry_run_dir":
             value = cwd / "staged"
         elif kind == "paths":  # run directories (report): read, their cached eval.json matches
-            value = [world.gan_run]
+            value = [image] if upscale else [world.gan_run]
         elif name.startswith("out") and kind == "path":
             value = cwd / _output_name(param)
         elif name == "checkpoint" and path == ("translate", "apply"):
@@ -246,7 +257,7 @@ def baseline(path: tuple[str, ...], command: Any, cwd: Path, world: World) -> di
         elif "classify train" in _help(param):
             value = world.classifier
         elif name in ("checkpoint", "fake"):
-            value = world.translator if translate else world.gan_checkpoint
+            value = world.translator if translate else world.upscaler if upscale else world.gan_checkpoint
         elif name in ("data", "src", "folder", "real"):
             value = cwd / "images"
         elif name in ("target", "sketch_path") or (name == "reference" and kind == "path"):

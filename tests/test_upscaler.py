@@ -19,32 +19,18 @@ from maskgen.artifacts.upscaler import attach_upscaler, build_upscaler, load_ups
 from maskgen.config import validate_config
 from maskgen.data.degrade import Degradation, degrade, gaussian_blur, shrink
 from maskgen.errors import MaskgenError
-from maskgen.testing import assert_one_line_error, tiny_config_values
+from maskgen.testing import (
+    TINY_UPSCALER_OPTIONS,
+    assert_one_line_error,
+    tiny_config_values,
+    tiny_upscale_values,
+)
 from maskgen.training.loop import train as train_gan
 from maskgen.upscaling.config import validate_upscale_config
 from maskgen.upscaling.data import load_large_masks
 from maskgen.upscaling.trainer import train as train_upscaler
 
-TINY_UPSCALER = {"channels": 8, "blocks": 1, "growth": 4}
-
-
-def tiny_upscale_values(**overrides: object) -> dict[str, object]:
-    """An upscaler run from 16 to 64 px on a few detailed built-in masks, in seconds."""
-    values: dict[str, object] = {
-        "data": "builtin-detailed",
-        "dataset_count": 6,
-        "size": 64,
-        "scale": 4,
-        "crop": 32,
-        "batch": 2,
-        "kimg": 0.008,
-        "snapshot_kimg": 0.004,
-        "adversarial_start_kimg": 0.002,
-        "upscaler_options": dict(TINY_UPSCALER),
-        "init": "none",
-        "device": "cpu",
-    }
-    return values | overrides
+TINY_UPSCALER = TINY_UPSCALER_OPTIONS
 
 
 # -- degradation -----------------------------------------------------------------------------------
@@ -223,3 +209,62 @@ def test_upscale_apply_enlarges_pictures(cli, upscaler_run: Path, tmp_path: Path
     assert Image.open(tmp_path / "out" / "flat.png").size == (64, 64)
     result = cli.invoke(app, [*apply, str(tmp_path / "junk.png"), "-o", str(tmp_path / "out2")])
     assert_one_line_error(result, "junk.png")
+
+
+# -- the second stage of a run ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shipped_tiny_upscaler(upscaler_run: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny 16 -> 64 px upscaler stands in for a shipped base upscaler."""
+    import maskgen.upscaling.stage as stage
+
+    base = (upscaler_run / "checkpoints" / "latest").resolve()
+    monkeypatch.setattr(stage, "base_upscalers", lambda: [base])
+    return base
+
+
+def _folder_of_masks(folder: Path, size: int, count: int = 6) -> Path:
+    from PIL import Image
+
+    from maskgen.data.procedural_detailed import render_detailed_masks_with_meta
+
+    folder.mkdir(parents=True)
+    for index, image in enumerate(render_detailed_masks_with_meta(count, size, 5)[0]):
+        Image.fromarray(image).save(folder / f"m{index}.png")
+    return folder
+
+
+def test_a_run_fine_tunes_the_upscaler_on_its_folder(
+    shipped_tiny_upscaler: Path, gan_with_upscaler: Path, tmp_path: Path
+) -> None:
+    from maskgen.upscaling.stage import run_stage
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copytree(gan_with_upscaler, run / "checkpoints" / "snap")
+    shutil.rmtree(run / "checkpoints" / "snap" / "upscaler")
+    (run / "checkpoints" / "latest").symlink_to("snap")
+    said: list[str] = []
+    folder = _folder_of_masks(tmp_path / "masks", 64)
+    attached = run_stage(run, str(folder), 16, 0.02, said.append, device="cpu")
+    assert attached == (run / "checkpoints" / "snap" / "upscaler").resolve()
+    assert any("fine-tuning the upscaler" in line for line in said)
+    tuned = load_upscaler(attached, torch.device("cpu"))[1].config
+    assert tuned["train"]["init"] == str(shipped_tiny_upscaler) and tuned["kimg"] > 0
+    assert tuned["upscaler_options"] == TINY_UPSCALER  # the base upscaler's architecture
+    assert load_cascade(run, torch.device("cpu")).sizes == [16, 64]
+    # Killed and run again: the stage resumes its own run instead of starting over.
+    again = run_stage(run, str(folder), 16, 0.02, said.append, device="cpu")
+    assert load_upscaler(again, torch.device("cpu"))[1].config["kimg"] >= tuned["kimg"]
+    assert any(line.startswith("resuming") for line in said)
+
+
+def test_a_folder_of_small_pictures_keeps_the_gans_size(shipped_tiny_upscaler: Path, tmp_path: Path) -> None:
+    from maskgen.upscaling.stage import plan_stage
+
+    folder = _folder_of_masks(tmp_path / "small", 32)
+    plan = plan_stage(str(folder), 16, 2.0)
+    assert plan.base is None and "keeping 16 px masks" in plan.reason and "smaller than 64 px" in plan.reason
+    assert plan_stage("builtin-detailed", 16, 2.0).base == shipped_tiny_upscaler
+    assert plan_stage(str(folder), 32, 2.0).base is None  # no upscaler for 32 px masks

@@ -43,6 +43,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch": 16,
         "kimg": 60.0,
         "max_minutes": 14.0,
+        # The second stage (maskgen.upscaling.stage): the shipped 64 -> 256 px upscaler fine-tuned on
+        # the collection's own masks for these minutes after the GAN, in the run's checkpoint.
+        "upscale_minutes": 2.0,
         "lr_g": 0.002,
         "lr_d": 0.002,
         "augment_speed_kimg": 100.0,
@@ -78,6 +81,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch": 32,
         "kimg": 25000.0,
         "max_minutes": None,
+        "upscale_minutes": None,  # a GPU run trains at 256 px itself
         "xflip": False,
         "r1_gamma": None,  # the reference's 0.0002 * res^2 / batch
         "lr_g": 0.0025,
@@ -154,6 +158,14 @@ class TrainConfig(BaseModel):
         le=MINUTES_MAX,
         description="Also stop (with a checkpoint) after this much training time; a kimg given without "
         "it is not cut short by the preset's.",
+    )
+    upscale_minutes: float | None = Field(
+        _CPU["upscale_minutes"],
+        ge=0,
+        le=MINUTES_MAX,
+        description="Second stage, for 64 px runs: minutes of fine-tuning the shipped 4x upscaler on the "
+        "collection's masks at 256 px, so the run draws print-size masks (0: the upscaler as shipped; "
+        "none: no second stage).",
     )
     seed: int = Field(0, ge=0, le=SEED_MAX, description="Random seed of the run.")
     lr_g: float = Field(_CPU["lr_g"], gt=0, le=LEARNING_RATE_MAX)

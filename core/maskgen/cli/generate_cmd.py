@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from maskgen.cli.app import app
-from maskgen.cli.options import truncation_psi
+from maskgen.cli.options import bounded_int, truncation_psi
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import parse_seeds, save_grid, save_png, to_uint8
@@ -40,6 +40,7 @@ def generate(
     size: int | None = typer.Option(
         None,
         "--size",
+        parser=bounded_int(ge=1, le=8192, why="a mask's size in pixels"),
         help="Size of the masks in pixels: the GAN's own (e.g. 64) or, where the checkpoint has an "
         "upscaler, print size (e.g. 256, the default then).",
     ),

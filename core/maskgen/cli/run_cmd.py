@@ -12,10 +12,14 @@ from typing import Any
 import typer
 
 from maskgen.cli.app import app
-from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, parse_key_values
+from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, finite_float, parse_key_values
 from maskgen.cli.progress import TRAINING_STEPS, training_bar
-from maskgen.config import DEFAULT_PRESET, PRESETS, TrainConfig, file_values_for, resolve_config
+from maskgen.config import DEFAULT_PRESET, MINUTES_MAX, PRESETS, TrainConfig, file_values_for, resolve_config
 from maskgen.errors import MaskgenError
+
+UPSCALE_MINUTES = finite_float(
+    ge=0, le=MINUTES_MAX, why="minutes of fine-tuning; 0 keeps the shipped upscaler"
+)
 
 # The help reads the defaults from the schema and its preset, never a copy of their numbers.
 _PRESET = PRESETS[DEFAULT_PRESET]
@@ -57,6 +61,13 @@ def run(
         parser=KIMG,
         help=f"Training length in thousands of images shown to D ({DEFAULT_PRESET} preset: "
         f"{_PRESET['kimg']:g}).",
+    ),
+    upscale_minutes: float = typer.Option(
+        None,
+        "--upscale-minutes",
+        parser=UPSCALE_MINUTES,
+        help="Second stage, 64 px runs: minutes of fine-tuning the shipped 4x upscaler on the collection "
+        f"at 256 px after the GAN ({DEFAULT_PRESET} preset: {_PRESET['upscale_minutes']:g}; 0: as shipped).",
     ),
     seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
     minutes: float = typer.Option(
@@ -152,6 +163,7 @@ def run(
         batch=batch,
         kimg=kimg,
         max_minutes=minutes,
+        upscale_minutes=upscale_minutes,
         seed=seed,
         preset=preset,
         device=device,
@@ -223,6 +235,12 @@ def run(
     finally:
         bar.stop()
     if world.is_main:
+        trained = data.config
+        if trained.upscale_minutes is not None:
+            from maskgen.upscaling.stage import run_stage
+
+            run_stage(run_dir, trained.data, trained.resolution, trained.upscale_minutes, on_message,
+                      seed=trained.seed, device=trained.device)  # fmt: skip
         bar.console.print(f"done: {run_dir}  (samples: {run_dir / 'samples' / 'fakes_latest.png'})")
     if world.distributed:
         # All ranks meet, tear the group down, then leave at once: letting gloo's threads race the

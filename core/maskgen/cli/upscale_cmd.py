@@ -7,8 +7,11 @@ from pathlib import Path
 import typer
 
 from maskgen.cli.app import app, new_app
-from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
+from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, bounded_int, parse_key_values
 from maskgen.cli.progress import TRAINING_STEPS, training_bar
+
+SIZE = bounded_int(ge=32, le=2048, why="print sizes: a power of two from 32 to 2048 px")
+SCALE = bounded_int(ge=2, le=8, why="the upscaler enlarges 2, 4 or 8 times")
 
 upscale_app = new_app("Draw masks at print size: train a learned 4x upscaler, or enlarge pictures with one.")
 app.add_typer(upscale_app, name="upscale")
@@ -22,10 +25,12 @@ def train_cmd(
         help="Folder of masks at --size px or larger, or built-in masks: builtin-mix (default: detailed "
         "and photographed), builtin-detailed, builtin-photographed.",
     ),
-    size: int = typer.Option(None, "--size", "-s", help="Output size in pixels (default 256)."),
-    scale: int = typer.Option(None, "--scale", help="Enlargement: 2, 4 (default) or 8."),
+    size: int = typer.Option(None, "--size", "-s", parser=SIZE, help="Output size in pixels (default 256)."),
+    scale: int = typer.Option(None, "--scale", parser=SCALE, help="Enlargement: 2, 4 (default) or 8."),
     kimg: float = typer.Option(None, "--kimg", parser=KIMG, help="Training length in thousands of crops."),
-    minutes: float = typer.Option(None, "--minutes", help="Also stop, with a checkpoint, after this long."),
+    minutes: float = typer.Option(
+        None, "--minutes", parser=MINUTES, help="Also stop, with a checkpoint, after this long."
+    ),
     batch: int = typer.Option(None, "--batch", "-b", parser=BATCH, help="Crops per step (default 8)."),
     seed: int = typer.Option(None, "--seed", parser=SEED, help="Random seed (runs are reproducible on CPU)."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder in which the run directory is made."),

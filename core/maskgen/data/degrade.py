@@ -5,9 +5,13 @@ softer at its edges, with slightly wrong colours and faint texture where the GAN
 imperfect layers leave some. An upscaler trained only on clean downsamples sharpens those faults or
 gives up on them. So, as Real-ESRGAN's degradation model and the cascaded diffusion models'
 conditioning augmentation do (Wang et al. 2021; Ho et al. 2021), each training input is shrunk with a
-randomly chosen kernel after a random blur, then gets random noise, a soft blend with a blurred copy,
-a small colour shift and 8-bit rounding, each with its own probability and strength. The targets stay
-the clean large masks, so the upscaler learns to answer a spoiled small mask with a clean large one.
+randomly chosen kernel after a random blur, then gets random noise, a soft blend with a blurred copy
+and 8-bit rounding, each with its own probability and strength. The targets stay the clean large
+masks, so the upscaler learns to answer a spoiled small mask with a clean large one.
+
+Colours are another matter: the upscaler must keep the colours it is given, never guess others, so a
+colour shift (:func:`shift_colours`, for the GAN's colours that no training mask has) is applied to
+the large mask before it is shrunk, to input and target alike.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ class Degradation:
     noise_sigma: float = 0.04  # in [-1, 1] units at the small size
     soften_prob: float = 0.4  # blend with a blurred copy: the GAN's soft edges
     soften_amount: float = 0.6
-    colour_prob: float = 0.5
+    colour_prob: float = 0.5  # shift_colours: applied to input and target alike
     colour_shift: float = 0.06  # per-channel gain and offset
     quantize_prob: float = 0.5
     kernel_prob: float = 1.0  # shrink with a random one of SHRINK_MODES; otherwise area averaging
@@ -67,6 +71,18 @@ def shrink(images: torch.Tensor, scale: int, mode: str = "area") -> torch.Tensor
     if mode == "area":
         return F.interpolate(images, size=size, mode="area")
     return F.interpolate(images, size=size, mode=mode, align_corners=False, antialias=True)
+
+
+def shift_colours(images: torch.Tensor, settings: Degradation, generator: torch.Generator) -> torch.Tensor:
+    """Per image and channel, a random gain and offset (with ``colour_prob``), clamped to [-1, 1]."""
+    n = images.shape[0]
+    chosen = (torch.rand(n, generator=generator) < settings.colour_prob).to(images.device)[
+        :, None, None, None
+    ]
+    gain = 1 + (torch.rand((n, 3, 1, 1), generator=generator) * 2 - 1) * settings.colour_shift
+    offset = (torch.rand((n, 3, 1, 1), generator=generator) * 2 - 1) * settings.colour_shift
+    shifted = images * gain.to(images.device) + offset.to(images.device)
+    return torch.where(chosen, shifted.clamp(-1, 1), images)
 
 
 def degrade(

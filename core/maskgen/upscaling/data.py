@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from maskgen.data.datasets import BUILTIN_DETAILED, BUILTIN_PHOTOGRAPHED, load_training_images
-from maskgen.data.degrade import Degradation, degrade
+from maskgen.data.degrade import Degradation, degrade, shift_colours
 from maskgen.errors import MaskgenError
 from maskgen.upscaling.config import BUILTIN_MIX, UpscaleConfig
 
@@ -64,6 +64,7 @@ class PairSampler:
             crop = self.images[i, top : top + config.crop, left : left + config.crop]
             crops.append(crop.flip(1) if flip else crop)
         large = torch.stack(crops).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
+        large = shift_colours(large, self.degradation, g)
         return degrade(large, config.scale, self.degradation, g), large
 
     def fixed(self, count: int) -> torch.Tensor:

@@ -94,8 +94,7 @@ class UpscaleTrainer(RunCounters):
         self.discriminator = PatchDiscriminator().to(self.device)
         self.opt_u = torch.optim.Adam(self.upscaler.parameters(), lr=config.lr, betas=(0.9, 0.99))
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=(0.9, 0.99))
-        if images is None:
-            say(f"rendering or reading the training masks at {config.size} px")
+        if images is None:  # said nothing before: a failure after this is the run's one line
             images, dataset_name = load_large_masks(config)
         self.dataset_name = dataset_name or "images"
         self.data = PairSampler(images, config, self.device)
