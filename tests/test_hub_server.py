@@ -291,3 +291,48 @@ def test_unknown_repo_and_revision_fail_with_one_line(server: Server, hub_env: P
         assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], result.stderr
         assert not result.stdout.strip()  # no path printed
     assert not (hub_env / "models--maskgen-test--nope" / "snapshots").exists()
+
+
+PRINT_REPO = "maskgen-test/print-masks"
+
+
+@pytest.fixture(scope="module")
+def print_repo(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 16 px GAN checkpoint carrying a 4x upscaler (upscaler/), committed as a second repo olah serves."""
+    from maskgen.artifacts.upscaler import attach_upscaler
+    from maskgen.testing import tiny_upscale_values
+    from maskgen.upscaling.config import validate_upscale_config
+    from maskgen.upscaling.trainer import train as train_upscaler
+
+    upscaler = train_upscaler(
+        validate_upscale_config(tiny_upscale_values()), out_root=tmp_path_factory.mktemp("upscale")
+    )
+    checkpoint = tmp_path_factory.mktemp("print") / "checkpoint"
+    shutil.copytree(server.mirror.checkpoint, checkpoint)
+    attach_upscaler(checkpoint, upscaler / "checkpoints" / "latest")
+    repo = server.mirror.root / "mirrors" / "models" / PRINT_REPO
+    shutil.copytree(checkpoint, repo)
+    _git(repo, "init", "-q")
+    _git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "16 px checkpoint with its 64 px upscaler")
+    return checkpoint
+
+
+def test_a_checkpoint_with_an_upscaler_pulls_whole_and_draws_at_print_size(
+    server: Server, print_repo: Path, hub_env: Path, tmp_path: Path
+) -> None:
+    cli = CliRunner()
+    result = cli.invoke(app, ["pull", PRINT_REPO])
+    assert result.exit_code == 0, f"{result.output}\n{server.output()}"
+    assert "with its upscaler" in result.stderr
+    path = Path(result.stdout.strip())
+    for name in ("model.safetensors", "config.json", "README.md", "samples.png"):
+        pulled, local = path / "upscaler" / name, print_repo / "upscaler" / name
+        assert pulled.read_bytes() == local.read_bytes(), name
+    args = ["generate", "--seeds", "0-3", "--device", "cpu", "--size", "64", "--out"]
+    local, hub = tmp_path / "local.png", tmp_path / "hub.png"
+    assert cli.invoke(app, [*args, str(local), "--checkpoint", str(print_repo)]).exit_code == 0
+    result = cli.invoke(app, [*args, str(hub), "--checkpoint", f"hf://{PRINT_REPO}"])
+    assert result.exit_code == 0, f"{result.output}\n{server.output()}"
+    assert _pixels(hub).shape == (128, 128, 3) and np.array_equal(_pixels(hub), _pixels(local))

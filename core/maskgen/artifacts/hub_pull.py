@@ -30,6 +30,7 @@ from maskgen.errors import MaskgenError
 SCHEME = "hf://"
 DEFAULT_REVISION = "main"
 REQUIRED_FILES = (MODEL_FILE, CONFIG_FILE)
+UPSCALER_DIR = "upscaler"  # where a GAN checkpoint carries its upscaler (artifacts.upscaler)
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 REPO_RE = re.compile(rf"^{_NAME}/{_NAME}$")
 _SHORT_RE = re.compile(rf"^({_NAME}/{_NAME})@(\S+)$")
@@ -220,7 +221,9 @@ def resolve(reference: str | HubReference, required: tuple[str, ...] = REQUIRED_
     except (HfHubHTTPError, OSError) as exc:  # connection problems, Hub errors, a full disk
         raise _fail(ref, first, one_line(exc)) from None
     path = Path(folder)
-    for name in required:
+    # A GAN checkpoint's upscaler (its sub-folder upscaler/) comes with it, whole or not at all.
+    carried = (f"{UPSCALER_DIR}/{name}" for name in REQUIRED_FILES) if (path / UPSCALER_DIR).is_dir() else ()
+    for name in (*required, *carried):
         if not (path / name).is_file():
             if offline:
                 reason = f"not in the cached snapshot {path} and HF_HUB_OFFLINE=1 forbids downloading it"

@@ -26,9 +26,24 @@ from maskgen.artifacts.modelcard import find_metrics, model_card
 from maskgen.errors import MaskgenError
 from maskgen.outputs import make_folder
 
+# A GAN checkpoint's upscaler (the cascade's second stage, a checkpoint of kind "upscaler") travels in
+# this sub-folder, these files of it.
+UPSCALER_DIR = "upscaler"
+UPSCALER_FILES = tuple(
+    f"{UPSCALER_DIR}/{name}" for name in (MODEL_FILE, CONFIG_FILE, README_FILE, SAMPLES_FILE)
+)
 # Files maskgen itself puts in a repo; a push removes the ones of an earlier push it does not upload again,
-# so a repo never pairs new weights with stale training state, samples or metrics.
-MANAGED_FILES = (MODEL_FILE, CONFIG_FILE, README_FILE, SAMPLES_FILE, METRICS_FILE, STATE_FILE, STATE_JSON)
+# so a repo never pairs new weights with stale training state, samples, metrics or upscaler.
+MANAGED_FILES = (
+    MODEL_FILE,
+    CONFIG_FILE,
+    README_FILE,
+    SAMPLES_FILE,
+    METRICS_FILE,
+    STATE_FILE,
+    STATE_JSON,
+    *UPSCALER_FILES,
+)
 
 
 @dataclass
@@ -42,6 +57,7 @@ class PushPlan:
     tag: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)  # bytes per file, kept after the folder is gone
+    upscaler: dict[str, Any] = field(default_factory=dict)  # config.json of the upscaler/ it carries
 
     def commit_message(self) -> str:
         train = self.config.get("train", {})
@@ -50,6 +66,8 @@ class PushPlan:
         kimg = self.config.get("kimg")
         what = f"{kind} checkpoint" + (f", {size} px" if size else "")
         what += f", {float(kimg):g} kimg" if isinstance(kimg, (int, float)) else ""
+        large = self.upscaler.get("size")
+        what += f", with its upscaler to {large} px" if large else ""
         return f"maskgen push: {what}"
 
 
@@ -83,6 +101,7 @@ def stage_upload(
         for name in (STATE_FILE, STATE_JSON):
             if not (source / name).is_file():
                 raise MaskgenError(f"--with-training-state: {source} has no {name}")
+    upscaler = _read_upscaler(source)
     if card is not None and not card.is_file():  # checked before anything is staged
         raise MaskgenError(f"model card not found: {card}")
     if folder.is_dir() and any(folder.iterdir()):
@@ -107,6 +126,11 @@ def stage_upload(
     if with_training_state:
         for name in (STATE_FILE, STATE_JSON):
             _copy(source / name, folder / name)
+    if upscaler is not None:
+        make_folder(folder / UPSCALER_DIR)
+        for name in UPSCALER_FILES:
+            if (source / name).is_file():
+                _copy(source / name, folder / name)
     if card is not None:
         _copy(card, folder / README_FILE)
     else:
@@ -119,11 +143,12 @@ def stage_upload(
             license_id=license_id,
             with_training_state=with_training_state,
             base_model=base_model,
+            upscaler=upscaler,
         )
         (folder / README_FILE).write_text(text, encoding="utf-8")
-    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     sizes = {name: (folder / name).stat().st_size for name in files}
-    return PushPlan(folder, files, repo_id, revision, tag, config, sizes)
+    return PushPlan(folder, files, repo_id, revision, tag, config, sizes, upscaler or {})
 
 
 @dataclass
@@ -208,6 +233,19 @@ def _read_checkpoint_config(directory: Path) -> dict[str, Any]:
     config = read_checkpoint_json(path)
     if "kind" not in config:
         raise MaskgenError(f"{path} is not a maskgen checkpoint config (no 'kind')")
+    return config
+
+
+def _read_upscaler(source: Path) -> dict[str, Any] | None:
+    """The config of the upscaler a GAN checkpoint carries in ``upscaler/``, checked as a push checks
+    the checkpoint itself; None when it carries none."""
+    folder = source / UPSCALER_DIR
+    if not folder.is_dir() or not any((folder / name).is_file() for name in (MODEL_FILE, CONFIG_FILE)):
+        return None
+    config = _read_checkpoint_config(folder)
+    if config.get("kind") != UPSCALER_DIR:
+        raise MaskgenError(f"{folder} is a {config['kind']} checkpoint, not the upscaler of {source}")
+    _check_weights(folder / MODEL_FILE)
     return config
 
 

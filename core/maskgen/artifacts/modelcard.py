@@ -4,7 +4,9 @@ The card opens with YAML front matter that the Hugging Face Hub reads (``library
 ``pipeline_tag``, license, ``base_model`` for fine-tuned runs), then says what was trained and how: the
 method and augmenter or translator, the dataset and its size, resolution, kimg, the metrics that exist
 with the feature network each was computed with, a sample grid, the maskgen and plugin versions, and a
-citation block for the paper and the method.
+citation block for the paper and the method. A GAN checkpoint that carries an upscaler (``upscaler/``,
+the cascade's second stage) says so: the sizes it draws and the upscaler's own facts, read from the
+upscaler's config.json (passed in as a dict). An upscaler checkpoint (kind ``upscaler``) gets its own card.
 
 Metrics come from ``metrics.json`` in the checkpoint directory (the JSON ``maskgen eval --json`` writes),
 or from the run's ``eval.json`` when that was computed for this very checkpoint. Nothing is invented: a
@@ -27,6 +29,9 @@ from maskgen.outputs import atomic_write
 from maskgen.plugins.interfaces import PluginKind
 from maskgen.plugins.methods import method_citation, method_description, method_label, split_stack
 
+UPSCALER = (
+    "upscaler"  # the kind of an upscaler checkpoint, and the sub-folder of a GAN checkpoint holding one
+)
 PAPER_BIBTEX = """@article{yan2023pekingopera,
   title   = {Intelligent generation of Peking opera facial masks with deep learning frameworks},
   author  = {Yan, M. and Xiong, R. and Shen, Y. and Jin, C. and Wang, Y.},
@@ -92,24 +97,31 @@ def metric_rows(metrics: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def front_matter(config: dict[str, Any], license_id: str | None = None) -> dict[str, Any]:
+def front_matter(
+    config: dict[str, Any], license_id: str | None = None, upscaler: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The YAML metadata block the Hub reads."""
     translation = config.get("kind") == "translation"
+    upscaling = config.get("kind") == UPSCALER
     train = config.get("train", {})
     tags = ["maskgen", "peking-opera", "facial-masks"]
     if translation:
         tags += ["image-to-image", "exemplar-based-translation", str(config.get("translator", "translator"))]
+    elif upscaling:
+        tags += ["image-to-image", "super-resolution", str(config.get("upscaler", UPSCALER))]
     else:
         generation = (
             "class-conditional-image-generation" if _classes(config) else "unconditional-image-generation"
         )
         tags += ["gan", str(train.get("generator", "stylegan2")), generation]
         tags += [part for part in split_stack(train.get("augment", "none")) if part != "none"]
+        if upscaler:
+            tags += ["super-resolution", "cascade"]
     meta: dict[str, Any] = {
         "library_name": "maskgen",
         "license": license_id or default_license(config),
         "tags": list(dict.fromkeys(tags)),
-        "pipeline_tag": "image-to-image" if translation else "unconditional-image-generation",
+        "pipeline_tag": "image-to-image" if translation or upscaling else "unconditional-image-generation",
     }
     init = config.get("init_source")
     if isinstance(init, dict) and init.get("repo"):
@@ -125,9 +137,10 @@ def _classes(config: dict[str, Any]) -> list[str]:
 
 
 def default_license(config: dict[str, Any]) -> str:
-    """Apache-2.0 for the built-in procedural masks (maskgen's own output); 'other' for user images."""
+    """Apache-2.0 for the built-in procedural masks (maskgen's own output: builtin, builtin-detailed, ...);
+    'other' for user images."""
     data = str(config.get("train", {}).get("data", "builtin")).strip().lower()
-    return "apache-2.0" if data == "builtin" else "other"
+    return "apache-2.0" if data == "builtin" or data.startswith("builtin-") else "other"
 
 
 def model_card(
@@ -139,19 +152,24 @@ def model_card(
     license_id: str | None = None,
     with_training_state: bool = False,
     base_model: bool = False,
+    upscaler: dict[str, Any] | None = None,
 ) -> str:
     """README.md text for a checkpoint whose config.json is ``config``; ``base_model``: its weights are
-    cut to what fine-tuning needs (G_ema and D of a GAN), as the base models shipped in maskgen are."""
-    meta = front_matter(config, license_id)
+    cut to what fine-tuning needs (G_ema and D of a GAN), as the base models shipped in maskgen are;
+    ``upscaler``: the config.json of the upscaler a GAN checkpoint carries in ``upscaler/``."""
+    upscaler = upscaler if upscaler and config.get("kind") not in ("translation", UPSCALER) else None
+    meta = front_matter(config, license_id, upscaler)
     header = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
     if config.get("kind") == "translation":
         body = _translation_body(config, sample_image, repo_id, revision)
+    elif config.get("kind") == UPSCALER:
+        body = _upscaler_body(config, sample_image, repo_id, revision)
     else:
-        body = _gan_body(config, sample_image, repo_id, revision)
+        body = _gan_body(config, sample_image, repo_id, revision, upscaler)
     body += _metrics_section(metrics)
-    body += _files_section(config, sample_image, metrics, with_training_state, base_model)
-    body += _versions_section(config, meta["license"])
-    body += _citation_section(config)
+    body += _files_section(config, sample_image, metrics, with_training_state, base_model, upscaler)
+    body += _versions_section(config, meta["license"], upscaler)
+    body += _citation_section(config, upscaler)
     return header + "\n" + body
 
 
@@ -168,7 +186,13 @@ def _method(train: dict[str, Any]) -> tuple[str, list[str]]:
     return (f"{generator} + {'+'.join(augmenters)}" if augmenters else generator), parts
 
 
-def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None) -> str:
+def _gan_body(
+    config: dict[str, Any],
+    sample: str | None,
+    repo_id: str | None,
+    revision: str | None,
+    upscaler: dict[str, Any] | None = None,
+) -> str:
     train = config.get("train", {})
     method, parts = _method(train)
     resolution = train.get("resolution", "?")
@@ -180,13 +204,21 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
     augment_versions = plugins.get("augment", {}) if isinstance(plugins.get("augment"), dict) else {}
     classes = _classes(config)
     conditional = f", conditional on colour character ({', '.join(classes)})," if classes else ""
+    large = (upscaler or {}).get("size")
     lines = [
-        f"# {method}: Peking opera facial masks, {resolution} px",
+        f"# {method}: Peking opera facial masks, {resolution} px" + (f" and {large} px" if large else ""),
         "",
         f"A maskgen checkpoint: a {method} generator{conditional} trained at "
         f"{resolution}×{resolution} px for {kimg_text} kimg on {dataset.get('name', 'an unnamed dataset')}.",
         "",
     ]
+    if upscaler:
+        lines += [
+            f"It carries its upscaler (`{UPSCALER}/`), the second stage of maskgen's cascade: the generator "
+            f"decides each mask at {resolution} px and a learned {upscaler.get('scale', '?')}x upscaler "
+            f"draws it at {large} px. It draws {resolution} and {large} px masks ({large} px by default).",
+            "",
+        ]
     if sample:
         count = int(train.get("grid_size", 8)) ** 2
         lines += [f"![Samples of the EMA generator, seeds 0-{count - 1}]({sample})", ""]
@@ -196,8 +228,12 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
         "",
         "```bash",
         "pip install maskgen" + "".join(f" {_dist(v)}" for v in augment_versions.values() if _dist(v)),
-        f"maskgen generate --checkpoint {ref} --seeds 0-15 --out masks.png",
+        f"maskgen generate --checkpoint {ref} --seeds 0-15"
+        + (f" --size {large}" if large else "")
+        + " --out masks.png",
     ]
+    if large:
+        lines.append(f"maskgen generate --checkpoint {ref} --seeds 0-15 --size {resolution} --out small.png")
     if classes:
         lines.append(
             f"maskgen generate --checkpoint {ref} --class {classes[0]} --seeds 0-15 --out {classes[0]}.png"
@@ -259,7 +295,81 @@ def _gan_body(config: dict[str, Any], sample: str | None, repo_id: str | None, r
     history = describe_lineage(config)
     if history:
         lines.append(f"| training history | {history} |")
-    lines += ["", "The full configuration is in `config.json` (`train`).", ""]
+    if upscaler:
+        lines += [f"| sizes | {resolution} px (the generator), {large} px (through its upscaler) |"]
+        lines += _upscaler_rows(upscaler)
+    lines += ["", "The full configuration is in `config.json` (`train`)"]
+    lines[-1] += f" and `{UPSCALER}/config.json`." if upscaler else "."
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _upscaler_rows(config: dict[str, Any]) -> list[str]:
+    """Table rows with an upscaler's own facts: plugin, scale, length, data and where it started."""
+    train = config.get("train") or {}
+    name = str(config.get("upscaler", "?"))
+    kimg = config.get("kimg")
+    kimg_text = f"{float(kimg):.3f}" if isinstance(kimg, (int, float)) else "?"
+    dataset = config.get("dataset") or {}
+    images = dataset.get("images")
+    rows = [
+        f"| upscaler | `{name}` {config.get('scale', '?')}x, {config.get('small_size', '?')} -> "
+        f"{config.get('size', '?')} px ({config.get('plugin', '?')}) |",
+        f"| upscaler training length | {kimg_text} kimg of crops |",
+        f"| upscaler trained on | {dataset.get('name', '?')}"
+        + (f", {images} images" if images is not None else "")
+        + " |",
+    ]
+    init = config.get("init_source")
+    if isinstance(init, dict):
+        rows.append(
+            f"| upscaler fine-tuned from | `{init.get('reference')}` (commit `{init.get('commit')}`) |"
+        )
+    elif train.get("init") and str(train["init"]).lower() != "none":
+        rows.append(f"| upscaler fine-tuned from | `{train['init']}` |")
+    else:
+        rows.append("| upscaler fine-tuned from | nothing: trained from scratch |")
+    history = describe_lineage(config)
+    if history:
+        rows.append(f"| upscaler training history | {history} |")
+    return rows
+
+
+def _upscaler_body(
+    config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None
+) -> str:
+    """An upscaler checkpoint's own card (pushed by itself, not inside a GAN checkpoint)."""
+    name = str(config.get("upscaler", UPSCALER))
+    small, size, scale = config.get("small_size", "?"), config.get("size", "?"), config.get("scale", "?")
+    ref = _reference(repo_id, revision)
+    lines = [
+        f"# {method_label(name, UPSCALER)} upscaler: Peking opera facial masks, {small} -> {size} px",
+        "",
+        f"A maskgen upscaler, the second stage of maskgen's cascade: it draws a {small} px mask at {size} px "
+        f"({scale}x). It was trained on spoiled small inputs, so it takes GAN samples, not only clean "
+        "downsamples.",
+        "",
+    ]
+    if sample:
+        lines += [f"![Small input, bilinear, upscaled and real for fixed crops]({sample})", ""]
+    lines += [
+        "## Use",
+        "",
+        "```bash",
+        "pip install maskgen" + (f" {_dist(config.get('plugin'))}" if _dist(config.get("plugin")) else ""),
+        f"maskgen upscale apply --checkpoint {ref} SMALL.png --out large/",
+        f"maskgen generate --checkpoint GAN_CHECKPOINT --upscaler {ref} --size {size} --out masks.png",
+        "```",
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        *_upscaler_rows(config),
+        "",
+        "The full configuration is in `config.json`.",
+        "",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -340,9 +450,12 @@ def _files_section(
     metrics: dict[str, Any] | None,
     with_state: bool,
     base_model: bool = False,
+    upscaler: dict[str, Any] | None = None,
 ) -> str:
     if config.get("kind") == "translation":
         networks = "T (translator) and D"
+    elif config.get("kind") == UPSCALER:
+        networks = "U_ema (the averaged upscaler, what inference uses), and from a training run U and D"
     elif base_model:
         networks = "G_ema and D (a base model: fine-tuning starts G as G_ema)"
     else:
@@ -364,10 +477,15 @@ def _files_section(
             "- `training_state.safetensors`, `training_state.json`: optimizer, augmenter and RNG state "
             "(`maskgen run --resume`)"
         )
+    if upscaler:
+        lines.append(
+            f"- `{UPSCALER}/`: the upscaler (`model.safetensors`: its U_ema weights; `config.json`; its own "
+            "card and contact sheet where present)"
+        )
     return "\n".join(lines) + "\n\n"
 
 
-def _versions_section(config: dict[str, Any], license_id: str) -> str:
+def _versions_section(config: dict[str, Any], license_id: str, upscaler: dict[str, Any] | None = None) -> str:
     from maskgen import __version__
 
     plugins = config.get("plugins") or {}
@@ -378,8 +496,9 @@ def _versions_section(config: dict[str, Any], license_id: str) -> str:
         augment = plugins.get("augment")
         if isinstance(augment, dict):
             used += [str(v) for v in augment.values()]
-    if config.get("plugin"):
-        used.append(str(config["plugin"]))
+    for source in (config, upscaler or {}):
+        if source.get("plugin"):
+            used.append(str(source["plugin"]))
     lines = [
         "## Versions and license",
         "",
@@ -396,15 +515,19 @@ def _versions_section(config: dict[str, Any], license_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _citation_section(config: dict[str, Any]) -> str:
+def _citation_section(config: dict[str, Any], upscaler: dict[str, Any] | None = None) -> str:
     """The paper's BibTeX, then each method's, as its plugin declares it."""
     methods: list[tuple[str, PluginKind]] = []
     if config.get("kind") == "translation":
         methods.append((str(config.get("translator", "")), "translator"))
+    elif config.get("kind") == UPSCALER:
+        methods.append((str(config.get("upscaler", "")), "upscaler"))
     else:
         train = config.get("train", {})
         methods.append((str(train.get("generator", "stylegan2")), "generator"))
         methods += [(part, "augmenter") for part in split_stack(train.get("augment", "none"))]
+        if upscaler:
+            methods.append((str(upscaler.get("upscaler", "")), "upscaler"))
     blocks = [PAPER_BIBTEX]
     for name, kind in dict.fromkeys(m for m in methods if m[0] and m[0] != "none"):
         citation = method_citation(name, kind)

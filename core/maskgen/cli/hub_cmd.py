@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from maskgen.cli.app import app
+
+if TYPE_CHECKING:
+    from maskgen.artifacts.hub_push import PushPlan
 
 
 @app.command("pull")
@@ -26,7 +30,8 @@ def pull(
     from maskgen.artifacts import hub_pull as hub
 
     resolved = hub.resolve(hub.parse_reference(reference, allow_bare=True))
-    typer.echo(f"{resolved.reference} is commit {resolved.commit} ({resolved.pinned})", err=True)
+    carries = " with its upscaler" if (resolved.path / hub.UPSCALER_DIR).is_dir() else ""
+    typer.echo(f"{resolved.reference} is commit {resolved.commit} ({resolved.pinned}){carries}", err=True)
     typer.echo(str(resolved.path))  # stdout holds the path alone: `cd "$(maskgen pull ...)"` works
 
 
@@ -59,7 +64,7 @@ def push(
     """Upload a checkpoint (model.safetensors, config.json, README.md model card) in one commit.
 
     The training state is uploaded only with --with-training-state. samples.png and metrics.json go
-    along when the checkpoint has them.
+    along when the checkpoint has them, and the upscaler a GAN checkpoint carries (upscaler/) with it.
     """
     from maskgen.artifacts import hub_push
     from maskgen.artifacts.hub_pull import DEFAULT_REVISION
@@ -92,8 +97,19 @@ def push(
     for name in result.deleted:
         typer.echo(f"  {name}  (removed: not part of this checkpoint)")
     typer.echo(f"pushed {len(result.plan.files)} files to {repo_id} (branch {branch}): {result.commit_url}")
-    pin = tag or result.commit
-    typer.echo(f"use it with: maskgen generate --checkpoint hf://{repo_id}@{pin} --out masks.png")
+    typer.echo(f"use it with: {_usage(result.plan, f'hf://{repo_id}@{tag or result.commit}')}")
+
+
+def _usage(plan: PushPlan, reference: str) -> str:
+    """The command that draws (or enlarges) with what was pushed."""
+    if plan.config.get("kind") == "upscaler":
+        return f"maskgen upscale apply --checkpoint {reference} SMALL.png --out large/"
+    size = plan.upscaler.get("size")
+    return (
+        f"maskgen generate --checkpoint {reference}"
+        + (f" --size {size}" if size else "")
+        + " --out masks.png"
+    )
 
 
 def _size(num_bytes: int) -> str:
