@@ -12,7 +12,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, TypeVar
@@ -364,3 +364,93 @@ def provenance(trainer: Initializable) -> dict[str, Any]:
     return ({"init_source": trainer.init_source} if trainer.init_source else {}) | (
         {"lineage": trainer.lineage} if trainer.lineage else {}
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The step loop of the trainers that count images and snapshot by kimg (translation, upscaling)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepProgress:
+    """What a step loop reports after every step: kimg done, the goal, the pace and the last losses."""
+
+    kimg: float
+    total_kimg: float
+    seconds_per_step: float
+    scalars: dict[str, float] = field(default_factory=dict)
+
+
+class Steppable(Protocol):
+    """What :func:`run_steps` needs of a trainer: its counters (:class:`RunCounters`) and a step."""
+
+    cur_nimg: int
+    iteration: int
+    wall_seconds: float
+
+    def step(self) -> dict[str, torch.Tensor]: ...
+
+
+def run_steps(
+    trainer: Steppable,
+    *,
+    total_kimg: float,
+    tick_kimg: float,
+    snapshot_kimg: float,
+    log: Any,  # training.rundir.MetricsLog
+    checkpoint: Checkpointer,
+    contact_sheets: Callable[[], None],
+    samples: Path,
+    on_progress: Callable[[StepProgress], None] | None,
+    say: MessageCallback,
+    what: str = "kimg",
+    budget_seconds: float = float("inf"),
+) -> None:
+    """Step until ``total_kimg`` (or ``budget_seconds`` of training, resumes included): losses to
+    ``log`` every tick, contact sheets and a checkpoint every snapshot and at the end, and Ctrl-C
+    checkpoints between steps, where the state resumes exactly."""
+    import math
+    import time
+
+    from maskgen.training.divergence import check_finite_losses
+    from maskgen.training.tick import TickMeans, crossed
+
+    total_nimg = int(math.ceil(total_kimg * 1000))
+    snapshot_nimg = max(1, int(snapshot_kimg * 1000))
+    tick_nimg = max(1, int(tick_kimg * 1000))
+    losses = TickMeans()
+    tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
+    seconds_per_step = 0.0
+    shown: dict[str, float] = {}  # last tick's averages, shown until the next tick
+    with stop_on_interrupt(checkpoint.resume_hint) as stop:
+        while trainer.cur_nimg < total_nimg:
+            before = trainer.cur_nimg
+            losses.add(trainer.step())
+            elapsed = time.perf_counter() - tick_start
+            done = trainer.cur_nimg >= total_nimg or trainer.wall_seconds + elapsed >= budget_seconds
+            if done or crossed(before, trainer.cur_nimg, tick_nimg):
+                scalars = losses.means()
+                check_finite_losses(scalars, trainer.iteration, trainer.cur_nimg)
+                seconds_per_step = elapsed / max(1, trainer.iteration - tick_start_iter)
+                trainer.wall_seconds += elapsed
+                record = {
+                    "kimg": trainer.cur_nimg / 1000,
+                    "iteration": trainer.iteration,
+                    "seconds": round(trainer.wall_seconds, 3),
+                    "seconds_per_step": seconds_per_step,
+                }
+                log.write(record | scalars)
+                shown = scalars
+                losses.reset()
+                tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
+            if on_progress is not None:
+                on_progress(StepProgress(trainer.cur_nimg / 1000, total_kimg, seconds_per_step, shown))
+            if done or crossed(before, trainer.cur_nimg, snapshot_nimg):
+                write_samples(contact_sheets, samples, say)
+                path = checkpoint()
+                say(f"{what} {trainer.cur_nimg / 1000:.2f}: contact sheet and checkpoint {path.name} written")
+            if done:
+                return
+            if stop.requested:
+                trainer.wall_seconds += time.perf_counter() - tick_start
+                raise checkpoint.interrupted(trainer.cur_nimg)

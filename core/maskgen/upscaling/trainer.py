@@ -12,10 +12,7 @@ of the weights (``U_ema``). A run directory is laid out like a GAN run's: ``conf
 from __future__ import annotations
 
 import copy
-import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +30,9 @@ from maskgen.images import make_grid, save_png, to_uint8
 from maskgen.networks.upscaler import PatchDiscriminator
 from maskgen.plugins import get_registry
 from maskgen.training import scaffold
-from maskgen.training.divergence import check_finite_losses, check_finite_weights
+from maskgen.training.divergence import check_finite_weights
 from maskgen.training.rundir import MetricsLog
 from maskgen.training.scaffold import MessageCallback, RunCounters
-from maskgen.training.tick import TickMeans, crossed
 from maskgen.upscaling.config import UpscaleConfig
 from maskgen.upscaling.data import PairSampler, load_large_masks
 
@@ -45,14 +41,7 @@ RESUME_COMMAND = "maskgen upscale train --resume"
 SHEET_ROWS = 4
 
 
-@dataclass
-class Progress:
-    kimg: float
-    total_kimg: float
-    seconds_per_step: float
-    scalars: dict[str, float] = field(default_factory=dict)
-
-
+Progress = scaffold.StepProgress
 ProgressCallback = Callable[[Progress], None]
 
 
@@ -309,55 +298,25 @@ def train(
 
 def _run_loop(trainer: UpscaleTrainer, on_progress: ProgressCallback | None, say: MessageCallback) -> None:
     config, run_dir = trainer.config, trainer.run_dir
-    checkpoint = scaffold.Checkpointer(trainer.save_checkpoint, run_dir, RESUME_COMMAND)
     log = MetricsLog(run_dir / "metrics.jsonl")
     log.truncate_after(trainer.cur_nimg / 1000)
     samples = run_dir / "samples"
     if trainer.cur_nimg == 0:
         scaffold.write_samples(lambda: trainer.contact_sheet(samples / "contact_init.png"), samples, say)
-    total_nimg = int(math.ceil(config.kimg * 1000))
-    budget = config.max_minutes * 60 if config.max_minutes is not None else math.inf
-    snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
-    tick_nimg = max(1, int(TICK_KIMG * 1000))
-    losses = TickMeans()
-    tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
-    seconds_per_step = 0.0
-    shown: dict[str, float] = {}
-    with scaffold.stop_on_interrupt(checkpoint.resume_hint) as stop:
-        while trainer.cur_nimg < total_nimg:
-            before = trainer.cur_nimg
-            losses.add(trainer.step())
-            elapsed = time.perf_counter() - tick_start
-            out_of_time = trainer.wall_seconds + elapsed >= budget
-            done = trainer.cur_nimg >= total_nimg or out_of_time
-            if done or crossed(before, trainer.cur_nimg, tick_nimg):
-                scalars = losses.means()
-                check_finite_losses(scalars, trainer.iteration, trainer.cur_nimg)
-                seconds_per_step = elapsed / max(1, trainer.iteration - tick_start_iter)
-                trainer.wall_seconds += elapsed
-                log.write(
-                    {
-                        "kimg": trainer.cur_nimg / 1000,
-                        "iteration": trainer.iteration,
-                        "seconds": round(trainer.wall_seconds, 3),
-                        "seconds_per_step": seconds_per_step,
-                    }
-                    | scalars
-                )
-                shown = scalars
-                losses.reset()
-                tick_start, tick_start_iter = time.perf_counter(), trainer.iteration
-            if on_progress is not None:
-                on_progress(Progress(trainer.cur_nimg / 1000, config.kimg, seconds_per_step, shown))
-            if done or crossed(before, trainer.cur_nimg, snapshot_nimg):
-                scaffold.write_samples(lambda: _contact_sheets(trainer, samples), samples, say)
-                path = checkpoint()
-                say(f"upscaler kimg {trainer.cur_nimg / 1000:.2f}: contact sheet and checkpoint {path.name}")
-            if done:
-                break
-            if stop.requested:
-                trainer.wall_seconds += time.perf_counter() - tick_start
-                raise checkpoint.interrupted(trainer.cur_nimg)
+    scaffold.run_steps(
+        trainer,
+        total_kimg=config.kimg,
+        tick_kimg=TICK_KIMG,
+        snapshot_kimg=config.snapshot_kimg,
+        log=log,
+        checkpoint=scaffold.Checkpointer(trainer.save_checkpoint, run_dir, RESUME_COMMAND),
+        contact_sheets=lambda: _contact_sheets(trainer, samples),
+        samples=samples,
+        on_progress=on_progress,
+        say=say,
+        what="upscaler kimg",
+        budget_seconds=config.max_minutes * 60 if config.max_minutes is not None else float("inf"),
+    )
 
 
 def _contact_sheets(trainer: UpscaleTrainer, samples: Path) -> None:
