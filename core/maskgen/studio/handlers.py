@@ -1,8 +1,9 @@
 """What each of the studio's buttons does: the library's own functions, called as the CLI calls them.
 
-``generate`` is ``maskgen generate --seeds S-(S+N-1) --out grid.png`` (so the same seed and settings
-give the same PNG), ``mix`` is ``style_mixing_grid``, ``project`` is ``project_file``, ``walk`` is
-``latent_walk`` + ``write_video`` and ``colour`` is ``translate apply``'s ``apply_pairs``. Nothing here
+``generate`` is ``maskgen generate --seeds S-(S+N-1) --size SIZE --out grid.png`` (so the same seed and
+settings give the same PNG; print size where the checkpoint has an upscaler), ``mix`` is
+``style_mixing_grid``, ``project`` is ``project_file``, ``walk`` is ``latent_walk`` + ``write_video``
+and ``colour`` is ``translate apply``'s ``apply_pairs``. Nothing here
 imports Gradio: every function takes plain values, writes its files into a fresh folder of the temp
 area, and raises :class:`MaskgenError` (one line) for anything the user can fix.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import shutil
 import time
 import uuid
@@ -22,12 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from maskgen.apps.cascade import Cascade, load_cascade
 from maskgen.apps.latents import LatentSource
 from maskgen.apps.mixing import style_mixing_grid
 from maskgen.apps.projection import NOISE_CHOICES, ProjectionSettings, project_file
 from maskgen.apps.video import check_video_path, latent_walk, write_video
 from maskgen.artifacts.checkpoint import Checkpoint
-from maskgen.artifacts.generator import class_index, generate_images, load_generator
+from maskgen.artifacts.generator import class_index, load_generator
 from maskgen.data.procedural import render_masks
 from maskgen.data.sketch import XDoGParams, sketch_to_uint8
 from maskgen.errors import MaskgenError
@@ -42,6 +45,8 @@ Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 AUTO_CLASS = "seed mod classes"  # the class choice that draws seed s as class s mod c (generate's default)
 BUILTIN_REFERENCES = 16
 OUTPUT_MAX_AGE_S = 3600.0
+UPSCALER = "upscaler"  # the model cache's kind for a GAN checkpoint's upscaler
+PRINT_SIZE = 256  # the size the page calls print size
 
 
 def _quiet(fraction: float, text: str) -> None:
@@ -65,6 +70,24 @@ class GeneratorInfo:
     resolution: int
     num_ws: int
     classes: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # the sizes Generate draws, smallest first
+
+
+def size_label(size: int) -> str:
+    """'64 px', '256 px (print size)': a size as the page offers it."""
+    return f"{size} px" + (" (print size)" if size == PRINT_SIZE else "")
+
+
+def parse_size(value: Any) -> int | None:
+    """A size from the page (``'256 px (print size)'``) or the API (256); None/'' for the largest."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        match = re.match(r"^\s*(\d+)\s*(px\b.*)?$", value)
+        if match is None:
+            raise MaskgenError(f"size must be a number of pixels such as '256 px', got {value!r}")
+        return int(match.group(1))
+    return _whole(value, "size", 1, 8192)
 
 
 def _finite(value: Any, name: str, low: float, high: float) -> float:
@@ -136,9 +159,23 @@ class Studio:
             return None
         return class_index(ck, name)
 
+    def cascade(self, label: str | None) -> tuple[Cascade, Entry]:
+        """The generator with the upscaler its checkpoint carries (``load_cascade``), for Generate; the
+        generator itself is the one the other tabs share, so a broken upscaler spoils Generate alone."""
+        G, ck, entry = self.generator(label)
+
+        def load(path: Path, device: torch.device) -> tuple[torch.nn.Module | None, Path | None]:
+            loaded = load_cascade(path, device)
+            return loaded.upscaler, loaded.upscaler_path
+
+        upscaler, where = self.models.get(UPSCALER, entry.path, load)
+        return Cascade(G, ck, upscaler, where), entry
+
     def info(self, label: str | None) -> GeneratorInfo:
-        G, _, entry = self.generator(label)
-        return GeneratorInfo(entry.label, int(G.img_resolution), int(G.num_ws), list(entry.classes))
+        cascade, entry = self.cascade(label)
+        G = cascade.generator
+        classes = list(entry.classes)
+        return GeneratorInfo(entry.label, int(G.img_resolution), int(G.num_ws), classes, cascade.sizes)
 
     def _source(self, seed: Any, latent: str | None, name: str) -> LatentSource:
         if latent:
@@ -155,21 +192,29 @@ class Studio:
     # -- the tabs ----------------------------------------------------------------------------------------
 
     def generate(
-        self, label: str | None, seed: Any, truncation: Any, class_name: str | None = None, count: Any = 1
-    ) -> tuple[Path, list[int]]:
-        """A grid of ``count`` masks, seeds ``seed`` .. ``seed + count - 1``: the PNG that
-        ``maskgen generate --seeds ... --truncation ... --out grid.png`` writes."""
+        self,
+        label: str | None,
+        seed: Any,
+        truncation: Any,
+        class_name: str | None = None,
+        count: Any = 1,
+        size: Any = None,
+    ) -> tuple[Path, list[int], int]:
+        """A grid of ``count`` masks, seeds ``seed`` .. ``seed + count - 1``, at ``size`` (default: the
+        largest the checkpoint draws): the PNG that ``maskgen generate --seeds ... --truncation ...
+        --size ... --out grid.png`` writes. Returns (the PNG, the seeds, the size)."""
         count = _whole(count, "the number of masks", 1, self.limits.max_grid)
         first = _whole(seed, "the seed", 0, SEED_MAX - count + 1)
         psi = _finite(truncation, "truncation psi", -1, 2)
-        G, ck, _ = self.generator(label)
+        wanted = parse_size(size)
+        cascade, _ = self.cascade(label)
+        chosen = cascade.check_size(wanted)
         seeds = list(range(first, first + count))
-        images = generate_images(
-            G, seeds, truncation=psi, noise_mode="const", class_index=self.class_of(ck, class_name)
-        )
+        index = self.class_of(cascade.checkpoint, class_name)
+        images = cascade.draw(seeds, truncation=psi, noise_mode="const", class_index=index, size=chosen)
         out = self.new_folder() / (f"seed{first:04d}.png" if count == 1 else f"seeds{first}-{seeds[-1]}.png")
         save_grid(images, out)
-        return out, seeds
+        return out, seeds, chosen
 
     def mix(
         self,

@@ -23,7 +23,13 @@ from maskgen.errors import MaskgenError
 from maskgen.images import SEED_MAX
 from maskgen.studio.catalogue import GAN, TRAIN_HINT, TRAIN_TRANSLATOR_HINT, TRANSLATOR
 from maskgen.studio.collections import DEFAULT_NAME
-from maskgen.studio.handlers import AUTO_CLASS, BUILTIN_REFERENCES, Studio, builtin_reference_sheet
+from maskgen.studio.handlers import (
+    AUTO_CLASS,
+    BUILTIN_REFERENCES,
+    Studio,
+    builtin_reference_sheet,
+    size_label,
+)
 from maskgen.studio.jobs import Cancelled
 from maskgen.studio.training import MIRROR_CHOICES, START_CHOICES, TrainingDesk, TrainingStatus
 
@@ -94,23 +100,29 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
     def on_checkpoint(label: str | None) -> tuple[Any, ...]:
         if not label:
             hidden = gr.update(choices=[AUTO_CLASS], value=AUTO_CLASS, visible=False)
-            return "", hidden, hidden, gr.update()
+            return "", hidden, hidden, gr.update(), gr.update(choices=[], value=None, visible=False)
         info = studio.info(label)
         classes = [AUTO_CLASS, *info.classes]
         shown_classes = gr.update(choices=classes, value=AUTO_CLASS, visible=bool(info.classes))
-        text = f"**{info.label}**: {info.resolution} px, {info.num_ws} style layers, " + (
+        larger = (
+            f" ({', '.join(f'{s} px' for s in info.sizes[1:])} with its upscaler)" if info.sizes[1:] else ""
+        )
+        text = f"**{info.label}**: {info.resolution} px{larger}, {info.num_ws} style layers, " + (
             f"conditional on {', '.join(info.classes)}" if info.classes else "unconditional"
         )
         crossover = gr.update(maximum=info.num_ws, value=min(4, info.num_ws))
-        return text, shown_classes, shown_classes, crossover
+        # Generate draws at the largest size the checkpoint can draw; a choice where there are several.
+        labels = [size_label(s) for s in info.sizes]
+        sizes = gr.update(choices=labels, value=labels[-1], visible=len(labels) > 1)
+        return text, shown_classes, shown_classes, crossover, sizes
 
     @shown
     def generate(
-        label: str, seed: float, truncation: float, class_name: str, count: float
+        label: str, seed: float, truncation: float, class_name: str, count: float, size: str | None = None
     ) -> tuple[Any, ...]:
-        path, seeds = studio.generate(label, seed, truncation, class_name, count)
+        path, seeds, drawn = studio.generate(label, seed, truncation, class_name, count, size)
         where = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
-        return str(path), str(path), f"{where} of {label}, truncation {float(truncation):g}"
+        return str(path), str(path), f"{where} of {label} at {drawn} px, truncation {float(truncation):g}"
 
     def random_seed() -> int:
         return random.randint(0, 2**31 - 1)
@@ -314,6 +326,10 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
                         count = gr.Slider(
                             1, studio.limits.max_grid, value=1, step=1, label="Masks (seed, seed+1, ...)"
                         )
+                        gen_size = gr.Radio(
+                            [], value=None, label="Size (the largest the checkpoint draws by default)",
+                            visible=False, elem_id="gen-size",
+                        )  # fmt: skip
                         go = gr.Button("Generate", variant="primary", elem_id="gen-button")
                     with gr.Column(scale=2):
                         gen_image = gr.Image(
@@ -506,15 +522,15 @@ def build(studio: Studio, title: str = "maskgen studio") -> gr.Blocks:
         status = gr.Markdown(elem_id="status")
 
         # -- events ---------------------------------------------------------------------------------------
-        checkpoint_outputs = [about, gen_class, mix_class, crossover]
+        checkpoint_outputs = [about, gen_class, mix_class, crossover, gen_size]
         checkpoint.change(on_checkpoint, checkpoint, checkpoint_outputs, api_name="info", concurrency_id=FAST)
         page.load(
             on_checkpoint, checkpoint, checkpoint_outputs, api_visibility="private", concurrency_id=FAST
         )
         dice.click(random_seed, None, seed, api_visibility="private", queue=False)
         go.click(
-            generate, [checkpoint, seed, truncation, gen_class, count], [gen_image, gen_file, gen_note],
-            api_name="generate", concurrency_id=FAST, concurrency_limit=2,
+            generate, [checkpoint, seed, truncation, gen_class, count, gen_size],
+            [gen_image, gen_file, gen_note], api_name="generate", concurrency_id=FAST, concurrency_limit=2,
         )  # fmt: skip
         mix_go.click(
             mix, [checkpoint, seed_a, latent_a, seed_b, latent_b, crossover, mix_truncation, mix_class],
