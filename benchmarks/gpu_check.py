@@ -5,7 +5,10 @@
    TF32 matmuls): a few hundred training iterations, images per second and peak GPU memory;
 2. the cpu recipe unchanged on the GPU (64 px, the real-masks default): img/s;
 3. a CoCosNet translator step with its ``paper256`` preset (256 px, the 64x64 correlation): seconds
-   per step and peak memory.
+   per step and peak memory;
+4. the upscaler's training step, what ``maskgen upscale train --size 256`` runs (the cascade's second
+   stage, 64 -> 256 px, its default crops, batch and adversarial loss on): crops per second and peak
+   memory.
 
 Every part has its own time cap; the output is one JSON line per part, for docs/performance.md.
 """
@@ -100,6 +103,30 @@ def translator(iterations: int, cap: float) -> dict[str, Any]:
     }
 
 
+def upscaler(iterations: int, cap: float) -> dict[str, Any]:
+    from maskgen.upscaling.config import validate_upscale_config
+    from maskgen.upscaling.trainer import UpscaleTrainer
+
+    values: dict[str, Any] = {"data": "builtin-detailed", "size": 256, "scale": 4, "device": DEVICE}
+    values |= {"dataset_count": min(IMAGES, 64), "init": "none", "adversarial_start_kimg": 0.0}
+    if BATCH is not None:
+        values["batch"] = BATCH
+    config = validate_upscale_config(values)
+    built = time.perf_counter()
+    trainer = UpscaleTrainer(config, Path("."))
+    setup = time.perf_counter() - built
+    done, seconds = _timed_steps(trainer.step, min(WARMUP, 3), iterations, cap)
+    return {
+        "part": f"upscaler {config.upscaler} {config.small_size}->{config.size}px",
+        "crop": config.crop,
+        "batch": config.batch,
+        "steps": done,
+        "images_per_second": round(done * config.batch / seconds, 1),
+        "peak_memory_gib": _peak_gib(),
+        "setup_seconds": round(setup, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=300)
@@ -119,13 +146,15 @@ def main() -> None:
         lambda: gan("paper256", 256, args.iterations, args.cap_seconds),
         lambda: gan("cpu", 64, args.iterations, args.cap_seconds / 2),
         lambda: translator(max(1, args.iterations // 3), args.cap_seconds),
+        lambda: upscaler(args.iterations, args.cap_seconds / 3),
     )
     for part in parts:
         try:
             print(json.dumps(part()), flush=True)
         except Exception as exc:  # one broken part must not hide the others' numbers
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
-        torch.cuda.empty_cache()
+        if DEVICE == "cuda":
+            torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

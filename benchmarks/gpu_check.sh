@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CUDA paths in under ten minutes: paper256 StyleGAN2-ADA (16-bit layers, TF32), the cpu recipe on
-# the GPU, and a CoCosNet paper256 step. Run it once whenever a GPU is lent; paste what it prints into
-# docs/performance.md ("GPU check").
+# the GPU, a CoCosNet paper256 step and the upscaler's training step at 256 px (maskgen upscale train).
+# Run it once whenever a GPU is lent; paste what it prints into docs/performance.md ("GPU check").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
