@@ -254,6 +254,7 @@ def test_a_run_fine_tunes_the_upscaler_on_its_folder(
     assert tuned["train"]["init"] == str(shipped_tiny_upscaler) and tuned["kimg"] > 0
     assert tuned["upscaler_options"] == TINY_UPSCALER  # the base upscaler's architecture
     assert load_cascade(run, torch.device("cpu")).sizes == [16, 64]
+    assert "--size 64" in (run / "checkpoints" / "snap" / "README.md").read_text()  # the card says so
     # Killed and run again: the stage resumes its own run instead of starting over.
     again = run_stage(run, str(folder), 16, 0.02, said.append, device="cpu")
     assert load_upscaler(again, torch.device("cpu"))[1].config["kimg"] >= tuned["kimg"]

@@ -107,7 +107,7 @@ def run_stage(
     if plan.base is None:
         return None
     if not plan.fine_tune:
-        return attach_upscaler(gan_checkpoint, plan.base)
+        return _attach(gan_checkpoint, plan.base)
     stage_dir = run_dir / STAGE_DIR
     # The base upscaler's own architecture and training settings, on the collection's masks.
     base_train = (read_base_config(plan.base) or {}).get("train") or {}
@@ -130,4 +130,28 @@ def run_stage(
     config = validate_upscale_config(values)
     resume = stage_dir if (stage_dir / "checkpoints" / LATEST).exists() else None
     train(config, resume_dir=resume, run_dir=None if resume else stage_dir, on_message=say)
-    return attach_upscaler(gan_checkpoint, stage_dir / "checkpoints" / LATEST)
+    return _attach(gan_checkpoint, stage_dir / "checkpoints" / LATEST)
+
+
+def _attach(gan_checkpoint: Path, upscaler: Path) -> Path:
+    """The upscaler into the GAN checkpoint, and the checkpoint's card rewritten to say so."""
+    import contextlib
+
+    from maskgen.artifacts.checkpoint import read_checkpoint_json
+    from maskgen.artifacts.layout import CONFIG_FILE, README_FILE, SAMPLES_FILE
+    from maskgen.artifacts.modelcard import model_card
+    from maskgen.errors import MaskgenError
+    from maskgen.outputs import write_text
+
+    attached = attach_upscaler(gan_checkpoint, upscaler)
+    config = read_checkpoint_json(gan_checkpoint / CONFIG_FILE)
+    with_samples = (gan_checkpoint / SAMPLES_FILE).is_file()
+    card = model_card(
+        config,
+        sample_image=SAMPLES_FILE if with_samples else None,
+        with_training_state=True,
+        upscaler=read_checkpoint_json(attached / CONFIG_FILE),
+    )
+    with contextlib.suppress(MaskgenError):  # the card is a convenience; the weights are what count
+        write_text(gan_checkpoint / README_FILE, card)
+    return attached
