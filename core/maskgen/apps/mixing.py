@@ -17,7 +17,7 @@ whose row and column are the same latent is that latent's image, whatever the st
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,19 +95,28 @@ def style_mixing_grid(
     styles: Sequence[int],
     truncation: float = 1.0,
     class_index: int | None = None,
+    enlarge: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> MixingGrid:
-    """The grid of ``rows`` x ``cols`` (seeds or projected files), mixed at ``styles``."""
+    """The grid of ``rows`` x ``cols`` (seeds or projected files), mixed at ``styles``.
+
+    ``enlarge`` (e.g. a cascade's upscaler, :meth:`maskgen.apps.cascade.Cascade.enlarge`) draws every
+    tile at print size from the GAN's masks."""
     bad = [s for s in styles if not 0 <= s < G.num_ws]
     if bad:
         raise MaskgenError(f"style layer {bad[0]} out of range: this generator has {G.num_ws} layers")
     row_ws = ws_for_sources(G, rows, truncation, class_index)
     col_ws = ws_for_sources(G, cols, truncation, class_index)
     mixed = mix_ws(row_ws, col_ws, styles)
-    cells = to_uint8(synthesize(G, mixed.reshape(-1, G.num_ws, G.w_dim)))
+
+    def draw(ws: torch.Tensor) -> np.ndarray:
+        images = synthesize(G, ws)
+        return to_uint8(enlarge(images) if enlarge is not None else images)
+
+    cells = draw(mixed.reshape(-1, G.num_ws, G.w_dim))
     h, w, c = cells.shape[1:]
     return MixingGrid(
-        rows=to_uint8(synthesize(G, row_ws)),
-        cols=to_uint8(synthesize(G, col_ws)),
+        rows=draw(row_ws),
+        cols=draw(col_ws),
         cells=cells.reshape(len(rows), len(cols), h, w, c),
         styles=list(styles),
     )

@@ -24,6 +24,11 @@ Each step, as the StyleGAN2 projector does:
 
 The result is rendered from the final w (no w noise) with the optimised noise (the checkpoint's with
 ``"fixed"``). PSNR is on 8-bit pixels.
+
+The search runs at the GAN's resolution (a larger target, e.g. a 256 px picture, is fitted to it). Given
+``enlarge`` (a cascade's upscaler), the projection is also drawn at print size from that final image,
+and ``proj.png`` and ``target_vs_proj.png`` (the target then read at that size) are written at it;
+distance, MSE, PSNR and ``loss.csv`` stay those of the search.
 """
 
 from __future__ import annotations
@@ -102,6 +107,7 @@ class ProjectionResult:
     distance_name: str
     history: list[dict[str, float]] = field(default_factory=list)
     final: dict[str, float] = field(default_factory=dict)  # distance, mse, psnr of the final image
+    large: np.ndarray | None = None  # uint8 [S, S, 3]: the projection at print size, given ``enlarge``
 
     def ws(self, num_ws: int) -> torch.Tensor:
         return self.w.expand(num_ws, -1)
@@ -161,9 +167,11 @@ def project(
     settings: ProjectionSettings | None = None,
     distance: ProjectionDistance | None = None,
     progress: ProgressFn | None = None,
+    enlarge: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> ProjectionResult:
     """Project ``target`` ([1, 3, R, R] or [3, R, R] in [-1, 1], R = G's resolution) into G's latent
-    space. ``G`` is left as it was (its noise maps are swapped only while optimising)."""
+    space. ``G`` is left as it was (its noise maps are swapped only while optimising). ``enlarge``:
+    also draw the projection at print size (:attr:`ProjectionResult.large`)."""
     settings = settings or ProjectionSettings()
     settings.check()
     device = next(G.parameters()).device
@@ -233,6 +241,7 @@ def project(
             final_image = G.synthesis(w_opt.expand(1, G.num_ws, -1), noise_mode="const")
             final_distance = float(distance.distance(target_features, final_image).sum())
             final_mse = float(F.mse_loss(final_image, target))
+            large = to_uint8(enlarge(final_image))[0] if enlarge is not None else None
     image_u8 = to_uint8(final_image)[0]
     target_u8 = to_uint8(target)[0]
     return ProjectionResult(
@@ -243,6 +252,7 @@ def project(
         distance_name=distance.name,
         history=history,
         final={"distance": final_distance, "mse": final_mse, "psnr": psnr(image_u8, target_u8)},
+        large=large,
     )
 
 
@@ -263,9 +273,15 @@ def write_loss_csv(path: Path, history: list[dict[str, float]]) -> Path:
 
 
 def write_projection(
-    result: ProjectionResult, out_dir: str | Path, meta: dict[str, Any] | None = None
+    result: ProjectionResult,
+    out_dir: str | Path,
+    meta: dict[str, Any] | None = None,
+    large_target: np.ndarray | None = None,
 ) -> dict[str, Path]:
-    """projected_w.npz, proj.png, target_vs_proj.png and loss.csv in ``out_dir``, each atomically."""
+    """projected_w.npz, proj.png, target_vs_proj.png and loss.csv in ``out_dir``, each atomically.
+
+    With :attr:`ProjectionResult.large`, the pictures are at print size, beside ``large_target`` (the
+    target read at that size; default: the searched target, enlarged by nearest neighbours)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(meta or {})
@@ -276,8 +292,15 @@ def write_projection(
         "side_by_side": out / SIDE_BY_SIDE_PNG,
         "loss": write_loss_csv(out / LOSS_CSV, result.history),
     }
-    save_png(result.image, paths["proj"])
-    save_png(np.concatenate([result.target, result.image], axis=1), paths["side_by_side"])
+    image, target = result.image, result.target
+    if result.large is not None:
+        image = result.large
+        if large_target is None:
+            factor = image.shape[0] // target.shape[0]
+            large_target = target.repeat(factor, axis=0).repeat(factor, axis=1)
+        target = large_target
+    save_png(image, paths["proj"])
+    save_png(np.concatenate([target, image], axis=1), paths["side_by_side"])
     return paths
 
 
@@ -288,13 +311,23 @@ def project_file(
     settings: ProjectionSettings | None = None,
     progress: ProgressFn | None = None,
     meta: dict[str, Any] | None = None,
+    enlarge: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[ProjectionResult, dict[str, Path]]:
-    """Load the target at G's resolution, project it, write the outputs."""
+    """Load the target at G's resolution, project it, write the outputs (at print size too, given
+    ``enlarge``: the projection enlarged beside the target read at that size)."""
     settings = settings or ProjectionSettings()
     settings.check()
     device = next(G.parameters()).device
     target = load_target(target_path, G.img_resolution, device)
-    result = project(G, target, settings, progress=progress)
-    info = {"target": str(target_path), "settings": asdict(settings), "resolution": G.img_resolution}
+    result = project(G, target, settings, progress=progress, enlarge=enlarge)
+    info: dict[str, Any] = {
+        "target": str(target_path),
+        "settings": asdict(settings),
+        "resolution": G.img_resolution,
+    }
+    large_target = None
+    if result.large is not None:
+        info["size"] = int(result.large.shape[0])
+        large_target = load_image(target_path, int(result.large.shape[0]))
     info.update(meta or {})
-    return result, write_projection(result, out_dir, info)
+    return result, write_projection(result, out_dir, info, large_target)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +70,11 @@ def latent_walk(
     truncation: float = 1.0,
     batch_size: int = 16,
     class_index: int | None = None,
+    enlarge: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> np.ndarray:
-    """Every frame of the walk: uint8 [T, rows * H, columns * W, 3]."""
+    """Every frame of the walk: uint8 [T, rows * H, columns * W, 3]. ``enlarge`` (e.g. a cascade's
+    upscaler, :meth:`maskgen.apps.cascade.Cascade.enlarge`) draws each frame at print size, a batch at
+    a time."""
     columns, rows = grid
     cells = columns * rows
     if len(sources) % cells:
@@ -86,7 +89,11 @@ def latent_walk(
     keys = ws_for_sources(G, sources, truncation, class_index).reshape(cells, per_cell, G.num_ws, G.w_dim)
     walks = torch.stack([walk_ws(k, frames, loop) for k in keys], dim=1)  # [T, cells, L, C]
     count = walks.shape[0]
-    images = to_uint8(synthesize(G, walks.reshape(-1, G.num_ws, G.w_dim), batch_size))
+    parts = []
+    for ws in walks.reshape(-1, G.num_ws, G.w_dim).split(batch_size):
+        images = synthesize(G, ws, batch_size)
+        parts.append(to_uint8(enlarge(images) if enlarge is not None else images))
+    images = np.concatenate(parts)
     images = images.reshape(count, cells, *images.shape[1:])
     if cells == 1:
         return np.ascontiguousarray(images[:, 0])

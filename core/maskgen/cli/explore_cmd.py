@@ -5,7 +5,9 @@ Each command parses its arguments, calls one function of ``maskgen.apps`` and pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,6 +16,11 @@ from maskgen.cli.options import IMAGES, LEARNING_RATE, SEED, bounded_int, finite
 from maskgen.cli.progress import steps_bar
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
+
+if TYPE_CHECKING:
+    import torch
+
+    from maskgen.apps.cascade import Cascade
 
 _CHECKPOINT_HELP = "Checkpoint directory, or a run directory (hf://OWNER/REPO too)."
 _DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps."
@@ -29,12 +36,37 @@ FPS = finite_float(gt=0, le=240, why="frames per second a video player shows")
 WEIGHT = finite_float(ge=0, le=1e12, why="a loss weight")
 PERCENTILE = finite_float(ge=0, le=100, why="a percentile")
 SHEET_ROWS = bounded_int(ge=0, le=10_000, why="rows of one contact sheet")
+SIZE = bounded_int(ge=1, le=8192, why="a mask's size in pixels")
+_SIZE_HELP = (
+    "Size of the masks in pixels: the GAN's own (e.g. 64) or, where the checkpoint has an upscaler, "
+    "print size (e.g. 256, the default then)."
+)
+_UPSCALER_HELP = "Another upscaler for the second stage (PATH, base:NAME or hf://...)."
+
+
+def _cascade(
+    checkpoint: str, device: str, upscaler: str | None, size: int | None
+) -> tuple[Cascade, int, Callable[[torch.Tensor], torch.Tensor] | None]:
+    """The checkpoint's cascade, the size to draw at (checked: one line if it cannot) and what enlarges
+    the GAN's masks to it (None at the GAN's own size)."""
+    from maskgen.apps.cascade import load_cascade
+
+    cascade = load_cascade(checkpoint, pick_device(device), upscaler)
+    chosen = cascade.check_size(size)
+    if chosen == cascade.resolution:
+        return cascade, chosen, None
+    return cascade, chosen, lambda images: cascade.enlarge(images, chosen)
 
 
 @app.command("project")
 def project(
     checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
-    target: Path = typer.Option(..., "--target", help="The mask image to find the latent of."),
+    target: Path = typer.Option(
+        ...,
+        "--target",
+        help="The mask image to find the latent of, any size (e.g. 256 px): the search fits it to the "
+        "GAN's own size (e.g. 64 px).",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for projected_w.npz, proj.png, loss.csv, ..."),
     steps: int = typer.Option(300, "--steps", parser=STEPS, help="Optimisation steps."),
     seed: int = typer.Option(
@@ -60,18 +92,27 @@ def project(
         "fixed (the checkpoint's, not optimised: mix and video then show exactly proj.png).",
     ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    size: int | None = typer.Option(
+        None,
+        "--size",
+        parser=SIZE,
+        help="Size of proj.png and target_vs_proj.png: the GAN's own or, where the checkpoint has an "
+        "upscaler, print size (the default then). The search itself runs at the GAN's size.",
+    ),
+    upscaler: str | None = typer.Option(None, "--upscaler", help=_UPSCALER_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Find the latent of a real mask (the StyleGAN2 projector)."""
+    """Find the latent of a real mask (the StyleGAN2 projector). The target is fitted to the GAN's own
+    size for the search; the projection is drawn at --size."""
     from maskgen.apps.projection import ProjectionSettings, project_file
-    from maskgen.artifacts.generator import load_generator
 
     settings = ProjectionSettings(
         steps=steps, seed=seed, wplus=wplus, lr=lr, mse_weight=mse_weight, noise_weight=noise_weight,
         distance=distance, noise=noise,
     )  # fmt: skip
     settings.check()
-    G, ck = load_generator(checkpoint, pick_device(device))
+    cascade, chosen, enlarge = _cascade(checkpoint, device, upscaler, size)
+    G, ck = cascade.generator, cascade.checkpoint
     bar = steps_bar("project", quiet)
     task = bar.add_task("project", total=steps, info="")
 
@@ -80,13 +121,16 @@ def project(
         bar.update(task, completed=done, info=info)
 
     with bar:
-        result, paths = project_file(G, target, out, settings, on_step, {"checkpoint": str(ck.path)})
+        result, paths = project_file(
+            G, target, out, settings, on_step, {"checkpoint": str(ck.path)}, enlarge=enlarge
+        )
     f = result.final
     typer.echo(
         f"distance: {result.distance_name} {f['distance']:.4f}  mse {f['mse']:.5f}  psnr {f['psnr']:.2f} dB"
     )
     typer.echo(
-        f"wrote {paths['w']}, {paths['proj'].name}, {paths['side_by_side'].name}, {paths['loss'].name}"
+        f"wrote {paths['w']}, {paths['proj'].name}, {paths['side_by_side'].name} ({chosen} px), "
+        f"{paths['loss'].name}"
     )
 
 
@@ -107,25 +151,29 @@ def mix(
     ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     class_name: str | None = typer.Option(None, "--class", help=_CLASS_HELP),
+    size: int | None = typer.Option(None, "--size", parser=SIZE, help=_SIZE_HELP),
+    upscaler: str | None = typer.Option(None, "--upscaler", help=_UPSCALER_HELP),
 ) -> None:
-    """The style-mixing grid: each cell mixes its row's and its column's styles."""
+    """The style-mixing grid: each cell mixes its row's and its column's styles (mixed at the GAN's
+    size, drawn at --size)."""
     from maskgen.apps.latents import parse_latent_sources
     from maskgen.apps.mixing import parse_styles, style_mixing_grid
-    from maskgen.artifacts.generator import class_index, load_generator
+    from maskgen.artifacts.generator import class_index
     from maskgen.images import save_png
 
     if out.suffix.lower() != ".png":
         raise MaskgenError(f"--out must be a .png file, got {out}")
     row_sources = parse_latent_sources(rows, "--rows")
     col_sources = parse_latent_sources(cols, "--cols")
-    G, loaded = load_generator(checkpoint, pick_device(device))
-    index = class_index(loaded, class_name)
+    cascade, chosen, enlarge = _cascade(checkpoint, device, upscaler, size)
+    G = cascade.generator
+    index = class_index(cascade.checkpoint, class_name)
     layers = parse_styles(styles, G.num_ws)
-    grid = style_mixing_grid(G, row_sources, col_sources, layers, truncation, index)
+    grid = style_mixing_grid(G, row_sources, col_sources, layers, truncation, index, enlarge)
     save_png(grid.image(), out)
     shown = ",".join(map(str, layers)) or "none"
     typer.echo(
-        f"wrote a {len(row_sources)}x{len(col_sources)} style-mixing grid to {out} "
+        f"wrote a {len(row_sources)}x{len(col_sources)} style-mixing grid of {chosen} px masks to {out} "
         f"(layers {shown} of {G.num_ws} from the columns)"
     )
 
@@ -146,20 +194,24 @@ def video(
     fps: float = typer.Option(30.0, "--fps", parser=FPS, help="Frames per second."),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     class_name: str | None = typer.Option(None, "--class", help=_CLASS_HELP),
+    size: int | None = typer.Option(None, "--size", parser=SIZE, help=_SIZE_HELP),
+    upscaler: str | None = typer.Option(None, "--upscaler", help=_UPSCALER_HELP),
 ) -> None:
-    """A latent walk between keyframes, linear in W, as a GIF or an MP4."""
+    """A latent walk between keyframes, linear in W, as a GIF or an MP4 (frames drawn at --size)."""
     from maskgen.apps.latents import parse_latent_sources
     from maskgen.apps.video import check_video_path, latent_walk, parse_grid, write_video
-    from maskgen.artifacts.generator import class_index, load_generator
+    from maskgen.artifacts.generator import class_index
 
     check_video_path(out)  # a missing encoder fails before anything is rendered
     sources = parse_latent_sources(seeds, "--seeds")
     cells = parse_grid(grid)
-    G, loaded = load_generator(checkpoint, pick_device(device))
-    index = class_index(loaded, class_name)
+    cascade, _, enlarge = _cascade(checkpoint, device, upscaler, size)
+    G = cascade.generator
+    index = class_index(cascade.checkpoint, class_name)
     walk = latent_walk(
-        G, sources, frames=frames, grid=cells, loop=loop, truncation=truncation, class_index=index
-    )
+        G, sources, frames=frames, grid=cells, loop=loop, truncation=truncation, class_index=index,
+        enlarge=enlarge,
+    )  # fmt: skip
     write_video(walk, out, fps=fps)
     typer.echo(f"wrote {len(walk)} frames ({walk.shape[2]}x{walk.shape[1]} px, {fps:g} fps) to {out}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from maskgen.cli.app import app, new_app
-from maskgen.cli.options import BATCH, KIMG, SEED, parse_key_values
+from maskgen.cli.options import BATCH, KIMG, SEED, bounded_int, parse_key_values
 from maskgen.cli.progress import TRAINING_STEPS, training_bar
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
@@ -134,15 +134,35 @@ def apply_cmd(
         help="--sketch is a colour mask: take its XDoG lines (default XDoG settings).",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    size: int | None = typer.Option(
+        None,
+        "--size",
+        parser=bounded_int(ge=1, le=8192, why="a picture's size in pixels"),
+        help="Size of the outputs in pixels: the translator's own (the default, e.g. 64), or print size "
+        "(e.g. 256): coloured at the translator's size, then enlarged by an upscaler.",
+    ),
+    upscaler: str | None = typer.Option(
+        None,
+        "--upscaler",
+        help="Upscaler for a larger --size (PATH, base:NAME or hf://...; default: the shipped one for the "
+        "translator's size); given alone, --size is its output size.",
+    ),
 ) -> None:
     """Colour sketches after references with a trained translator; inputs are resized to its size.
 
     A colour image given as --sketch gives its XDoG lines; other sizes, greyscale and transparent
-    references are converted. Each such fix is one "note:" line on stderr.
+    references are converted. Each such fix is one "note:" line on stderr. With --size larger than the
+    translator's, the coloured pictures are enlarged by an upscaler (the sketch does not guide it).
     """
     from maskgen.data.sketch import XDoGParams
     from maskgen.devices import pick_device
-    from maskgen.translation.apply import apply_pairs, default_translator, load_translator, plan_pairs
+    from maskgen.translation.apply import (
+        apply_pairs,
+        default_translator,
+        load_translator,
+        plan_pairs,
+        translation_upscaler,
+    )
 
     pairs = plan_pairs(sketch_path, reference, out)
     if checkpoint is None:
@@ -151,12 +171,14 @@ def apply_cmd(
             f"note: using the shipped base translator {checkpoint} (--checkpoint picks another)", err=True
         )
     loaded = load_translator(checkpoint, pick_device(device))
+    enlarger, chosen = translation_upscaler(loaded, size, upscaler)
     written, warps = apply_pairs(
         loaded,
         pairs,
         show_warp=show_warp,
         extract=XDoGParams() if extract else None,
         on_note=lambda line: typer.echo(line, err=True),
+        upscaler=enlarger,
     )
     name = loaded.config.get("translator")
     if show_warp and warps == 0:
@@ -166,6 +188,8 @@ def apply_cmd(
         )
     target = pairs[0][2] if len(pairs) == 1 else out
     typer.echo(
-        f"wrote {written} image(s) ({loaded.size} px, {name}) to {target}"
+        f"wrote {written} image(s) ({chosen} px, {name}"
+        + (f" at {loaded.size} px, enlarged by the upscaler" if enlarger is not None else "")
+        + f") to {target}"
         + (f" and {warps} warp image(s)" if warps else "")
     )

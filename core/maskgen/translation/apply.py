@@ -1,4 +1,9 @@
-"""``translate apply``: load a translation checkpoint and colour sketches after references."""
+"""``translate apply``: load a translation checkpoint and colour sketches after references.
+
+The translator colours at its own size (64 px on CPU); at a larger ``--size`` its pictures are enlarged
+by an upscaler, the cascade's second stage (:func:`translation_upscaler`). The sketch does not guide the
+upscaler: it enlarges the coloured picture alone.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from PIL import Image
 
 from maskgen.artifacts.base_models import BASE_SCHEME, list_base_translators, read_base_config
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.upscaler import base_upscalers, load_upscaler, upscale
 from maskgen.data.folder import find_images, load_image, load_line_drawing
 from maskgen.data.sketch import XDoGParams, xdog
 from maskgen.errors import MaskgenError
@@ -58,6 +64,59 @@ def load_translator(path: str | Path, device: torch.device) -> LoadedTranslator:
     model, _, _ = build_model(name, config.get("translator_options", {}), context)
     load_strict(model.translator, split_weights(checkpoint.weights, "T"), f"{name} translator ({size} px)")
     return LoadedTranslator(model.translator.eval().requires_grad_(False), config, size, device)
+
+
+def _base_upscaler_for(small: int, size: int) -> Path | None:
+    """The shipped base upscaler that enlarges ``small`` px pictures (to ``size`` px where one does)."""
+    fitting = []
+    for directory in base_upscalers():
+        config = read_base_config(directory) or {}
+        if config.get("small_size") == small:
+            fitting.append((config.get("size") != size, directory))
+    return min(fitting)[1] if fitting else None
+
+
+def translation_upscaler(
+    loaded: LoadedTranslator, size: int | None = None, upscaler: str | None = None
+) -> tuple[torch.nn.Module | None, int]:
+    """(the upscaler to enlarge the translator's pictures with, or None; the size they are written at).
+
+    ``size`` None: the translator's own size, or, given ``upscaler`` (PATH, base:NAME or hf://...), that
+    upscaler's output size. A larger ``size`` without ``upscaler`` takes the shipped base upscaler whose
+    input size is the translator's. A size nothing here makes, no upscaler, or an upscaler for pictures
+    of another size: one line.
+    """
+    if size == loaded.size or (size is None and upscaler is None):
+        return None, loaded.size
+    if size is not None and size < loaded.size:
+        raise MaskgenError(
+            f"cannot colour at {size} px: the translator colours at {loaded.size} px (a larger --size "
+            "enlarges its pictures with an upscaler)"
+        )
+    if upscaler is None:
+        where = _base_upscaler_for(loaded.size, size or loaded.size)
+        if where is None:
+            raise MaskgenError(
+                f"cannot colour at {size} px: the translator colours at {loaded.size} px and this maskgen "
+                f"ships no upscaler for {loaded.size} px pictures; pass --upscaler (PATH or base:NAME; "
+                "train one with 'maskgen upscale train')"
+            )
+    else:
+        where = upscaler
+    network, checkpoint = load_upscaler(where, loaded.device)
+    small = checkpoint.config.get("small_size")
+    if small != loaded.size:
+        raise MaskgenError(
+            f"the upscaler {checkpoint.path} enlarges {small} px pictures, but the translator colours at "
+            f"{loaded.size} px"
+        )
+    large = loaded.size * int(network.scale)
+    if size is not None and size != large:
+        raise MaskgenError(
+            f"cannot colour at {size} px with the upscaler {checkpoint.path}: the translator colours at "
+            f"{loaded.size} px, enlarged to {large} px"
+        )
+    return network, large
 
 
 def load_sketch(path: Path, size: int, extract: XDoGParams | None = None) -> torch.Tensor:
@@ -244,6 +303,7 @@ def apply_pairs(
     batch: int = 16,
     on_note: NoteCallback | None = None,
     name_files: bool = True,
+    upscaler: torch.nn.Module | None = None,
 ) -> tuple[int, int]:
     """Translate every pair; returns (outputs written, warp images written).
 
@@ -251,7 +311,8 @@ def apply_pairs(
     is said in one line through it: a colour image given as a sketch gives its XDoG lines, files of
     another size than the translator's are cropped and resized, greyscale and transparent references
     are converted. Without it, inputs are read as they are. ``name_files=False`` says "the sketch"
-    instead of the file's name (the studio's uploads have temporary names).
+    instead of the file's name (the studio's uploads have temporary names). ``upscaler``
+    (:func:`translation_upscaler`): the outputs and warps are enlarged by it before they are written.
     """
     notes = InputNotes(loaded.size) if on_note is not None else None
     if notes is not None:
@@ -265,6 +326,9 @@ def apply_pairs(
         sketches = sketches.to(loaded.device)
         references = torch.cat([load_reference(r, loaded.size) for _, r, _ in chunk]).to(loaded.device)
         images, warped = loaded.translator.translate_with_warp(sketches, references)
+        if upscaler is not None:
+            images = upscale(upscaler, images)
+            warped = upscale(upscaler, warped) if warped is not None and show_warp else warped
         for index, (_, _, out) in enumerate(chunk):
             save_png(to_uint8(images[index : index + 1])[0], out)
             written += 1
