@@ -1,10 +1,11 @@
 #!/usr/bin/env python
-"""Ship a GAN or translation checkpoint as a base model inside the package (maskgen/assets/base/NAME/).
+"""Ship a checkpoint (GAN, translation, upscaler) as a base model inside the package (assets/base/NAME/).
 
     .venv/bin/python scripts/make_base_model.py RUN_OR_CHECKPOINT NAME [--replace]
 
 The folder gets the Hub layout of `maskgen push` (model.safetensors with G_ema and D only for a GAN,
-T and D for a translator; config.json, README.md, samples.png), so the same folder can be published
+T and D for a translator, U_ema and D for an upscaler; config.json, README.md, samples.png), so the same
+folder can be published
 with `maskgen push core/maskgen/assets/base/NAME maskgen/NAME`. New runs (`maskgen run`,
 `maskgen translate train`) whose architecture matches start from it by default, and `maskgen translate
 apply` without --checkpoint uses a shipped translator.

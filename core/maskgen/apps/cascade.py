@@ -65,7 +65,8 @@ class Cascade:
         size = self.check_size(size)
         if size == self.resolution or self.upscaler is None:
             return images
-        return upscale(self.upscaler, images)
+        # Clipped as a saved picture is: the upscaler then draws what `upscale apply` would from a PNG.
+        return upscale(self.upscaler, images.clamp(-1, 1))
 
     def draw(
         self,

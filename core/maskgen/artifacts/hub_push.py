@@ -274,7 +274,9 @@ def _copy(src: Path, dst: Path) -> None:
 # a translator, the translator and its discriminator (a new translation run fine-tunes both).
 BASE_MODEL_PARTS = ("G_ema.", "D.")
 BASE_TRANSLATOR_PARTS = ("T.", "D.")
-BASE_PARTS = {"gan": BASE_MODEL_PARTS, "translation": BASE_TRANSLATOR_PARTS}
+# An upscaler: its averaged weights (what draws and what fine-tuning starts U from) and its D.
+BASE_UPSCALER_PARTS = ("U_ema.", "D.")
+BASE_PARTS = {"gan": BASE_MODEL_PARTS, "translation": BASE_TRANSLATOR_PARTS, "upscaler": BASE_UPSCALER_PARTS}
 
 
 def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPlan:
@@ -289,7 +291,7 @@ def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPla
     if kind not in BASE_PARTS:
         shutil.rmtree(folder)
         raise MaskgenError(
-            f"a base model is a GAN or translation checkpoint; {checkpoint} is a {kind} checkpoint"
+            f"a base model is a GAN, translation or upscaler checkpoint; {checkpoint} is a {kind} checkpoint"
         )
     weights = load_file(str(folder / MODEL_FILE))
     kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_PARTS[kind])}
