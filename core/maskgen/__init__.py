@@ -1,7 +1,8 @@
 """maskgen: generate Peking opera facial masks from small image collections.
 
 The plugin-author API is importable from here (``from maskgen import hookimpl, Augmenter, Options``);
-it is loaded on first use, so ``import maskgen`` stays cheap.
+it is loaded on first use, so ``import maskgen`` stays cheap. So is the Python API (docs/python.md):
+``maskgen.load("base:NAME").generate(seeds=range(8))``, ``maskgen.load_translator()`` (``maskgen.api``).
 """
 
 from importlib import import_module
@@ -24,6 +25,7 @@ _PLUGIN_API = {
     "Translator": "maskgen.plugins.interfaces",
     "SignHeuristicAugmenter": "maskgen.augment.adaptive",
     "MaskgenError": "maskgen.errors",
+    **dict.fromkeys("load load_translator list_models MaskGenerator MaskTranslator".split(), "maskgen.api"),
 }
 
 __all__ = ["__version__", *_PLUGIN_API]
