@@ -10,6 +10,7 @@ from maskgen.cli import (  # noqa: F401
     explore_cmd,
     generate_cmd,
     hub_cmd,
+    models_cmd,
     plugins_cmd,
     run_cmd,
     studio_cmd,
