@@ -165,7 +165,7 @@ def test_listing_keeps_gan_models_apart_and_prefers_cocosnet(tmp_path: Path, mon
     (tmp_path / "c-cocosnet" / "config.json").write_text("{broken", encoding="utf-8")
     assert default_translator() == "base:a-spade"  # a damaged asset is not offered
     _fake_model(tmp_path / "elsewhere", "d-other", {"kind": "other"})
-    with pytest.raises(MaskgenError, match="a GAN or translation checkpoint"):
+    with pytest.raises(MaskgenError, match="a GAN, translation or upscaler checkpoint"):
         stage_base_model(tmp_path / "elsewhere" / "d-other", tmp_path / "staged", "x")
     assert not (tmp_path / "staged").exists()
 
