@@ -343,7 +343,7 @@ def _upscaler_body(
     small, size, scale = config.get("small_size", "?"), config.get("size", "?"), config.get("scale", "?")
     ref = _reference(repo_id, revision)
     lines = [
-        f"# {method_label(name, UPSCALER)} upscaler: Peking opera facial masks, {small} -> {size} px",
+        f"# {method_label(name, UPSCALER)}: Peking opera facial masks, {small} -> {size} px",
         "",
         f"A maskgen upscaler, the second stage of maskgen's cascade: it draws a {small} px mask at {size} px "
         f"({scale}x). It was trained on spoiled small inputs, so it takes GAN samples, not only clean "
