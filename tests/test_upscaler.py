@@ -269,3 +269,57 @@ def test_a_folder_of_small_pictures_keeps_the_gans_size(shipped_tiny_upscaler: P
     assert plan.base is None and "keeping 16 px masks" in plan.reason and "smaller than 64 px" in plan.reason
     assert plan_stage("builtin-detailed", 16, 2.0).base == shipped_tiny_upscaler
     assert plan_stage(str(folder), 32, 2.0).base is None  # no upscaler for 32 px masks
+
+
+# -- the shipped base upscaler -------------------------------------------------------------------------
+
+# What "no checkerboard, no speckle, no ringing" means for a picture seen at print size: a flat field
+# stays flat and a hard edge gains no halo, within 4% of the grey scale (10 of 255 levels).
+VISIBLE = 10 / 127.5
+
+
+@pytest.fixture(scope="module")
+def base_upscaler() -> torch.nn.Module:
+    return load_upscaler("base:upscaler-256px", torch.device("cpu"))[0]
+
+
+@torch.no_grad()
+def test_the_base_upscaler_keeps_flat_fields_flat(base_upscaler: torch.nn.Module) -> None:
+    colours = torch.tensor([[200, 30, 30], [20, 20, 20], [240, 240, 240], [30, 60, 160], [230, 190, 40]])
+    small = (colours.float() / 127.5 - 1)[:, :, None, None].expand(-1, -1, 64, 64).contiguous()
+    large = base_upscaler(small).clamp(-1, 1)
+    assert large.shape == (5, 3, 256, 256)
+    # Away from the picture's border (which the network sees padded), every pixel keeps its field's colour.
+    deviation = (large - small[:, :, :1, :1])[:, :, 8:-8, 8:-8].abs()
+    assert deviation.max() < VISIBLE
+
+
+@torch.no_grad()
+def test_the_base_upscaler_draws_an_edge_without_a_halo(base_upscaler: torch.nn.Module) -> None:
+    small = torch.full((1, 3, 64, 64), -1.0)  # black | red, a painted edge
+    small[:, 0, :, 32:], small[:, 1:, :, 32:] = 0.6, -0.8
+    large = base_upscaler(small).clamp(-1, 1)[:, :, 8:-8, :]
+    low, high = small.amin((2, 3), keepdim=True), small.amax((2, 3), keepdim=True)
+    assert torch.maximum(large - high, low - large).max() < 1.5 * VISIBLE
+
+
+@torch.no_grad()
+def test_the_base_upscaler_is_faithful_and_beats_bilinear_on_unseen_masks(
+    base_upscaler: torch.nn.Module,
+) -> None:
+    # Seed 12345: masks neither the base upscaler (seed 7) nor the quality benchmark (0, 1) uses.
+    unseen = validate_upscale_config({"data": "builtin-detailed", "dataset_count": 8, "dataset_seed": 12345})
+    large = torch.from_numpy(load_large_masks(unseen)[0]).permute(0, 3, 1, 2).float() / 127.5 - 1
+    small = F.avg_pool2d(large, 4)
+    drawn = base_upscaler(small).clamp(-1, 1)
+    # Shrunk back, the large mask is the small one it was given (what the GAN decided stays decided) ...
+    assert (F.avg_pool2d(drawn, 4) - small).abs().mean() < 5 / 127.5
+    # ... and it is nearer the painted mask than bilinear interpolation.
+    bilinear = F.interpolate(small, scale_factor=4, mode="bilinear", align_corners=False)
+    assert (drawn - large).abs().mean() < 0.9 * (bilinear - large).abs().mean()
+
+
+def test_the_shipped_gans_draw_at_print_size() -> None:
+    cascade = load_cascade("base:builtin-64px-mirrored", torch.device("cpu"))
+    assert cascade.sizes == [64, 256] and cascade.upscaler_path is not None
+    assert cascade.upscaler_path.name == "upscaler-256px"
