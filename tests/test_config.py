@@ -97,7 +97,10 @@ def test_saved_configs_validate_to_the_run_they_record() -> None:
     gan = [train for train in saved if "generator_options" in train]
     assert gan
     for train in gan:
-        assert validate_config(train).model_dump(mode="json") == train
+        # Fields added since a checkpoint was saved (upscale_minutes: the second stage) take their
+        # defaults; every field it records validates to itself.
+        validated = validate_config(train).model_dump(mode="json")
+        assert {key: validated[key] for key in train} == train
 
 
 @pytest.mark.parametrize(
