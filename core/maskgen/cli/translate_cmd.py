@@ -8,7 +8,7 @@ import typer
 
 from maskgen.cli.app import app, new_app
 from maskgen.cli.options import BATCH, KIMG, SEED, bounded_int, parse_key_values
-from maskgen.cli.progress import TRAINING_STEPS, training_bar
+from maskgen.cli.progress import train_with_bar
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
 app.add_typer(translate_app, name="translate")
@@ -81,34 +81,17 @@ def train_cmd(
         init=init,
         translator_options=parse_key_values(translator_option, "--translator-option") or None,
     )
-    from maskgen.translation.trainer import Progress as TrainProgress
     from maskgen.translation.trainer import check_config, train
 
     check_config(config)  # bad options fail here, before the progress bar and any loading
 
-    bar = training_bar(config.translator, quiet)
-    steps = TRAINING_STEPS
-    with bar:
-        task = bar.add_task("train", total=steps, info="")
-
-        def on_progress(p: TrainProgress) -> None:
-            info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.seconds_per_step:.2f} s/step"
-            for key, label in (("loss/G", "G"), ("loss/D", "D")):
-                if key in p.scalars:
-                    info += f" {label} {p.scalars[key]:.3f}"
-            bar.update(task, completed=int(steps * min(1.0, p.kimg / p.total_kimg)), info=info)
-
-        run_dir = train(
-            config,
-            out_root=out,
-            resume_dir=resume,
-            on_progress=on_progress,
-            on_message=lambda msg: bar.console.print(msg, markup=False, highlight=False, soft_wrap=True),
-        )
-    bar.console.print(
-        f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})",
-        markup=False,
-        soft_wrap=True,
+    train_with_bar(
+        config.translator,
+        quiet,
+        lambda on_progress, on_message: train(
+            config, out_root=out, resume_dir=resume, on_progress=on_progress, on_message=on_message
+        ),
+        (("loss/G", "G", ".3f"), ("loss/D", "D", ".3f")),
     )
 
 

@@ -8,7 +8,7 @@ import typer
 
 from maskgen.cli.app import app, new_app
 from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, bounded_int, parse_key_values
-from maskgen.cli.progress import TRAINING_STEPS, training_bar
+from maskgen.cli.progress import train_with_bar
 
 SIZE = bounded_int(ge=32, le=2048, why="print sizes: a power of two from 32 to 2048 px")
 SCALE = bounded_int(ge=2, le=8, why="the upscaler enlarges 2, 4 or 8 times")
@@ -55,7 +55,7 @@ def train_cmd(
     """
     from maskgen.config import file_values_for
     from maskgen.upscaling.config import validate_upscale_config
-    from maskgen.upscaling.trainer import Progress, check_config, train
+    from maskgen.upscaling.trainer import check_config, train
 
     values = file_values_for(config_file, resume)
     flags = {
@@ -72,28 +72,13 @@ def train_cmd(
     }
     config = validate_upscale_config(values | {k: v for k, v in flags.items() if v is not None})
     check_config(config)
-    bar = training_bar(f"upscaler {config.upscaler}", quiet)
-    with bar:
-        task = bar.add_task("train", total=TRAINING_STEPS, info="")
-
-        def on_progress(p: Progress) -> None:
-            info = f"{p.kimg:.2f}/{p.total_kimg:g} kimg {p.seconds_per_step:.2f} s/step"
-            if "loss/l1" in p.scalars:
-                info += f" L1 {p.scalars['loss/l1']:.4f}"
-            done = int(TRAINING_STEPS * min(1.0, p.kimg / p.total_kimg))
-            bar.update(task, completed=done, info=info)
-
-        run_dir = train(
-            config,
-            out_root=out,
-            resume_dir=resume,
-            on_progress=on_progress,
-            on_message=lambda msg: bar.console.print(msg, markup=False, highlight=False, soft_wrap=True),
-        )
-    bar.console.print(
-        f"done: {run_dir}  (contact sheet: {run_dir / 'samples' / 'contact_latest.png'})",
-        markup=False,
-        soft_wrap=True,
+    train_with_bar(
+        f"upscaler {config.upscaler}",
+        quiet,
+        lambda on_progress, on_message: train(
+            config, out_root=out, resume_dir=resume, on_progress=on_progress, on_message=on_message
+        ),
+        (("loss/l1", "L1", ".4f"),),
     )
 
 
