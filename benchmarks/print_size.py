@@ -267,7 +267,10 @@ def generate(bench: Bench, checkpoint: str, size: int, count: int, dest: Path, u
 
 def enlarge(bench: Bench, source: Path, dest: Path) -> None:
     """``source``'s PNGs enlarged to 256 px with PIL bicubic."""
-    key = {"bicubic": str(source), "n": len(pngs(source))}
+    # Keyed by what made the source too: the same folder may hold another checkpoint's masks now.
+    marker = source / ".made-from.json"
+    made_from = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+    key = {"bicubic": str(source), "n": len(pngs(source)), "source": made_from}
     if not is_done(dest, key):
         resize_folder(source, dest, LARGE, "bicubic")
         mark_done(dest, key)
