@@ -4,6 +4,7 @@ cannot draw, or a broken upscaler, is one plain message (the other tabs keep wor
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -79,12 +80,19 @@ def studio(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
         temp_dir=tmp_path_factory.mktemp("studio-temp"),
         runs_root=tmp_path_factory.mktemp("studio-runs"),
     )
+    # A studio sets GRADIO_TEMP_DIR for the whole process (gradio accepts uploads only from there); put
+    # back the one of the session's shared studio (conftest's studio_server) when this one closes.
+    previous = os.environ.get("GRADIO_TEMP_DIR")
     page, studio = create(config)
     launch(page, config, block=False)
     try:
         yield studio, Client(f"http://127.0.0.1:{config.port}/", verbose=False)
     finally:
         page.close()
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
 
 
 def refused(client: Client, *args: Any, api_name: str) -> str:
