@@ -110,6 +110,10 @@ def list_models() -> list[dict[str, Any]]:
         if kind == "gan":
             options = train.get("generator_options") or {}
             entry["mirrored"] = bool(options.get("symmetric"))
+            # The shipped base upscaler that draws this GAN's masks at print size, if there is one.
+            upscalers = [(read_base_config(d) or {}) for d in list_base_models(kind="upscaler")]
+            large = [u.get("size") for u in upscalers if u.get("small_size") == entry["size"]]
+            entry["print_size"] = large[0] if large else None
             entry["use"] = [
                 f"maskgen generate --checkpoint {ref} --seeds 0-15 --out masks.png",
                 f"maskgen run --init {ref} --data MY_MASKS/",

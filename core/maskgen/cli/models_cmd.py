@@ -49,6 +49,8 @@ def models(
         if entry.get("small_size"):
             size = f"{entry['small_size']} px -> {size}"
         extra = ", mirrored (exact left-right symmetry)" if entry.get("mirrored") else ""
+        if entry.get("print_size"):
+            size += f" ({entry['print_size']} px through the shipped upscaler)"
         typer.echo(f"{entry['ref']}  {entry['kind']}, {size}{extra}, {entry['megabytes']:g} MB")
         trained = entry.get("trained_on") or "unrecorded data"
         kimg = entry.get("kimg_total") or entry.get("kimg")
