@@ -255,10 +255,11 @@ def test_run_config_is_replaced_whole(tmp_path: Path, monkeypatch: pytest.Monkey
     def crash(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("maskgen.training.rundir.os.replace", crash)
-    with pytest.raises(OSError):
+    monkeypatch.setattr("maskgen.outputs.os.replace", crash)  # the one atomic writer's rename
+    with pytest.raises(MaskgenError, match="cannot write .*config.json: No space left on device"):
         write_run_config(_Config(kimg=3.0), tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["kimg"] == 2.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no temporary file left
 
 
 def test_start_or_resume(tmp_path: Path) -> None:

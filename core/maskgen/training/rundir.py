@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maskgen.errors import MaskgenError
-from maskgen.outputs import cannot_write, make_folder
+from maskgen.outputs import cannot_write, make_folder, write_text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -42,10 +42,7 @@ def _slug(text: str) -> str:
 def write_run_config(config: BaseModel, run_dir: Path) -> None:
     """``run_dir/config.json``, which ``--resume`` reads back: whole or not at all, so a kill never leaves
     a run that cannot be resumed (a temporary file renamed into place)."""
-    text = json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True)
-    tmp = run_dir / ".config.json.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, run_dir / "config.json")
+    write_text(run_dir / "config.json", json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True))
 
 
 class RunLock:
