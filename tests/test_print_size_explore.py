@@ -269,7 +269,6 @@ def _translate_inputs(folder: Path) -> tuple[Path, Path]:
 def test_translate_apply_at_print_size(
     cli, translator_run: Path, upscaler_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import maskgen.translation.apply as translation_apply
 
     sketch, ref = _translate_inputs(tmp_path / "in")
     args = ["translate", "apply", "--checkpoint", str(translator_run), "--sketch", str(sketch)]
@@ -290,7 +289,7 @@ def test_translate_apply_at_print_size(
     assert np.array_equal(np.asarray(Image.open(alone)), np.asarray(Image.open(large)))
     assert Image.open(tmp_path / "alone_warp.png").size == (64, 64)
     # Without --upscaler, a larger --size takes the shipped base upscaler for the translator's size.
-    monkeypatch.setattr(translation_apply, "base_upscalers", lambda: [upscaler_run])
+    monkeypatch.setattr("maskgen.artifacts.upscaler.base_upscalers", lambda: [upscaler_run])
     shipped = tmp_path / "shipped.png"
     result = cli.invoke(app, [*args, "--out", str(shipped), "--size", "64"])
     assert result.exit_code == 0, result.output
@@ -305,9 +304,8 @@ def test_translate_apply_bad_sizes_and_upscalers_are_one_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import maskgen.translation.apply as translation_apply
 
-    monkeypatch.setattr(translation_apply, "base_upscalers", lambda: [])
+    monkeypatch.setattr("maskgen.artifacts.upscaler.base_upscalers", lambda: [])
     sketch, ref = _translate_inputs(tmp_path / "in")
     out = tmp_path / "o.png"
     args = ["translate", "apply", "--checkpoint", str(translator_run), "--sketch", str(sketch)]

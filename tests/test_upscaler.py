@@ -217,10 +217,9 @@ def test_upscale_apply_enlarges_pictures(cli, upscaler_run: Path, tmp_path: Path
 @pytest.fixture
 def shipped_tiny_upscaler(upscaler_run: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The tiny 16 -> 64 px upscaler stands in for a shipped base upscaler."""
-    import maskgen.upscaling.stage as stage
 
     base = (upscaler_run / "checkpoints" / "latest").resolve()
-    monkeypatch.setattr(stage, "base_upscalers", lambda: [base])
+    monkeypatch.setattr("maskgen.artifacts.upscaler.base_upscalers", lambda: [base])
     return base
 
 

@@ -13,8 +13,14 @@ from typing import Any
 
 import torch
 
-from maskgen.artifacts.base_models import BASE_SCHEME, base_models_dir, list_base_models, read_base_config
-from maskgen.artifacts.checkpoint import Checkpoint, load_checkpoint, load_strict, split_weights
+from maskgen.artifacts.base_models import base_models_dir, list_base_models, read_base_config
+from maskgen.artifacts.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    load_strict,
+    resolve_checkpoint_dir,
+    split_weights,
+)
 from maskgen.artifacts.layout import CONFIG_FILE, MODEL_FILE
 from maskgen.errors import MaskgenError
 from maskgen.plugins import get_registry
@@ -67,6 +73,16 @@ def base_upscalers() -> list[Path]:
     return list_base_models(UPSCALER)
 
 
+def base_upscaler_for(small_size: int, size: int | None = None) -> Path | None:
+    """The shipped base upscaler that enlarges ``small_size`` px masks (to ``size`` px where one does)."""
+    fitting = []
+    for directory in base_upscalers():
+        config = read_base_config(directory) or {}
+        if config.get("small_size") == small_size:
+            fitting.append((config.get("size") != size, directory))
+    return min(fitting)[1] if fitting else None
+
+
 def matching_base_upscaler(name: str, options: dict[str, Any], scale: int, size: int) -> Path | None:
     """The shipped base upscaler of this plugin, options, scale and output size, or None."""
     for directory in base_upscalers():
@@ -90,26 +106,12 @@ def upscaler_for(gan: Checkpoint) -> Path | None:
     if not shipped:
         return None
     resolution = (gan.config.get("train") or {}).get("resolution")
-    for directory in base_upscalers():
-        config = read_base_config(directory) or {}
-        if config.get("small_size") == resolution:
-            return directory
-    return None
+    return base_upscaler_for(resolution) if isinstance(resolution, int) else None
 
 
 def resolve_upscaler(gan: Checkpoint, explicit: str | None) -> Path | None:
     """``explicit`` (PATH, base:NAME, hf://...) when given, else :func:`upscaler_for`."""
-    if explicit is None:
-        return upscaler_for(gan)
-    if explicit.startswith(BASE_SCHEME) or Path(explicit).exists() or "://" in explicit:
-        return Path(explicit) if Path(explicit).exists() else _named(explicit)
-    raise MaskgenError(f"upscaler not found: {explicit}")
-
-
-def _named(reference: str) -> Path:
-    from maskgen.artifacts.checkpoint import resolve_checkpoint_dir
-
-    return resolve_checkpoint_dir(reference)
+    return upscaler_for(gan) if explicit is None else resolve_checkpoint_dir(explicit)
 
 
 @torch.no_grad()

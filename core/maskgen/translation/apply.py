@@ -18,7 +18,7 @@ from PIL import Image
 
 from maskgen.artifacts.base_models import BASE_SCHEME, list_base_translators, read_base_config
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
-from maskgen.artifacts.upscaler import base_upscalers, load_upscaler, upscale
+from maskgen.artifacts.upscaler import base_upscaler_for, load_upscaler, upscale
 from maskgen.data.folder import find_images, load_image, load_line_drawing
 from maskgen.data.sketch import XDoGParams, xdog
 from maskgen.errors import MaskgenError
@@ -66,16 +66,6 @@ def load_translator(path: str | Path, device: torch.device) -> LoadedTranslator:
     return LoadedTranslator(model.translator.eval().requires_grad_(False), config, size, device)
 
 
-def _base_upscaler_for(small: int, size: int) -> Path | None:
-    """The shipped base upscaler that enlarges ``small`` px pictures (to ``size`` px where one does)."""
-    fitting = []
-    for directory in base_upscalers():
-        config = read_base_config(directory) or {}
-        if config.get("small_size") == small:
-            fitting.append((config.get("size") != size, directory))
-    return min(fitting)[1] if fitting else None
-
-
 def translation_upscaler(
     loaded: LoadedTranslator, size: int | None = None, upscaler: str | None = None
 ) -> tuple[torch.nn.Module | None, int]:
@@ -94,7 +84,7 @@ def translation_upscaler(
             "enlarges its pictures with an upscaler)"
         )
     if upscaler is None:
-        where = _base_upscaler_for(loaded.size, size or loaded.size)
+        where = base_upscaler_for(loaded.size, size or loaded.size)
         if where is None:
             raise MaskgenError(
                 f"cannot colour at {size} px: the translator colours at {loaded.size} px and this maskgen "

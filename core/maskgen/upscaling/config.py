@@ -7,9 +7,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maskgen.config import format_validation_error
+from maskgen.data.datasets import is_builtin_set
 from maskgen.errors import MaskgenError
 
 BUILTIN_MIX = "builtin-mix"  # the detailed and the photographed built-in masks, as the base upscaler saw
+
+
+def is_builtin(data: str) -> bool:
+    """Whether an upscaler run's ``data`` names built-in masks (rendered, not read from a folder)."""
+    return is_builtin_set(data) or data.strip().lower() == BUILTIN_MIX
 
 
 class UpscaleConfig(BaseModel):

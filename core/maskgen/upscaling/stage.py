@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from maskgen.artifacts.base_models import BASE_SCHEME, base_models_dir, read_base_config
 from maskgen.artifacts.layout import LATEST
-from maskgen.artifacts.upscaler import attach_upscaler, base_upscalers
+from maskgen.artifacts.upscaler import attach_upscaler, base_upscaler_for
 from maskgen.data.datasets import is_builtin_set
 from maskgen.data.folder import find_images
 from maskgen.training.scaffold import MessageCallback
@@ -41,13 +41,6 @@ class StagePlan:
     @property
     def runs(self) -> bool:
         return self.base is not None
-
-
-def base_upscaler_for(resolution: int) -> Path | None:
-    for directory in base_upscalers():
-        if (read_base_config(directory) or {}).get("small_size") == resolution:
-            return directory
-    return None
 
 
 def share_smaller_than(folder: Path, size: int) -> float:

@@ -33,7 +33,7 @@ from maskgen.training import scaffold
 from maskgen.training.divergence import check_finite_weights
 from maskgen.training.rundir import MetricsLog
 from maskgen.training.scaffold import MessageCallback, RunCounters
-from maskgen.upscaling.config import UpscaleConfig
+from maskgen.upscaling.config import UpscaleConfig, is_builtin
 from maskgen.upscaling.data import PairSampler, load_large_masks
 
 TICK_KIMG = 0.2
@@ -73,9 +73,8 @@ class UpscaleTrainer(RunCounters):
         self.config, self.run_dir = config, run_dir
         say = say or scaffold.silent
         self.options = check_config(config)
-        if config.data.strip().lower() not in ("builtin-mix", "builtin-detailed", "builtin-photographed"):
-            if images is None and not Path(config.data).exists():
-                raise MaskgenError(f"dataset folder not found: {config.data}")
+        if images is None and not is_builtin(config.data) and not Path(config.data).exists():
+            raise MaskgenError(f"dataset folder not found: {config.data}")
         self.device = pick_device(config.device)
         torch.manual_seed(config.seed)
         self.upscaler = build_upscaler(config.upscaler, self.options, config.scale).to(self.device)
@@ -284,7 +283,7 @@ def train(
         write_run_config(trainer.config, run_dir)
         run(trainer)
         return run_dir
-    dataset = config.data.strip().lower() if config.data.startswith("builtin") else Path(config.data).name
+    dataset = config.data.strip().lower() if is_builtin(config.data) else Path(config.data).name
     return scaffold.start_or_resume(
         build,
         run,
