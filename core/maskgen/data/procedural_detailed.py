@@ -1168,15 +1168,27 @@ def _draw_beard(p: _Pen, rng: np.random.Generator, geo: _Geo, colour: RGB) -> No
 def _shade(img: Image.Image, geo: _Geo, rng: np.random.Generator, scale: int) -> Image.Image:
     """Gentle radial darkening towards the face edge, a soft vertical gradient and rubbed-in cheeks,
     as smooth numpy fields (never noise): the painted colours look worked in rather than flat."""
-    y = (np.arange(img.size[1], dtype=np.float32) + 0.5)[:, None] / scale
-    x = (np.arange(img.size[0], dtype=np.float32) + 0.5)[None, :] / scale
+    y, x = _unit_grid(img, scale)
     cy = (geo.face.top + geo.face.chin) / 2
     ry, rx = (geo.face.chin - geo.face.top) / 2, 0.5 - geo.edge(cy)
     d2 = ((x - 0.5) / rx) ** 2 + ((y - cy) / ry) ** 2
     rim = _u(rng, 0.08, 0.18) * np.clip((d2 - 0.4) / 0.6, 0.0, 1.0) ** 1.5
     vertical = _u(rng, -0.05, 0.05) * (y - cy) / ry
     cheeks = _u(rng, 0.0, 0.08) * np.exp(-(((x - geo.eye_x) / 0.07) ** 2 + ((y - geo.nose_y) / 0.07) ** 2))
-    factor = np.clip(1.0 - rim - vertical - cheeks, 0.8, 1.05)[..., None]
+    return _apply_shade(img, np.clip(1.0 - rim - vertical - cheeks, 0.8, 1.05))
+
+
+def _unit_grid(img: Image.Image, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """The unit coordinates of the pixel centres of ``img``: y [H, 1] and x [1, W]."""
+    y = (np.arange(img.size[1], dtype=np.float32) + 0.5)[:, None] / scale
+    x = (np.arange(img.size[0], dtype=np.float32) + 0.5)[None, :] / scale
+    return y, x
+
+
+def _apply_shade(img: Image.Image, factor: np.ndarray) -> Image.Image:
+    """``img`` darkened (or lightened) by the smooth field ``factor`` [H, W], the way rubbed pigment
+    shades: dark colours less, and the shade stays warm."""
+    factor = factor[..., None]
     arr = np.asarray(img, dtype=np.float32)
     # Dark colours (deep blue, dark purple) are darkened less, so that they never read as black.
     factor = 1.0 - (1.0 - factor) * np.clip(arr.max(axis=-1, keepdims=True) / 255 - 0.2, 0.0, 0.6) / 0.6
@@ -1208,8 +1220,10 @@ class _Choices:
     ears: bool
 
 
-def _choose(rng: np.random.Generator) -> _Choices:
-    pattern = str(list(DETAILED_PATTERNS)[int(rng.choice(len(DETAILED_PATTERNS), p=_PATTERN_P))])
+def _choose(rng: np.random.Generator, pattern_p: np.ndarray = _PATTERN_P) -> _Choices:
+    """A face's pattern and motifs; ``pattern_p`` weighs :data:`DETAILED_PATTERNS` (the varied style
+    draws more crooked faces)."""
+    pattern = str(list(DETAILED_PATTERNS)[int(rng.choice(len(DETAILED_PATTERNS), p=pattern_p))])
     drawn = pattern if pattern != "crooked" else _pick(rng, ("whole", "three_tile", "fragmented"))
     socket = _pick(rng, SOCKETS, [0.32, 0.26, 0.22, 0.12, 0.08])
     if drawn == "whole" and rng.random() < 0.6:
@@ -1268,13 +1282,14 @@ def _draw_features(p: _Pen, rng: np.random.Generator, geo: _Geo, col: _Colours, 
     _EMBLEM_DRAW[ch.emblem](p, rng, geo, col)
 
 
-def _clip_to_face(p: _Pen, face: _Face) -> None:
-    """Paint everything outside the face outline (left half plus a sliver past the centre) white."""
+def _clip_to_face(p: _Pen, face: _Face, background: RGB = BACKGROUND) -> None:
+    """Paint everything outside the face outline (left half plus a sliver past the centre) in the
+    background colour (white; the varied style's tinted paper)."""
     c = face.contour
     outside = np.concatenate(
         [[(0.0, 0.0), (0.53, 0.0), (0.53, face.top)], c, [(0.53, face.chin), (0.53, 1.0), (0.0, 1.0)]]
     )
-    p.poly(outside, BACKGROUND)
+    p.poly(outside, background)
     p.line(c, INK, FINE)
 
 
