@@ -13,12 +13,16 @@ from maskgen.data.folder import load_folder
 from maskgen.data.photographed import render_photographed_masks_with_meta
 from maskgen.data.procedural import CATEGORY_NAMES, MIN_SIZE, render_masks, symmetrize
 from maskgen.data.procedural_detailed import render_detailed_masks_with_meta
+from maskgen.data.procedural_mix import render_mix_masks_with_meta
+from maskgen.data.procedural_varied import render_varied_masks_with_meta
 from maskgen.errors import MaskgenError
 
 BUILTIN = "builtin"
 BUILTIN_DETAILED = "builtin-detailed"
 BUILTIN_PHOTOGRAPHED = "builtin-photographed"
-BUILTIN_SETS = (BUILTIN, BUILTIN_DETAILED, BUILTIN_PHOTOGRAPHED)
+BUILTIN_VARIED = "builtin-varied"
+BUILTIN_VARIED_MIX = "builtin-varied-mix"  # what base models train on (procedural_mix.BASE_MIX)
+BUILTIN_SETS = (BUILTIN, BUILTIN_DETAILED, BUILTIN_PHOTOGRAPHED, BUILTIN_VARIED, BUILTIN_VARIED_MIX)
 LABELS_FILE = "labels.csv"
 
 
@@ -50,14 +54,17 @@ def load_training_images(
     classes); "builtin-detailed": the same for the detailed masks of ``procedural_detailed`` (intricate
     linework, a few deliberately asymmetric crooked faces); "builtin-photographed": those detailed masks
     as a collection of photographs (``photographed``: framing, backdrop, light, colour cast, blur,
-    noise, JPEG), the stand-in for a user's folder. Otherwise an image folder; ``seed`` and
-    ``count`` are not used then, and labels come from ``labels.csv`` (columns ``file,label``, file
-    relative to the folder, label a class index or a colour name) covering every image, or, without
-    one, from class sub-folders named by colour (``DIR/red/a.png`` is red; see :func:`folder_labels`).
-    With ``need_labels`` a folder without labels is a one-line error instead of unlabelled data. With
-    ``cache`` a folder's decoded images are kept in a packed array file (see ``data.cache``). With
-    ``frame`` a folder's masks are framed as the built-in ones are (``data.framing``; built-in sets
-    already are).
+    noise, JPEG), the stand-in for a user's folder; "builtin-varied": the detailed masks with what
+    real collections add (``procedural_varied``: skin-coloured sides of the head, caps, beards, gold
+    and silver faces, more crooked faces, tinted paper...); "builtin-varied-mix": the base models' mix
+    of varied masks, photographs of them and simple masks (``procedural_mix.BASE_MIX``). Otherwise an
+    image folder; ``seed`` and ``count`` are not used then, and labels come from ``labels.csv``
+    (columns ``file,label``, file relative to the folder, label a class index or a colour name)
+    covering every image, or, without one, from class sub-folders named by colour (``DIR/red/a.png``
+    is red; see :func:`folder_labels`). With ``need_labels`` a folder without labels is a one-line
+    error instead of unlabelled data. With ``cache`` a folder's decoded images are kept in a packed
+    array file (see ``data.cache``). With ``frame`` a folder's masks are framed as the built-in ones
+    are (``data.framing``; built-in sets already are).
     """
     resolution = check_resolution(resolution)
     key = BUILTIN if data is None else str(data).strip().lower()
@@ -71,6 +78,11 @@ def load_training_images(
             images, labels, metas = render_detailed_masks_with_meta(int(count), render_size, int(seed))
             symmetric = [bool(m["symmetric"]) for m in metas]  # crooked faces stay crooked
             kind = "builtin detailed procedural masks"
+        elif key in (BUILTIN_VARIED, BUILTIN_VARIED_MIX):
+            render = render_varied_masks_with_meta if key == BUILTIN_VARIED else render_mix_masks_with_meta
+            images, labels, metas = render(int(count), render_size, int(seed))
+            symmetric = [bool(m["symmetric"]) for m in metas]  # crooked faces and photographs are not
+            kind = "builtin varied procedural masks" if key == BUILTIN_VARIED else "builtin base-model mix"
         elif key == BUILTIN_PHOTOGRAPHED:
             images, labels, _ = render_photographed_masks_with_meta(int(count), render_size, int(seed))
             symmetric = [False] * len(images)  # a photograph is never an exact mirror image
