@@ -34,7 +34,8 @@ def synth(
     style: str = typer.Option(
         "simple",
         "--style",
-        help="simple (builtin), detailed (builtin-detailed) or photographed (builtin-photographed).",
+        help="simple (builtin), detailed (builtin-detailed), photographed (builtin-photographed) or "
+        "varied (builtin-varied).",
     ),
 ) -> None:
     """Write procedural Peking-opera-like masks with their seven primary-colour labels."""
@@ -42,7 +43,7 @@ def synth(
 
     summary = synth_dataset(out, count=count, size=size, seed=seed, style=style.strip().lower())
     style_name = summary.get("style")
-    kind = f"{style_name} masks" if style_name in ("detailed", "photographed") else "masks"
+    kind = f"{style_name} masks" if style_name in ("detailed", "photographed", "varied") else "masks"
     typer.echo(f"wrote {summary.get('count', count)} {kind} ({size} px) with labels.csv to {out}")
 
 

@@ -33,10 +33,11 @@ from maskgen.data.framing import frame_picture
 from maskgen.data.photographed import render_photographed_mask
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
 from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
+from maskgen.data.procedural_varied import render_varied_mask
 from maskgen.errors import MaskgenError
 
 MANIFEST = "manifest.csv"
-SYNTH_STYLES = ("simple", "detailed", "photographed")
+SYNTH_STYLES = ("simple", "detailed", "photographed", "varied")
 TRANSFORMS: tuple[tuple[str, str], ...] = (
     ("original", "orig"),
     ("mirror", "mirror"),
@@ -245,7 +246,8 @@ def synth_dataset(
 
     The images are exactly those of ``render_masks(count, size, seed)``, or with ``style="detailed"``
     of ``render_detailed_masks`` (the ``builtin-detailed`` training set), with ``"photographed"`` their
-    photographs (``builtin-photographed``, :mod:`maskgen.data.photographed`). Returns a summary: count,
+    photographs (``builtin-photographed``, :mod:`maskgen.data.photographed`), with ``"varied"`` the
+    ``builtin-varied`` masks (:mod:`maskgen.data.procedural_varied`). Returns a summary: count,
     size, seed, style, out, label_counts.
     """
     out = Path(out)
@@ -253,7 +255,9 @@ def synth_dataset(
     if style not in SYNTH_STYLES:
         raise MaskgenError(f"style must be one of {', '.join(SYNTH_STYLES)}, got {style!r}")
     detailed = style != "simple"
-    render = {"simple": render_mask, "detailed": render_detailed_mask}.get(style, render_photographed_mask)
+    render = {"simple": render_mask, "detailed": render_detailed_mask, "varied": render_varied_mask}.get(
+        style, render_photographed_mask
+    )
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise MaskgenError(f"count must be at least 1, got {count}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
