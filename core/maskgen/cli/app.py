@@ -4,6 +4,11 @@ No command ends in a traceback for something the user can fix (docs/reliability.
 :class:`MaskgenError`, a usage error (a missing option, a value out of range), an OSError (a folder that
 cannot be written, a full disk) and running out of memory each end in one ``error: ...`` line on stderr,
 with exit code 2 for usage errors and 1 otherwise. Anything else is a bug and keeps its traceback.
+
+``maskgen --help`` shows the commands in panels (:data:`PANELS`, in that order); every command names
+its panel with ``rich_help_panel``. The top-level app offers shell completion (``--install-completion``,
+``cli/completion.py``); while the shell asks for completions a command checks nothing of its own, as
+the line is still being typed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ try:  # typer >= 0.20 carries its own copy of click, whose errors all derive fro
     from typer import TyperException as ClickException
 except ImportError:  # pragma: no cover - typer on top of click
     from click import ClickException  # type: ignore[assignment]
+
+# The panels of `maskgen --help`, in the order they are shown: training first, as most users come for it.
+TRAIN = "Train"
+DRAW = "Draw and explore"
+EVALUATE = "Evaluate"
+TRANSLATE = "Translate"
+DATA = "Data"
+SHARE = "Share"
+PANELS = (TRAIN, DRAW, EVALUATE, TRANSLATE, DATA, SHARE)
 
 # Errors that only a write can meet; for the others the message names the path and the reason alone.
 _WRITE_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EEXIST}
@@ -63,6 +77,16 @@ def _fail(message: str, code: int) -> typer.Exit:
 class _OneLineErrors(TyperGroup):
     """Ends every failure below it that the user can fix in one stderr line (see the module doc)."""
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The commands panel by panel (:data:`PANELS`), each panel in the order of registration."""
+        names = super().list_commands(ctx)
+
+        def rank(name: str) -> int:
+            panel = getattr(self.commands[name], "rich_help_panel", None)
+            return PANELS.index(panel) if panel in PANELS else len(PANELS)
+
+        return sorted(names, key=rank)
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
@@ -101,6 +125,8 @@ class _OneLineCommand(TyperCommand):
     the current folder, silently."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing:  # shell completion: an empty path may be the word being typed
+            return super().parse_args(ctx, args)
         try:
             opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
         except ClickException:
@@ -120,14 +146,18 @@ class _App(typer.Typer):
         return super().command(*args, cls=cls or _OneLineCommand, **kwargs)
 
 
-def new_app(help_text: str) -> typer.Typer:
+def new_app(help_text: str, completion: bool = False) -> typer.Typer:
+    """An app of one-line errors; ``completion``: offer --install-completion/--show-completion (the
+    top-level app only: a group added below it is completed through it)."""
     return _App(
         help=help_text,
         cls=_OneLineErrors,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=completion,
     )
 
 
-app = new_app("maskgen: generate Peking opera facial masks (京剧脸谱) from small image collections.")
+app = new_app(
+    "maskgen: generate Peking opera facial masks (京剧脸谱) from small image collections.", completion=True
+)

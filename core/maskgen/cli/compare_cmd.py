@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from maskgen.cli.app import app
+from maskgen.cli.app import TRAIN, app
+from maskgen.cli.completion import complete_augment_list
 from maskgen.cli.options import BATCH, EVAL_IMAGES, IMAGES, KIMG, parse_scoped_options
 from maskgen.config import read_config_file
 from maskgen.errors import MaskgenError
@@ -27,13 +28,14 @@ def parse_metric_names(text: str | None) -> list[str] | None:
     return names
 
 
-@app.command("compare")
+@app.command("compare", rich_help_panel=TRAIN)
 def compare(
     augment: str = typer.Option(
         "none,ada,apa,diffusion",
         "--augment",
         "-a",
         help="Comma-separated augmenters, one run each; stacks allowed, e.g. none,ada,apa,apa+ada.",
+        autocompletion=complete_augment_list,
     ),
     data: str = typer.Option(None, "--data", help="Image folder; default: the built-in procedural masks."),
     dataset_count: int = typer.Option(

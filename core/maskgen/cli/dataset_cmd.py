@@ -12,11 +12,11 @@ from typing import Any
 
 import typer
 
-from maskgen.cli.app import app, new_app
+from maskgen.cli.app import DATA, app, new_app
 from maskgen.cli.options import SEED, XDOG_EPSILON, XDOG_K, XDOG_PHI, XDOG_SIGMA, XDOG_TAU, bounded_int
 
 dataset_app = new_app("Make datasets: procedural masks, training sets from your own images.")
-app.add_typer(dataset_app, name="dataset")
+app.add_typer(dataset_app, name="dataset", rich_help_panel=DATA)
 
 
 @dataset_app.command("synth")

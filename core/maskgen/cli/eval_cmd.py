@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from maskgen.cli.app import app, new_app
+from maskgen.cli.app import EVALUATE, app, new_app
 from maskgen.cli.options import (
     BATCH,
     EPOCHS,
@@ -33,8 +33,8 @@ from maskgen.evaluation.context import Tracker
 
 classify_app = new_app("The paper's classification test: train a primary-colour classifier, evaluate it.")
 features_app = new_app("Feature networks of the evaluation (masknet).")
-app.add_typer(classify_app, name="classify")
-app.add_typer(features_app, name="features")
+app.add_typer(classify_app, name="classify", rich_help_panel=EVALUATE)
+app.add_typer(features_app, name="features", rich_help_panel=EVALUATE)
 
 _DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps."
 _WEIGHTS_ENV = "weights are looked up in --weights, $MASKGEN_WEIGHTS, then $TORCH_HOME/hub/checkpoints"
@@ -106,7 +106,7 @@ def _step_progress(tracker: Tracker, description: str) -> Callable[[int, int, st
 # --------------------------------------------------------------------------------------------------
 
 
-@app.command("eval")
+@app.command("eval", rich_help_panel=EVALUATE)
 def eval_command(
     real: str = typer.Option(
         ..., "--real", help="Folder of real images, or 'builtin[:SEED]' (procedural masks)."
@@ -453,7 +453,7 @@ def _finetune_masknet(
 # --------------------------------------------------------------------------------------------------
 
 
-@app.command("report")
+@app.command("report", rich_help_panel=EVALUATE)
 def report_command(
     runs: list[Path] = typer.Argument(..., help="Run directories (of 'maskgen run')."),
     out: Path = typer.Option(

@@ -11,8 +11,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from maskgen.cli.app import app
-from maskgen.cli.options import IMAGES, LEARNING_RATE, SEED, bounded_int, finite_float, truncation_psi
+from maskgen.cli.app import DRAW, EVALUATE, app
+from maskgen.cli.options import (
+    IMAGES,
+    LEARNING_RATE,
+    SEED,
+    bounded_int,
+    finite_float,
+    gan_checkpoint_option,
+    truncation_psi,
+    upscaler_option,
+)
 from maskgen.cli.progress import steps_bar
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
@@ -22,7 +31,6 @@ if TYPE_CHECKING:
 
     from maskgen.apps.cascade import Cascade
 
-_CHECKPOINT_HELP = "Checkpoint directory, or a run directory (hf://OWNER/REPO too)."
 _DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps."
 _LATENTS_HELP = "seeds (0-3,7) and projected .npz files from 'maskgen project', comma separated"
 
@@ -41,7 +49,6 @@ _SIZE_HELP = (
     "Size of the masks in pixels: the GAN's own (e.g. 64) or, where the checkpoint has an upscaler, "
     "print size (e.g. 256, the default then)."
 )
-_UPSCALER_HELP = "Another upscaler for the second stage (PATH, base:NAME or hf://...)."
 
 
 def _cascade(
@@ -58,9 +65,9 @@ def _cascade(
     return cascade, chosen, lambda images: cascade.enlarge(images, chosen)
 
 
-@app.command("project")
+@app.command("project", rich_help_panel=DRAW)
 def project(
-    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    checkpoint: str = gan_checkpoint_option(),
     target: Path = typer.Option(
         ...,
         "--target",
@@ -99,7 +106,7 @@ def project(
         help="Size of proj.png and target_vs_proj.png: the GAN's own or, where the checkpoint has an "
         "upscaler, print size (the default then). The search itself runs at the GAN's size.",
     ),
-    upscaler: str | None = typer.Option(None, "--upscaler", help=_UPSCALER_HELP),
+    upscaler: str | None = upscaler_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Find the latent of a real mask (the StyleGAN2 projector). The target is fitted to the GAN's own
@@ -134,9 +141,9 @@ def project(
     )
 
 
-@app.command("mix")
+@app.command("mix", rich_help_panel=DRAW)
 def mix(
-    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    checkpoint: str = gan_checkpoint_option(),
     rows: str = typer.Option(..., "--rows", help=f"Row sources: {_LATENTS_HELP}."),
     cols: str = typer.Option(..., "--cols", help=f"Column sources: {_LATENTS_HELP}."),
     styles: str = typer.Option(
@@ -152,7 +159,7 @@ def mix(
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     class_name: str | None = typer.Option(None, "--class", help=_CLASS_HELP),
     size: int | None = typer.Option(None, "--size", parser=SIZE, help=_SIZE_HELP),
-    upscaler: str | None = typer.Option(None, "--upscaler", help=_UPSCALER_HELP),
+    upscaler: str | None = upscaler_option(),
 ) -> None:
     """The style-mixing grid: each cell mixes its row's and its column's styles (mixed at the GAN's
     size, drawn at --size)."""
@@ -178,9 +185,9 @@ def mix(
     )
 
 
-@app.command("video")
+@app.command("video", rich_help_panel=DRAW)
 def video(
-    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    checkpoint: str = gan_checkpoint_option(),
     seeds: str = typer.Option("0-7", "--seeds", help=f"Keyframes: {_LATENTS_HELP}."),
     out: Path = typer.Option(..., "--out", "-o", help="walk.gif (Pillow) or walk.mp4 (imageio-ffmpeg)."),
     frames: int = typer.Option(60, "--frames", parser=FRAMES, help="Frames from one keyframe to the next."),
@@ -195,7 +202,7 @@ def video(
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     class_name: str | None = typer.Option(None, "--class", help=_CLASS_HELP),
     size: int | None = typer.Option(None, "--size", parser=SIZE, help=_SIZE_HELP),
-    upscaler: str | None = typer.Option(None, "--upscaler", help=_UPSCALER_HELP),
+    upscaler: str | None = upscaler_option(),
 ) -> None:
     """A latent walk between keyframes, linear in W, as a GIF or an MP4 (frames drawn at --size)."""
     from maskgen.apps.latents import parse_latent_sources
@@ -216,9 +223,9 @@ def video(
     typer.echo(f"wrote {len(walk)} frames ({walk.shape[2]}x{walk.shape[1]} px, {fps:g} fps) to {out}")
 
 
-@app.command("audit")
+@app.command("audit", rich_help_panel=EVALUATE)
 def audit(
-    checkpoint: str = typer.Option(..., "--checkpoint", help=_CHECKPOINT_HELP),
+    checkpoint: str = gan_checkpoint_option(),
     data: str | None = typer.Option(
         None,
         "--data",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from maskgen.cli.app import app
-from maskgen.cli.options import bounded_int, truncation_psi
+from maskgen.cli.app import DRAW, app
+from maskgen.cli.options import bounded_int, gan_checkpoint_option, truncation_psi, upscaler_option
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import parse_seeds, save_grid, save_png, to_uint8
@@ -20,9 +20,9 @@ class NoiseModeChoice(str, Enum):
     none = "none"
 
 
-@app.command("generate")
+@app.command("generate", rich_help_panel=DRAW)
 def generate(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Checkpoint directory, or a run directory."),
+    checkpoint: str = gan_checkpoint_option(),
     seeds: str = typer.Option("0-15", "--seeds", help="Seeds, e.g. 0-15 or 1,5,9-12: one mask per seed."),
     truncation: float = typer.Option(
         1.0, "--truncation", "-t", parser=truncation_psi, help="Truncation psi (1: none, 0.7: typical)."
@@ -44,9 +44,7 @@ def generate(
         help="Size of the masks in pixels: the GAN's own (e.g. 64) or, where the checkpoint has an "
         "upscaler, print size (e.g. 256, the default then).",
     ),
-    upscaler: str | None = typer.Option(
-        None, "--upscaler", help="Another upscaler for the second stage (PATH, base:NAME or hf://...)."
-    ),
+    upscaler: str | None = upscaler_option(),
     class_name: str | None = typer.Option(
         None,
         "--class",

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from maskgen.cli.app import app
+from maskgen.cli.app import SHARE, app
+from maskgen.cli.options import checkpoint_help
 
 if TYPE_CHECKING:
     from maskgen.artifacts.hub_push import PushPlan
 
 
-@app.command("pull")
+@app.command("pull", rich_help_panel=SHARE)
 def pull(
     reference: str = typer.Argument(
         ...,
@@ -35,9 +36,9 @@ def pull(
     typer.echo(str(resolved.path))  # stdout holds the path alone: `cd "$(maskgen pull ...)"` works
 
 
-@app.command("push")
+@app.command("push", rich_help_panel=SHARE)
 def push(
-    checkpoint: str = typer.Argument(..., help="Checkpoint directory, or a run directory (its latest)."),
+    checkpoint: str = typer.Argument(..., help=checkpoint_help("The checkpoint to upload")),
     repo: str = typer.Argument(..., help="OWNER/REPO on the Hub; created if missing."),
     private: bool = typer.Option(False, "--private", help="Create the repo private (a new repo only)."),
     revision: str = typer.Option(

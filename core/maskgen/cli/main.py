@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-# Importing a command module registers its commands on the shared app.
-from maskgen.cli import (  # noqa: F401
-    compare_cmd,
-    dataset_cmd,
-    eval_cmd,
-    explore_cmd,
-    generate_cmd,
-    hub_cmd,
-    models_cmd,
-    plugins_cmd,
-    run_cmd,
-    studio_cmd,
-    translate_cmd,
-    upscale_cmd,
-)
+# Importing a command module registers its commands on the shared app. `maskgen --help` shows them in
+# panels (cli/app.py PANELS); inside a panel, in the order imported here (commands before groups).
+# isort: off
+from maskgen.cli import run_cmd, compare_cmd, upscale_cmd  # noqa: F401  (Train: run first)
+from maskgen.cli import generate_cmd, models_cmd  # noqa: F401  (Draw and explore)
+from maskgen.cli import eval_cmd, explore_cmd, studio_cmd  # noqa: F401  (Evaluate: eval before audit)
+from maskgen.cli import translate_cmd, dataset_cmd, hub_cmd, plugins_cmd  # noqa: F401
+
+# isort: on
 from maskgen.cli.app import app
 
 __all__ = ["app", "main"]

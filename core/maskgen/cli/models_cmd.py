@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from maskgen.cli.app import app
+from maskgen.cli.app import DRAW, app
 
 
 def _print_version(value: bool) -> None:
@@ -30,7 +30,7 @@ def _main(
     """(The app's own help text is the one shown: new_app in cli/app.py.)"""
 
 
-@app.command("models")
+@app.command("models", rich_help_panel=DRAW)
 def models(
     as_json: bool = typer.Option(False, "--json", help="Print the same information as JSON."),
 ) -> None:

@@ -1,4 +1,4 @@
-"""Option types the commands share: numbers that must mean something, and KEY=VALUE pairs.
+"""Option types the commands share: numbers that must mean something, KEY=VALUE pairs, and checkpoints.
 
 A value with no meaning (nan, inf, a negative count, a truncation psi of 1e300, a seed no generator
 takes, a budget that never ends) is refused where the option is declared, with the range and the reason,
@@ -6,6 +6,11 @@ as a one-line usage error (``cli/app.py``)::
 
     kimg: float = typer.Option(None, "--kimg", parser=KIMG, help="...")
     seed: int = typer.Option(0, "--seed", parser=SEED, help="...")
+
+An option that names a checkpoint is declared with :func:`checkpoint_option` (or
+:func:`gan_checkpoint_option`, :func:`upscaler_option`), so that every one says the same forms::
+
+    init: str = checkpoint_option(None, "--init", what="Start from this GAN", more="'none': ...")
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import typer
 import yaml
 
+from maskgen.cli.completion import complete_checkpoint
 from maskgen.config import (
     BATCH_MAX,
     IMAGES_MAX,
@@ -167,3 +173,46 @@ def parse_scoped_options(pairs: list[str], flag: str = "--augment-option") -> di
             raise MaskgenError(f"{flag} expects AUGMENTER.KEY=VALUE, got {pair!r}")
         options.setdefault(name, {})[option] = yaml_value(raw, flag, pair)
     return options
+
+
+# -- checkpoint references ---------------------------------------------------------------------------
+
+# What every option that names a checkpoint accepts: all of them resolve through
+# maskgen.artifacts.checkpoint.resolve_checkpoint_dir, so they share one description.
+# No square brackets: typer's rich help would read "[@REVISION]" as markup and drop it.
+CHECKPOINT_FORMS = (
+    "base:NAME (a model that ships with maskgen; see 'maskgen models'), hf://OWNER/REPO or "
+    "hf://OWNER/REPO@REVISION (from the Hugging Face Hub), a checkpoint folder, or a run folder (its "
+    "latest checkpoint)"
+)
+
+
+def checkpoint_help(what: str, more: str = "") -> str:
+    """``WHAT: <the forms>. MORE``: the help of every option or argument that names a checkpoint."""
+    return f"{what}: {CHECKPOINT_FORMS}." + (f" {more}" if more else "")
+
+
+def checkpoint_option(default: Any, *flags: str, what: str, more: str = "") -> Any:
+    """A typer option naming a checkpoint, with the shared help and base:/hf:// completion."""
+    return typer.Option(
+        default,
+        *flags,
+        help=checkpoint_help(what, more),
+        metavar="CHECKPOINT",
+        autocompletion=complete_checkpoint,
+    )
+
+
+GAN_CHECKPOINT = "The GAN that draws the masks"
+
+
+def gan_checkpoint_option() -> Any:
+    """The required --checkpoint of the commands that draw with a GAN (generate, mix, video, ...)."""
+    return checkpoint_option(..., "--checkpoint", what=GAN_CHECKPOINT)
+
+
+def upscaler_option(
+    more: str = "Default: the one the checkpoint carries (for a shipped base model: the shipped upscaler).",
+) -> Any:
+    """--upscaler: another second stage than the GAN checkpoint's own."""
+    return checkpoint_option(None, "--upscaler", what="Another upscaler for the second stage", more=more)

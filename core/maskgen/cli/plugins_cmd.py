@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from maskgen.cli.app import app
+from maskgen.cli.app import SHARE, app
 from maskgen.plugins import get_registry
 from maskgen.plugins.interfaces import PLUGIN_KINDS
 
@@ -21,7 +21,7 @@ def citation_key(bibtex: str | None) -> str:
     return match.group(1) if match else ""
 
 
-@app.command("list-plugins")
+@app.command("list-plugins", rich_help_panel=SHARE)
 def list_plugins(
     as_json: bool = typer.Option(False, "--json", help="Print the same information as JSON."),
     checkpoints: bool = typer.Option(False, "--checkpoints", help="Also list named pretrained checkpoints."),

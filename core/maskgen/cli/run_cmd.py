@@ -11,8 +11,9 @@ from typing import Any
 
 import typer
 
-from maskgen.cli.app import app
-from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, finite_float, parse_key_values
+from maskgen.cli.app import TRAIN, app
+from maskgen.cli.completion import complete_augment_stack
+from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, checkpoint_option, finite_float, parse_key_values
 from maskgen.cli.progress import TRAINING_STEPS, training_bar
 from maskgen.config import DEFAULT_PRESET, MINUTES_MAX, PRESETS, TrainConfig, file_values_for, resolve_config
 from maskgen.errors import MaskgenError
@@ -29,7 +30,7 @@ def _default(name: str) -> object:
     return TrainConfig.model_fields[name].default
 
 
-@app.command("run")
+@app.command("run", rich_help_panel=TRAIN)
 def run(
     augment: str = typer.Option(
         None,
@@ -37,6 +38,7 @@ def run(
         "-a",
         help="Augmenter in front of D: none, ada, ... (see list-plugins); "
         f"stack with '+', e.g. apa+ada. Default: {_default('augment')}.",
+        autocompletion=complete_augment_stack,
     ),
     data: str = typer.Option(
         None, "--data", help="Image folder to train on; default: the built-in procedural masks."
@@ -132,11 +134,11 @@ def run(
         "-G",
         help="Generator option KEY=VALUE, e.g. -G channel_max=256 (repeatable).",
     ),
-    init: str = typer.Option(
+    init: str = checkpoint_option(
         None,
         "--init",
-        help="Start G, D and G_ema from this checkpoint (PATH, hf://OWNER/REPO@REV or base:NAME); "
-        "default: the shipped base model of the same architecture, if any; 'none': from scratch.",
+        what="Start G, D and G_ema from this GAN",
+        more="Default: the shipped base model of the same architecture, if any; 'none': from scratch.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     nproc: int = typer.Option(

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from maskgen.cli.app import app
-from maskgen.cli.options import bounded_int
+from maskgen.cli.app import DRAW, app
+from maskgen.cli.options import bounded_int, checkpoint_option
 
 PORT = bounded_int(ge=1, le=65535, why="a TCP port")
 QUEUE = bounded_int(ge=1, le=1000, why="requests waiting at once")
 PIXELS = bounded_int(ge=1, le=400_000_000, why="pixels one upload may have before it is decoded")
 
 
-@app.command("studio")
+@app.command("studio", rich_help_panel=DRAW)
 def studio(
-    checkpoint: list[str] = typer.Option(
-        [], "--checkpoint", help="Generator checkpoint(s) to serve (repeat); default: base models and runs/."
+    checkpoint: list[str] = checkpoint_option(
+        [],
+        "--checkpoint",
+        what="A GAN to serve (repeat for more)",
+        more="Default: the shipped base GANs, and the runs in runs/ when --translator is not given either.",
     ),
-    translator: list[str] = typer.Option(
-        [], "--translator", help="Translator checkpoint(s) to serve (repeat)."
+    translator: list[str] = checkpoint_option(
+        [], "--translator", what="A translator to serve (repeat for more)", more="Default: the shipped ones."
     ),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on; anything but loopback is reachable by others."

@@ -6,12 +6,20 @@ from pathlib import Path
 
 import typer
 
-from maskgen.cli.app import app, new_app
-from maskgen.cli.options import BATCH, KIMG, SEED, bounded_int, parse_key_values
+from maskgen.cli.app import TRANSLATE, app, new_app
+from maskgen.cli.options import (
+    BATCH,
+    KIMG,
+    SEED,
+    bounded_int,
+    checkpoint_option,
+    parse_key_values,
+    upscaler_option,
+)
 from maskgen.cli.progress import train_with_bar
 
 translate_app = new_app("Colour a mask sketch after a reference mask (CoCosNet, SPADE baseline).")
-app.add_typer(translate_app, name="translate")
+app.add_typer(translate_app, name="translate", rich_help_panel=TRANSLATE)
 
 
 @translate_app.command("train")
@@ -46,11 +54,12 @@ def train_cmd(
     translator_option: list[str] = typer.Option(
         [], "--translator-option", "-T", help="Translator option KEY=VALUE, e.g. -T w_context=5 (repeatable)."
     ),
-    init: str = typer.Option(
+    init: str = checkpoint_option(
         None,
         "--init",
-        help="Start T and D from this translation checkpoint (PATH, hf://OWNER/REPO@REV or base:NAME); "
-        "default: the shipped base translator of the same translator and size, if any; 'none': from scratch.",
+        what="Start T and D from this translator",
+        more="Default: the shipped base translator of the same translator and size, if any; 'none': from "
+        "scratch.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -97,11 +106,11 @@ def train_cmd(
 
 @translate_app.command("apply")
 def apply_cmd(
-    checkpoint: str = typer.Option(
+    checkpoint: str = checkpoint_option(
         None,
         "--checkpoint",
-        help="Checkpoint dir, run dir or its checkpoints/, hf://OWNER/REPO or base:NAME "
-        "(default: the shipped base translator, CoCosNet first).",
+        what="The translator",
+        more="Default: the shipped base translator, CoCosNet first.",
     ),
     sketch_path: Path = typer.Option(..., "--sketch", help="Line drawing (PNG...) or a folder of them."),
     reference: Path = typer.Option(
@@ -124,11 +133,9 @@ def apply_cmd(
         help="Size of the outputs in pixels: the translator's own (the default, e.g. 64), or print size "
         "(e.g. 256): coloured at the translator's size, then enlarged by an upscaler.",
     ),
-    upscaler: str | None = typer.Option(
-        None,
-        "--upscaler",
-        help="Upscaler for a larger --size (PATH, base:NAME or hf://...; default: the shipped one for the "
-        "translator's size); given alone, --size is its output size.",
+    upscaler: str | None = upscaler_option(
+        more="Used for a --size larger than the translator's; default: the shipped one for the "
+        "translator's size. Given alone, --size is its output size.",
     ),
 ) -> None:
     """Colour sketches after references with a trained translator; inputs are resized to its size.

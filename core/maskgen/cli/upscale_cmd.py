@@ -6,15 +6,15 @@ from pathlib import Path
 
 import typer
 
-from maskgen.cli.app import app, new_app
-from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, bounded_int, parse_key_values
+from maskgen.cli.app import TRAIN, app, new_app
+from maskgen.cli.options import BATCH, KIMG, MINUTES, SEED, bounded_int, checkpoint_option, parse_key_values
 from maskgen.cli.progress import train_with_bar
 
 SIZE = bounded_int(ge=32, le=2048, why="print sizes: a power of two from 32 to 2048 px")
 SCALE = bounded_int(ge=2, le=8, why="the upscaler enlarges 2, 4 or 8 times")
 
 upscale_app = new_app("Draw masks at print size: train a learned 4x upscaler, or enlarge pictures with one.")
-app.add_typer(upscale_app, name="upscale")
+app.add_typer(upscale_app, name="upscale", rich_help_panel=TRAIN)
 
 
 @upscale_app.command("train")
@@ -36,11 +36,11 @@ def train_cmd(
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder in which the run directory is made."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this run directory."),
     config_file: Path = typer.Option(None, "--config", "-c", help="YAML, TOML or JSON file with any option."),
-    init: str = typer.Option(
+    init: str = checkpoint_option(
         None,
         "--init",
-        help="Start from this upscaler (PATH, base:NAME, hf://OWNER/REPO@REV); default: the shipped base "
-        "upscaler of the same size and scale; 'none': from scratch.",
+        what="Start from this upscaler",
+        more="Default: the shipped base upscaler of the same size and scale; 'none': from scratch.",
     ),
     device: str = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N or mps."),
     upscaler_option: list[str] = typer.Option(
@@ -84,12 +84,7 @@ def train_cmd(
 
 @upscale_app.command("apply")
 def apply_cmd(
-    checkpoint: str = typer.Option(
-        ...,
-        "--checkpoint",
-        help="An upscaler (checkpoint or run directory, base:NAME, hf://OWNER/REPO), or a GAN checkpoint "
-        "that carries one.",
-    ),
+    checkpoint: str = checkpoint_option(..., "--checkpoint", what="The upscaler, or a GAN that carries one"),
     inputs: list[Path] = typer.Argument(..., help="Pictures (or folders of them) to enlarge."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the enlarged pictures (same names)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
