@@ -176,7 +176,7 @@ def _choose_extras(rng: np.random.Generator, category: int) -> _Extras:
     skin = (
         _jitter(rng, skin_tone, 6) if (rng.random() < RATES["skin_sides"] or headwear == "shaved") else None
     )
-    widen = float(rng.uniform(0.03, 0.055))
+    widen = float(rng.uniform(0.035, 0.06))
     ear_draw = rng.random()
     ears = (
         ("skin" if ear_draw < 0.9 else "none")
@@ -316,8 +316,6 @@ def _with_room(
     if half[..., 3].any():
         whole = Image.fromarray(np.concatenate([half, half[:, ::-1]], axis=1))
         sheet = Image.alpha_composite(sheet.convert("RGBA"), whole).convert("RGB")
-    if ex.paper != "white":
-        sheet = age_paper(sheet, ex.paper_darken, ex.paper_gradient)
     return sheet, info, (big / side, pad / big, top / big)
 
 
@@ -331,17 +329,23 @@ def _geometry(geo: _Geo, frame: tuple[float, float, float], ex: _Extras) -> dict
     def fy(y: float) -> float:
         return round((y + dy) * scale, 4)
 
-    head = head_edge(geo, ex.widen, geo.nose_y) if ex.skin is not None else geo.edge(geo.nose_y)
+    def head(y: float) -> float:
+        return head_edge(geo, ex.widen, y) if ex.skin is not None else geo.edge(y)
+
     return {
         "face_top": fy(geo.face.top),
         "chin": fy(geo.face.chin),
         "hair_y": fy(geo.hair_y),
+        "brow_y": fy(geo.brow_y),
         "eye_y": fy(geo.eye_y),
         "nose_y": fy(geo.nose_y),
         "mouth_y": fy(geo.mouth_y),
         "face_left_at_eye": fx(geo.edge(geo.eye_y)),
+        "head_left_at_eye": fx(head(geo.eye_y)),
         "face_left_at_nose": fx(geo.edge(geo.nose_y)),
-        "head_left_at_nose": fx(head),
+        "head_left_at_nose": fx(head(geo.nose_y)),
+        "face_left_at_mouth": fx(geo.edge(geo.mouth_y)),
+        "head_left_at_mouth": fx(head(geo.mouth_y)),
         "scale": round(scale, 4),
     }
 
@@ -382,7 +386,10 @@ def render_varied_mask(seed: int, size: int, category: int | None = None) -> tup
     if not meta["symmetric"]:
         full = _make_crooked(full, big, thin, rng, geo, col)
     sheet, room, frame = _with_room(full, big, thin, rng, geo, ex)
-    small = np.array(sheet.resize((size, size), Image.Resampling.LANCZOS))
+    small = sheet.resize((size, size), Image.Resampling.LANCZOS)
+    if ex.paper != "white":  # a smooth field: drawn at the final size, where it costs nothing
+        small = age_paper(small, ex.paper_darken, ex.paper_gradient)
+    small = np.array(small)
     if meta["symmetric"]:
         symmetrize(small)  # the resize of a symmetric image is symmetric up to rounding; make it exact
     cat = CATEGORIES[category]
@@ -396,6 +403,7 @@ def render_varied_mask(seed: int, size: int, category: int | None = None) -> tup
         **meta,
         "metal": ex.metal,
         "skin_sides": ex.skin is not None,
+        "skin_rgb": list(ex.skin) if ex.skin is not None else None,
         "ears": ex.ears,
         "headwear": ex.headwear,
         "beard": ex.beard,

@@ -43,13 +43,13 @@ PAPER_TONES: dict[str, RGB] = {
 BEARD_TONES: dict[str, tuple[RGB, RGB]] = {
     "black": ((30, 27, 31), (92, 88, 94)),
     "grey": ((112, 110, 110), (178, 176, 172)),
-    "white": ((234, 234, 230), (146, 146, 142)),
+    "white": ((222, 222, 218), (140, 140, 136)),
     "red": ((158, 30, 28), (218, 78, 56)),
 }
 # Metal faces: the base colour and the colours of the highlight and the shadow of its sheen.
 METALS: dict[str, tuple[RGB, RGB, RGB]] = {
-    "gold": ((214, 170, 58), (252, 234, 156), (146, 100, 22)),
-    "silver": ((196, 198, 204), (246, 247, 250), (118, 122, 132)),
+    "gold": ((198, 172, 100), (250, 244, 208), (112, 92, 44)),
+    "silver": ((192, 196, 204), (248, 249, 252), (98, 106, 122)),
 }
 
 
@@ -83,7 +83,7 @@ def head_outline(geo: _Geo, widen: float) -> np.ndarray:
     c, f = geo.face.contour, geo.face
     y = c[:, 1]
     rise = np.clip((y - f.top) / max(1e-6, geo.brow_y - 0.04 - f.top), 0.0, 1.0) ** 0.5
-    fall = np.clip((f.chin - y) / max(1e-6, f.chin - geo.nose_y), 0.0, 1.0) ** 0.8
+    fall = np.clip((f.chin - y) / max(1e-6, f.chin - geo.nose_y), 0.0, 1.0) ** 0.5
     return np.stack([c[:, 0] - widen * np.minimum(rise, fall), y], axis=1)
 
 
@@ -107,7 +107,7 @@ def draw_shaved_head(p: _Pen, rng: np.random.Generator, geo: _Geo, skin: RGB, wi
     f = geo.face
     y_t = geo.brow_y - 0.05
     x_t = head_edge(geo, widen, y_t)
-    top = f.top - _u(rng, 0.035, 0.055)
+    top = max(0.03, f.top - _u(rng, 0.035, 0.055))  # the crown stays inside the frame
     dome = _bezier([(x_t, y_t), (x_t - 0.02, f.top + 0.01), (0.5 - 0.2, top), (0.5, top)], 24)
     face_top = f.contour[f.contour[:, 1] <= y_t]
     p.poly(np.concatenate([dome, [(0.52, top), (0.52, f.top)], face_top]), skin)
@@ -368,11 +368,11 @@ def metal_sheen(img: Image.Image, geo: _Geo, rng: np.random.Generator, scale: in
     cy = (f.top + f.chin) / 2
     ry, rx = (f.chin - f.top) / 2, 0.5 - geo.edge(cy)
     d2 = ((x - 0.5) / rx) ** 2 + ((y - cy) / ry) ** 2
-    bright = _u(rng, 0.8, 1.0) * np.exp(-(((x - 0.5) / 0.2) ** 2 + ((y - geo.emblem_y) / 0.12) ** 2))
-    bright = bright + _u(rng, 0.7, 0.95) * np.exp(
-        -(((x - geo.eye_x + 0.02) / 0.08) ** 2 + ((y - geo.nose_y + 0.02) / 0.12) ** 2)
+    bright = _u(rng, 0.85, 1.05) * np.exp(-(((x - 0.5) / 0.24) ** 2 + ((y - geo.emblem_y) / 0.14) ** 2))
+    bright = bright + _u(rng, 0.75, 1.0) * np.exp(
+        -(((x - geo.eye_x + 0.02) / 0.1) ** 2 + ((y - geo.nose_y + 0.02) / 0.14) ** 2)
     )
-    shadow = _u(rng, 0.6, 0.9) * np.clip((d2 - 0.25) / 0.75, 0.0, 1.0) ** 1.1
+    shadow = _u(rng, 0.7, 1.0) * np.clip((d2 - 0.2) / 0.7, 0.0, 1.0) ** 1.1
     s = np.clip(bright - shadow, -1.0, 1.0)[..., None]
     sheen = np.where(s > 0, base + s * (light - base), base - s * (dark - base))
     own = np.all(np.abs(arr - base) < 1.0, axis=-1, keepdims=True)  # the face colour, exactly
