@@ -259,3 +259,23 @@ def test_bash_completes_through_the_installed_script(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     expected_ap = " ".join(n for n in get_registry().names("augmenter") if n.startswith("ap"))
     assert done.stdout.splitlines() == ["ge: generate", f"ap: {expected_ap}"]
+
+
+# -- maskgen models ----------------------------------------------------------------------------------
+
+
+def test_models_says_how_long_each_model_trained_and_how_to_use_it() -> None:
+    import json
+
+    result = CliRunner().invoke(app, ["models"], prog_name="maskgen")
+    assert result.exit_code == 0, result.output
+    blocks = re.split(r"\n(?=base:)", result.stdout.strip())
+    for directory in list_base_models(kind=None):
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        (block,) = [b for b in blocks if b.startswith(f"base:{directory.name} ")]
+        # The runs its weights came through (lineage) and its own, as its model card counts them.
+        total = config["kimg"] + sum(step["kimg"] for step in config.get("lineage", []))
+        assert f"({round(total)} kimg in all)" in block, block
+        if config["kind"] == "gan":
+            assert f"maskgen generate --checkpoint base:{directory.name} " in block
+            assert f"maskgen run --init base:{directory.name} " in block

@@ -54,7 +54,9 @@ def models(
         typer.echo(f"{entry['ref']}  {entry['kind']}, {size}{extra}, {entry['megabytes']:g} MB")
         trained = entry.get("trained_on") or "unrecorded data"
         kimg = entry.get("kimg_total") or entry.get("kimg")
-        typer.echo(f"  trained on: {trained}" + (f" ({kimg:g} kimg in all)" if kimg else ""))
+        # Whole kimg, as the model cards say it; a fraction only for the shortest runs.
+        shown = f"{kimg:.0f}" if kimg and kimg >= 10 else f"{kimg:g}" if kimg else ""
+        typer.echo(f"  trained on: {trained}" + (f" ({shown} kimg in all)" if shown else ""))
         for line in entry.get("use") or []:
             typer.echo(f"  use: {line}")
     typer.echo("A base model is also where 'maskgen run' starts when its architecture matches (--init).")
