@@ -236,7 +236,7 @@ def varied128(varied64) -> list[tuple[np.ndarray, dict]]:
     return out
 
 
-def _rate_bounds(p: float, n: int, sigmas: float = 3.5) -> tuple[float, float]:
+def _rate_bounds(p: float, n: int, sigmas: float = 2.5) -> tuple[float, float]:
     half = sigmas * float(np.sqrt(p * (1 - p) / n))
     return p - half, p + half
 
@@ -526,3 +526,64 @@ def test_paper_crooked_faces_and_metals_at_256_px(varied64):
     assert metal_sheen_share(image, meta, "silver") > 0.15
     image, meta = first(lambda m: m["beard"] in ("full", "three", "bristle", "painted"))
     assert below_chin(image, meta) > 0.1
+
+
+# -- the data names, the base models' mix, the CLI -------------------------------------------------------
+
+
+def test_builtin_varied_is_the_varied_set():
+    from maskgen.data.datasets import BUILTIN_VARIED, is_builtin_set, load_training_images
+
+    images, labels, description = load_training_images(BUILTIN_VARIED, 32, seed=2, count=9)
+    expected, _, _ = render_varied_masks_with_meta(9, 32, seed=2)
+    assert np.array_equal(images, expected) and np.array_equal(labels, mask_plan(9, 2)[1])
+    assert description.startswith("builtin varied procedural masks (9 at 32 px, seed 2")
+    assert is_builtin_set(" Builtin-Varied ") and is_builtin_set("builtin-varied-mix")
+
+
+def test_the_base_models_mix_holds_its_shares_in_every_block_and_its_masks_are_the_sets_own():
+    from maskgen.data.datasets import BUILTIN_VARIED_MIX, load_training_images
+    from maskgen.data.procedural import render_mask
+    from maskgen.data.procedural_mix import BASE_MIX, MIX_BLOCK, mix_sources, render_photographed_varied_mask
+
+    assert sum(share for _, share in BASE_MIX) == pytest.approx(1.0)
+    sources = mix_sources(40, seed=3)
+    for start in range(0, 40, MIX_BLOCK):
+        block = sources[start : start + MIX_BLOCK]
+        assert {name: block.count(name) / MIX_BLOCK for name, _ in BASE_MIX} == dict(BASE_MIX)
+    assert mix_sources(13, seed=3) == sources[:13]  # mask i does not depend on the count
+    assert mix_sources(40, seed=4) != sources
+
+    images, labels, _ = load_training_images(BUILTIN_VARIED_MIX, 32, seed=3, count=MIX_BLOCK)
+    seeds, plan = mask_plan(MIX_BLOCK, 3)
+    assert np.array_equal(labels, plan)
+    render = {
+        "varied": render_varied_mask,
+        "varied-photographed": render_photographed_varied_mask,
+        "simple": render_mask,
+    }
+    for i, source in enumerate(sources[:MIX_BLOCK]):
+        one, _ = render[source](int(seeds[i]), 32, int(labels[i]))
+        assert np.array_equal(images[i], np.asarray(one)), (i, source)
+
+
+def test_dataset_synth_style_varied_writes_the_varied_set(tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from maskgen.cli.main import app
+
+    out = tmp_path / "varied"
+    result = CliRunner().invoke(
+        app, ["dataset", "synth", "--out", str(out), "--count", "5", "--size", "32", "--style", "varied"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 varied masks" in result.output
+    with (out / "labels.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    expected, labels, metas = render_varied_masks_with_meta(5, 32, seed=0)
+    assert [int(r["label"]) for r in rows] == labels.tolist()
+    assert [r["pattern"] for r in rows] == [m["pattern"] for m in metas]
+    for row, image in zip(rows, expected, strict=True):
+        assert np.array_equal(np.asarray(Image.open(out / row["file"]).convert("RGB")), image)
