@@ -271,21 +271,24 @@ def draw_three_beard(p: _Pen, rng: np.random.Generator, geo: _Geo, tone: str, bo
     """三髯: three long locks of hair, one from each corner of the mouth and one from under the lip."""
     mass, strand = BEARD_TONES[tone]
     y1 = 1.0 + bottom - 0.02
-    # The side lock: from the corner of the mouth down, thinning towards its end, the hairs ragged.
+    # The side lock: from the corner of the mouth down, a tapering core with hairs fanning round it.
     x = 0.5 - _u(rng, 0.075, 0.095)
     top, w = geo.mouth_y - 0.015, _u(rng, 0.028, 0.036)
-    centre = _bezier([(x, top), (x - 0.03, (top + y1) / 2), (x - _u(rng, 0.0, 0.03), y1 - 0.06)], 20)
-    half = w * np.linspace(0.75, 0.3, 20)
+    centre = _bezier([(x, top), (x - 0.03, (top + y1) / 2), (x - _u(rng, 0.0, 0.03), y1 - 0.05)], 20)
+    half = w * np.linspace(0.6, 0.12, 20)
     p.poly(_stroke(centre, half, half), mass)
-    across = np.array([-1.0, 0.0]) * w * 0.7
-    ends = centre[-1] + np.stack([np.linspace(-1, 1, 5) * w * 0.5, rng.uniform(0.0, 0.05, 5)], axis=1)
-    _strands(p, rng, np.array([centre[0] + across, centre[0] - across]), ends, strand, 8)
-    # The middle lock, drawn as its left half.
+    roots = np.array([centre[0] - (w * 0.7, 0.0), centre[0] + (w * 0.7, 0.0)])
+    ends = centre[-1] + np.stack([np.linspace(-1, 1, 7) * w, rng.uniform(-0.04, 0.04, 7)], axis=1)
+    _strands(p, rng, roots, ends, mass, 8)
+    _strands(p, rng, roots, ends, strand, 6)
+    # The middle lock, drawn as its left half: tapering to a point, hairs fanning out.
     top_c, wc = geo.mouth_y + _u(rng, 0.035, 0.05), _u(rng, 0.03, 0.045)
-    side = _bezier([(0.5 - wc * 0.8, top_c), (0.5 - wc * 1.3, (top_c + y1) / 2), (0.5 - wc, y1 - 0.02)], 20)
-    tips = _ragged(rng, 0.5 - wc, 0.52, y1, 0.02, 5)
-    p.poly(np.concatenate([[(0.52, top_c - 0.004)], side, tips]), mass)
-    _strands(p, rng, np.array([(0.5 - wc * 0.8, top_c), (0.52, top_c)]), tips[[0, -1]], strand, 5)
+    side = _bezier([(0.5 - wc * 0.8, top_c), (0.5 - wc * 1.2, (top_c + y1) / 2), (0.5 - 0.004, y1)], 20)
+    p.poly(np.concatenate([[(0.52, top_c - 0.004)], side, [(0.52, y1)]]), mass)
+    roots = np.array([(0.5 - wc * 0.9, top_c), (0.52, top_c)])
+    ends = np.stack([0.5 - np.linspace(wc * 1.1, 0.0, 5), y1 - rng.uniform(0.0, 0.06, 5)], axis=1)
+    _strands(p, rng, roots, ends, mass, 5)
+    _strands(p, rng, roots, ends, strand, 4)
 
 
 def draw_bristle_beard(p: _Pen, rng: np.random.Generator, geo: _Geo, tone: str, bottom: float) -> None:
