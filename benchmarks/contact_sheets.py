@@ -2,8 +2,8 @@
 """Contact sheets of the built-in procedural masks for docs/datasets.md, and how fast they render.
 
 Writes an 8x8 grid of 64 masks at 64 px for the simple (``builtin``), the detailed
-(``builtin-detailed``) and the photographed (``builtin-photographed``) set, and a 4x4 grid of detailed
-and of photographed masks at 256 px:
+(``builtin-detailed``), the photographed (``builtin-photographed``) and the varied (``builtin-varied``)
+set, and a 4x4 grid of detailed, photographed and varied masks at 256 px:
 
     python benchmarks/contact_sheets.py --out docs/images
 """
@@ -21,6 +21,7 @@ from PIL import Image
 from maskgen.data.photographed import render_photographed_masks
 from maskgen.data.procedural import render_masks
 from maskgen.data.procedural_detailed import render_detailed_masks
+from maskgen.data.procedural_varied import render_varied_masks
 
 Renderer = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]
 
@@ -68,6 +69,8 @@ def main() -> None:
         (render_detailed_masks, 16, 256, 4, "builtin_detailed_256px.png"),
         (render_photographed_masks, 64, 64, 8, "builtin_photographed_64px.png"),
         (render_photographed_masks, 16, 256, 4, "builtin_photographed_256px.png"),
+        (render_varied_masks, 64, 64, 8, "dataset_varied_64px.png"),
+        (render_varied_masks, 16, 256, 4, "dataset_varied_256px.png"),
     ]
     for render, count, size, columns, name in sheets:
         write_sheet(render, count, size, args.seed, columns, args.out / name, args.exact)
