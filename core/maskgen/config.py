@@ -54,6 +54,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         # 7 of 8 variants); gamma 4 trained steadily (FD 21 -> 19 -> 18 at 4/8/12 kimg).
         "r1_gamma": 4.0,
         "snapshot_kimg": 10.0,
+        # Quality at every snapshot (maskgen.training.snapshot_metrics): off on CPU, where measuring
+        # costs more than a tenth of the run (docs/training.md, "Watching a run").
+        "metrics": [],
         # Mirrored copies: most lianpu are symmetric, and small collections need every image (ADA's
         # x-flips). Part of the real-masks recipe measured in docs/training.md.
         "xflip": True,
@@ -88,6 +91,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_d": 0.0025,
         "augment_speed_kimg": 500.0,
         "snapshot_kimg": 200.0,
+        "metrics": ["fid"],  # FD[masknet] every snapshot: seconds on a GPU, against hours of training
         "frame": True,
         "generator_options": {
             "z_dim": 512,
@@ -200,6 +204,18 @@ class TrainConfig(BaseModel):
     tick_kimg: float = Field(
         1.0, gt=0, le=KIMG_MAX, description="Losses and augment strength logged every N kimg."
     )
+    metrics: list[str] = Field(
+        default_factory=lambda: list(_CPU["metrics"]),
+        description="Evaluators measured at every snapshot, by their 'maskgen eval -m' names (e.g. "
+        "fid,c2st), on masknet features against the training images; empty or 'none': none.",
+    )
+    metrics_images: int = Field(
+        1000, ge=2, le=IMAGES_MAX, description="Masks G draws for the snapshot metrics (seeds 0..N-1)."
+    )
+    tensorboard: bool = Field(
+        True,
+        description="Curves and sample grids in RUN/tensorboard/ when the tensorboard package is installed.",
+    )
     keep_snapshots: int = Field(
         3, ge=1, le=IMAGES_MAX, description="Old checkpoints kept besides the latest."
     )
@@ -218,6 +234,13 @@ class TrainConfig(BaseModel):
         le=1000,  # D has as many blocks as halvings of the resolution: the check with D says how many
         description="Freeze D's first N blocks from the image side when fine-tuning (FreezeD).",
     )
+    cdc_weight: float = Field(
+        0.0,
+        ge=0,
+        le=WEIGHT_MAX,
+        description="Fine-tuning: weight of the cross-domain correspondence term (Ojha et al. 2021), which "
+        "keeps how alike the starting model's samples are to each other (0: off).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -234,6 +257,17 @@ class TrainConfig(BaseModel):
         if "kimg" in values and "max_minutes" not in values:
             layered["max_minutes"] = None
         return layered
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metric_names(cls, value: Any) -> Any:
+        """'FID, c2st' or a list -> ['fid', 'c2st'], read as maskgen eval -m reads names; 'none': []."""
+        if isinstance(value, str):
+            value = [] if value.strip().lower() == "none" else value.split(",")
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            return value  # the schema's own error
+        names = [name.strip().lower().replace("-", "").replace("_", "") for name in value]
+        return list(dict.fromkeys(name for name in names if name))
 
     @field_validator("resolution")
     @classmethod

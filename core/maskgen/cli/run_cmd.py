@@ -140,6 +140,20 @@ def run(
         what="Start G, D and G_ema from this GAN",
         more="Default: the shipped base model of the same architecture, if any; 'none': from scratch.",
     ),
+    metrics: str = typer.Option(
+        None,
+        "--metrics",
+        help="Measure these evaluators at every snapshot, as 'maskgen eval -m' names them (e.g. fid,c2st), "
+        "on masknet features against the training images; 'none': off "
+        f"({DEFAULT_PRESET} preset: {','.join(_PRESET['metrics']) or 'none'}; "
+        f"paper256: {','.join(PRESETS['paper256']['metrics']) or 'none'}).",
+    ),
+    tensorboard: bool = typer.Option(
+        None,
+        "--tensorboard/--no-tensorboard",
+        help="Curves and sample grids in RUN/tensorboard/ when the tensorboard package is installed "
+        f"(maskgen[tensorboard]); default: {'on' if _default('tensorboard') else 'off'}.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     nproc: int = typer.Option(
         None,
@@ -151,7 +165,8 @@ def run(
 ) -> None:
     """Train StyleGAN2 with an augmenter in front of the discriminator.
 
-    Leaves a run directory with config.json, metrics.jsonl, samples/*.png and checkpoints/latest.
+    Leaves a run directory with config.json, metrics.jsonl, samples/*.png, checkpoints/latest and
+    tensorboard/ (when installed; open it with: tensorboard --logdir runs).
     Options come from the preset, then the --config file, then the flags.
     """
     from maskgen.training.distributed import world_from_environment
@@ -175,6 +190,8 @@ def run(
         cond=cond,
         freeze_d=freeze_d,
         init=init,
+        metrics=metrics,
+        tensorboard=tensorboard,
         augment_options=parse_key_values(augment_option, "--augment-option") or None,
         generator_options=parse_key_values(generator_option, "--generator-option") or None,
     )

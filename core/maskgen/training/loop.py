@@ -7,6 +7,7 @@ state is saved in every checkpoint, so a resumed run continues exactly like an u
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from maskgen import __version__
@@ -26,12 +28,13 @@ from maskgen.data.datasets import is_builtin_set
 from maskgen.data.prepare import PreparedData, prepare_training_data
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
-from maskgen.images import from_uint8, make_grid, save_grid, save_png, to_uint8
+from maskgen.images import from_uint8, make_grid, save_png, to_uint8
 from maskgen.plugins import get_registry
 from maskgen.plugins.factory import build_gan, parse_options
 from maskgen.plugins.interfaces import AugmentContext
 from maskgen.plugins.methods import parse_stack, split_stack
-from maskgen.training import scaffold
+from maskgen.training import scaffold, snapshot_metrics
+from maskgen.training.correspondence import CORRESPONDENCE_BATCH, CrossDomainCorrespondence
 from maskgen.training.distributed import (
     SINGLE,
     World,
@@ -43,9 +46,10 @@ from maskgen.training.distributed import (
 )
 from maskgen.training.divergence import check_finite_losses, check_finite_weights
 from maskgen.training.loss import LossWeights, StyleGAN2Loss
-from maskgen.training.rundir import MetricsLog
 from maskgen.training.scaffold import MessageCallback, RunCounters
+from maskgen.training.snapshot_metrics import check_metrics
 from maskgen.training.tick import TickMeans, crossed
+from maskgen.training.watch import Watch
 
 RESUME_COMMAND = "maskgen run --resume"
 
@@ -180,6 +184,9 @@ class Trainer(RunCounters):
         self.iteration = 0
         self.wall_seconds = 0.0
         self.init_source: dict[str, str] | None = None  # repo/revision/commit of an hf:// --init
+        # cdc_weight > 0: the frozen starting generator whose sample-to-sample similarities the
+        # fine-tuned G keeps (set once the starting weights are known: start_correspondence / load).
+        self.correspondence: CrossDomainCorrespondence | None = None
         self.lineage: list[dict[str, Any]] = []  # the runs the --init weights came through
 
     def _optimizer(
@@ -259,6 +266,10 @@ class Trainer(RunCounters):
         self.G.requires_grad_(True)
         self.opt_G.zero_grad(set_to_none=True)
         loss_G = self.loss.generator_main(self._latents(), self._fake_classes())
+        if self.correspondence is not None:
+            term = self.correspondence.loss(self.G, *self._correspondence_inputs())
+            loss_G = loss_G + term
+            out["loss/cdc"] = term.detach()
         loss_G.backward()
         average_gradients(self.G, world)
         self.opt_G.step()
@@ -311,6 +322,22 @@ class Trainer(RunCounters):
     def _latents(self) -> torch.Tensor:
         return self._global_draw(torch.randn(self.config.batch, self.G.z_dim, **self._shared()))
 
+    def _correspondence_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Latents (and classes) of the correspondence term: this process's own small batch."""
+        z = torch.randn(CORRESPONDENCE_BATCH, self.G.z_dim, device=self.device)
+        return z, (self._data_classes(CORRESPONDENCE_BATCH) if self.labels is not None else None)
+
+    def start_correspondence(self) -> None:
+        """A new run with cdc_weight > 0: its starting G_ema becomes the frozen source."""
+        if self.config.cdc_weight <= 0:
+            return
+        if self.config.init == SCRATCH:
+            raise MaskgenError(
+                "cdc_weight keeps the variety of the model a run starts from; this run starts from "
+                "scratch (give --init or use cdc_weight: 0)"
+            )
+        self.correspondence = CrossDomainCorrespondence(self.G_ema, self.config.cdc_weight)
+
     @torch.no_grad()
     def _update_ema(self) -> None:
         ema_nimg = self.config.effective_ema_kimg() * 1000
@@ -325,20 +352,18 @@ class Trainer(RunCounters):
     # -- samples and checkpoints ---------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample_grid(self, path: Path) -> None:
-        """G_ema at fixed seeds 0..grid^2-1: the same images ``maskgen generate --seeds`` gives (a
-        class-conditional G draws seed s as class s mod 7, as generate does without --class)."""
+    def sample_grid(self) -> np.ndarray:
+        """G_ema at fixed seeds 0..grid^2-1 as one uint8 image: the same masks ``maskgen generate
+        --seeds`` gives (a class-conditional G draws seed s as class s mod 7, as generate does without
+        --class)."""
         seeds = list(range(self.config.grid_size**2))
         images = generate_images(self.G_ema, seeds, noise_mode="const")
-        save_grid(images, path, columns=self.config.grid_size)
+        return make_grid(to_uint8(images), self.config.grid_size)
 
-    def save_reals_grid(self, path: Path) -> None:
+    def reals_grid(self) -> np.ndarray:
         count = min(self.config.grid_size**2, len(self.reals_uint8))
-        save_png(
-            make_grid(
-                to_uint8(from_uint8(self.reals_uint8[:count].permute(0, 2, 3, 1))), self.config.grid_size
-            ),
-            path,
+        return make_grid(
+            to_uint8(from_uint8(self.reals_uint8[:count].permute(0, 2, 3, 1))), self.config.grid_size
         )
 
     def checkpoint_config(self) -> dict[str, Any]:
@@ -375,6 +400,8 @@ class Trainer(RunCounters):
     def _training_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors = scaffold.rng_state(self.device, {"shared": self.shared_rng})
         tensors["loss/pl_mean"] = self.loss.pl_mean.reshape(1)
+        if self.correspondence is not None:
+            tensors |= {f"cdc_source.{k}": v for k, v in self.correspondence.state_dict().items()}
         tensors |= {f"augmenter.{k}": v for k, v in self.augmenter.state_dict().items()}
         optimizer_tensors, optimizer_meta = scaffold.optimizer_state(self._optimizers())
         return tensors | optimizer_tensors, self.counters() | optimizer_meta
@@ -415,6 +442,12 @@ class Trainer(RunCounters):
         scaffold.restore_rng(tensors, self.device, {"shared": self.shared_rng})
         self.loss.pl_mean = tensors["loss/pl_mean"].reshape(()).to(self.device)
         load_strict(self.augmenter, split_weights(tensors, "augmenter"), "augmenter")
+        if self.config.cdc_weight > 0:
+            source = split_weights(tensors, "cdc_source")
+            if not source:
+                raise MaskgenError(f"{path} was trained without cdc_weight; resume it with cdc_weight: 0")
+            self.correspondence = CrossDomainCorrespondence(self.G_ema, self.config.cdc_weight)
+            self.correspondence.load_state_dict(source)
         scaffold.restore_optimizers(self._optimizers(), tensors, meta)
         self.restore_counters(meta)
         if self.world.rank > 0:
@@ -460,6 +493,7 @@ def check_parts(config: TrainConfig) -> None:
         options = config.augment_options.get(name, {}) if len(names) > 1 else config.augment_options
         parse_options("augmenter", name, options, registry)
     parse_options("generator", config.generator, config.generator_options, registry)
+    check_metrics(config, registry)
 
 
 def prepare_run(config: TrainConfig, world: World = SINGLE, new_run: bool = True) -> PreparedData:
@@ -511,6 +545,7 @@ def train(
     def initialize(trainer: Trainer) -> None:
         chose_none = trainer.config.init is None
         scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
+        trainer.start_correspondence()
         if chose_none and trainer.config.init == SCRATCH and not is_builtin_set(trainer.config.data):
             say(no_base_model_note(trainer.config.resolution))
 
@@ -531,12 +566,35 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
     config, run_dir, world = trainer.config, trainer.run_dir, trainer.world
     main = world.is_main
     checkpoint = scaffold.Checkpointer(trainer.save_checkpoint, run_dir, RESUME_COMMAND)
-    log = MetricsLog(run_dir / "metrics.jsonl")
-    if main:
-        log.truncate_after(trainer.cur_nimg / 1000)
     samples = run_dir / "samples"
-    if trainer.cur_nimg == 0 and main:
-        trainer.save_reals_grid(samples / "reals.png")
+    if not main:
+        _train_steps(trainer, checkpoint, samples, on_progress, say, None)
+        return
+    # TensorBoard, metrics.jsonl and the snapshot metrics (rank 0 only)
+    metrics = snapshot_metrics.for_run(config, trainer.reals_uint8, trainer.device)
+    watch = Watch(run_dir, trainer.cur_nimg, tensorboard=config.tensorboard, metrics=metrics, say=say)
+    try:
+        if trainer.cur_nimg == 0:
+            grid = trainer.reals_grid()
+            save_png(grid, samples / "reals.png")
+            watch.reals(grid)
+        _train_steps(trainer, checkpoint, samples, on_progress, say, watch)
+    finally:
+        watch.close()
+
+
+def _train_steps(
+    trainer: Trainer,
+    checkpoint: scaffold.Checkpointer,
+    samples: Path,
+    on_progress: ProgressCallback | None,
+    say: MessageCallback,
+    watch: Watch | None,
+) -> None:
+    """Steps until the run's length or time budget, with its ticks and snapshots; ``watch`` (rank 0
+    only) logs them."""
+    config, world = trainer.config, trainer.world
+    main = watch is not None
     total_nimg = int(math.ceil(config.kimg * 1000))
     snapshot_nimg = max(1, int(config.snapshot_kimg * 1000))
     tick_nimg = max(1, int(config.tick_kimg * 1000))
@@ -570,17 +628,20 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                     "seconds": round(trainer.wall_seconds, 3),
                     "images_per_second": images_per_second,
                 }
-                if main:
-                    log.write(record | latest)
+                if watch is not None:
+                    watch.log.write(record | latest)
                 losses.reset()
                 tick_start, tick_start_nimg = time.perf_counter(), trainer.cur_nimg
             if on_progress is not None:
                 rate = images_per_second or (trainer.cur_nimg - tick_start_nimg) / max(elapsed, 1e-9)
                 on_progress(Progress(trainer.cur_nimg / 1000, config.kimg, rate, latest))
-            if main and (done or snapshot_due):
-                scaffold.write_samples(lambda: _sample_grids(trainer, samples), samples, say)
+            if watch is not None and (done or snapshot_due):
+                grid = trainer.sample_grid()
+                save = functools.partial(_save_sample_grids, grid, trainer.cur_nimg, samples)
+                scaffold.write_samples(save, samples, say)
                 path = checkpoint()
                 say(f"kimg {trainer.cur_nimg / 1000:.2f}: samples and checkpoint {path.name} written")
+                watch.snapshot(trainer.cur_nimg, grid, path.name, trainer.G_ema)
             if done:
                 if trainer.cur_nimg < total_nimg:
                     say(
@@ -595,6 +656,6 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
                 raise checkpoint.interrupted(trainer.cur_nimg)
 
 
-def _sample_grids(trainer: Trainer, samples: Path) -> None:
-    trainer.sample_grid(samples / f"fakes_kimg{scaffold.sample_tag(trainer.cur_nimg)}.png")
-    trainer.sample_grid(samples / "fakes_latest.png")
+def _save_sample_grids(grid: np.ndarray, nimg: int, samples: Path) -> None:
+    save_png(grid, samples / f"fakes_kimg{scaffold.sample_tag(nimg)}.png")
+    save_png(grid, samples / "fakes_latest.png")
