@@ -81,3 +81,47 @@ def test_strict_loading_names_the_difference() -> None:
     state = {"weight": torch.ones(2, 3), "bias": torch.zeros(2)}
     load_strict(module, state, "test")
     assert torch.equal(module.weight, state["weight"])
+
+
+def test_model_safetensors_holds_the_inference_network_alone_as_safetensors_saves_a_module(
+    tmp_path: Path,
+) -> None:
+    """A GAN snapshot: G_ema under its own names in model.safetensors (what safetensors.torch.save_model
+    writes for the module, so its load_model reads it back), G and D in training_weights.safetensors,
+    and every file carries the metadata format: pt."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, load_model
+
+    from maskgen.artifacts.base_models import weight_shapes
+
+    torch.manual_seed(0)
+    nets = {"G": torch.nn.Linear(3, 2), "D": torch.nn.Linear(2, 1), "G_ema": torch.nn.Linear(3, 2)}
+    weights = {f"{p}.{k}": v for p, m in nets.items() for k, v in m.state_dict().items()}
+    path = write_checkpoint(
+        tmp_path, "snapshot-a", weights, {"kind": "gan"}, {"rng": torch.arange(3)}, {"cur_nimg": 1}
+    )
+    fresh = torch.nn.Linear(3, 2)
+    load_model(fresh, str(path / "model.safetensors"), strict=True)  # the library's own loader
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in nets["G_ema"].state_dict().items())
+    assert set(load_file(str(path / "training_weights.safetensors"))) == {
+        "G.weight", "G.bias", "D.weight", "D.bias"
+    }  # fmt: skip
+    for name in ("model.safetensors", "training_weights.safetensors", "training_state.safetensors"):
+        with safe_open(str(path / name), framework="pt") as handle:
+            assert handle.metadata() == {"format": "pt"}, name
+    # Read back: every network under its prefix; for drawing, G_ema alone.
+    everything = load_checkpoint(path).weights
+    assert everything.keys() == weights.keys()
+    assert all(torch.equal(everything[k], v) for k, v in weights.items())
+    assert set(load_checkpoint(path, inference_only=True).weights) == {"G_ema.weight", "G_ema.bias"}
+    assert weight_shapes(path) == {k: tuple(v.shape) for k, v in weights.items()}
+
+
+def test_evaluation_safetensors_files_say_format_pt_too(tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    from maskgen.evaluation.files import write_safetensors
+
+    write_safetensors(tmp_path / "features.safetensors", {"x": torch.zeros(2)})
+    with safe_open(str(tmp_path / "features.safetensors"), framework="pt") as handle:
+        assert handle.metadata() == {"format": "pt"}

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
+from huggingface_hub import ModelCard, PyTorchModelHubMixin
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from typer.testing import CliRunner
 
 import maskgen.cli.hub_cmd  # noqa: F401  (registers pull and push on the app)
@@ -35,7 +37,8 @@ from maskgen.training.loop import Trainer, train
 
 REPO = "maskgen-test/tiny-masks"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-UPLOAD = {"model.safetensors", "config.json", "README.md", "samples.png"}
+# What a push uploads: the inference weights, what fine-tuning adds, the config, card and samples.
+UPLOAD = {"model.safetensors", "training_weights.safetensors", "config.json", "README.md", "samples.png"}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,13 @@ def fill_cache(
     repo_id: str = REPO,
     commit: str = COMMIT,
     refs: tuple[str, ...] = ("main", "v1.0"),
-    files: tuple[str, ...] = ("model.safetensors", "config.json", "README.md", "samples.png"),
+    files: tuple[str, ...] = (
+        "model.safetensors",
+        "training_weights.safetensors",
+        "config.json",
+        "README.md",
+        "samples.png",
+    ),
 ) -> Path:
     """Lay out a Hugging Face cache entry by hand, the way huggingface_hub writes one."""
     repo = cache / ("models--" + repo_id.replace("/", "--"))
@@ -133,7 +142,7 @@ def test_round_trip_gives_identical_weights(tiny_run: Path, tmp_path: Path) -> N
         state = module.state_dict()
         for key, tensor in split_weights(saved.weights, prefix).items():
             assert torch.equal(state[key], tensor), f"{prefix}.{key}"
-    again = load_file(str(trainer.save_checkpoint() / "model.safetensors"))
+    again = load_checkpoint(trainer.save_checkpoint()).weights
     assert again.keys() == saved.weights.keys()
     assert all(torch.equal(again[k], saved.weights[k]) for k in again)
 
@@ -151,6 +160,116 @@ def test_strict_loading_says_which_resolution(tiny_run: Path, tmp_path: Path) ->
     # Without configs, the first differing tensor is named.
     with pytest.raises(MaskgenError, match=r"weight has shape \(2, 4\), expected \(2, 3\)"):
         load_strict(torch.nn.Linear(3, 2), {"weight": torch.zeros(2, 4), "bias": torch.zeros(2)}, "x")
+
+
+def _mixin_generator(config: dict[str, Any]) -> type:
+    """StyleGAN2's G with the Hub's PyTorchModelHubMixin, and the keyword arguments that build the
+    architecture a checkpoint's config describes (as the built-in plugin builds it)."""
+    from maskgen.networks import Generator
+    from maskgen.plugins import get_registry
+    from maskgen.plugins.factory import parse_options
+
+    class HubGenerator(Generator, PyTorchModelHubMixin):
+        pass
+
+    train = config["train"]
+    options = parse_options("generator", "stylegan2", train["generator_options"], get_registry())
+    kwargs = {
+        "z_dim": options.z_dim,
+        "w_dim": options.w_dim,
+        "img_resolution": train["resolution"],
+        "mapping_layers": options.mapping_layers,
+        "channel_base": options.channel_base,
+        "channel_max": options.channel_max,
+        "conv_clamp": options.conv_clamp,
+        "noise_max_resolution": options.noise_max_resolution,
+        "symmetric": options.symmetric,
+    }
+    return HubGenerator, kwargs
+
+
+def test_model_safetensors_round_trips_through_pytorch_model_hub_mixin(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    """model.safetensors is what the Hub's own mixin writes and reads: G_ema's state dict alone."""
+    from maskgen.artifacts.generator import generate_images, load_generator
+
+    ours, loaded = load_generator(checkpoint, torch.device("cpu"))
+    hub_class, kwargs = _mixin_generator(loaded.config)
+    # The Hub's loader (safetensors.torch.load_model, strict) reads maskgen's file as it stands.
+    theirs = hub_class.from_pretrained(str(checkpoint), strict=True, **kwargs).eval()
+    seeds = [0, 1, 2]
+    assert torch.equal(generate_images(theirs, seeds), generate_images(ours, seeds))
+    # And what the mixin writes, maskgen reads: the same tensors under the same names ...
+    mixin_dir = tmp_path / "mixin"
+    theirs.save_pretrained(mixin_dir)
+    written, ours_file = (
+        load_file(str(mixin_dir / "model.safetensors")),
+        load_file(str(checkpoint / "model.safetensors")),
+    )
+    assert written.keys() == ours_file.keys()
+    assert all(torch.equal(written[k], ours_file[k]) for k in written)
+    # ... and a checkpoint folder holding the mixin's file draws the same pixels.
+    shutil.copyfile(mixin_dir / "model.safetensors", checkpoint / "model.safetensors")
+    again, _ = load_generator(checkpoint, torch.device("cpu"))
+    assert torch.equal(generate_images(again, seeds), generate_images(ours, seeds))
+
+
+def test_a_checkpoint_in_the_old_single_file_layout_still_loads_and_pushes_split(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    """0.1 wrote G, D and G_ema, prefixed, into one model.safetensors without metadata; it still reads,
+    draws the same pixels, fine-tunes, and a push uploads it in the new layout."""
+    new = load_checkpoint(checkpoint).weights
+    assert {key.split(".")[0] for key in new} == {"G", "D", "G_ema"}
+    old = tmp_path / "old"
+    shutil.copytree(checkpoint, old)
+    (old / "training_weights.safetensors").unlink()
+    save_file({k: v.contiguous() for k, v in new.items()}, str(old / "model.safetensors"))
+    read = load_checkpoint(old).weights
+    assert read.keys() == new.keys() and all(torch.equal(read[k], new[k]) for k in new)
+    drawn = load_checkpoint(old, inference_only=True).weights
+    assert set(drawn) == {k for k in new if k.startswith("G_ema.")}
+    cli = CliRunner()
+    args = ["generate", "--seeds", "0-3", "--device", "cpu", "--out"]
+    for name, source in (("new.png", checkpoint), ("old.png", old)):
+        assert cli.invoke(app, [*args, str(tmp_path / name), "--checkpoint", str(source)]).exit_code == 0
+    assert (tmp_path / "new.png").read_bytes() == (tmp_path / "old.png").read_bytes()
+    trainer = Trainer(validate_config(tiny_config_values()), tmp_path / "run")
+    trainer.load(old, with_training_state=False)  # what --init does with it
+    assert all(torch.equal(v, new[f"D.{k}"]) for k, v in trainer.D.state_dict().items())
+    out = tmp_path / "upload"
+    assert cli.invoke(app, ["push", str(old), REPO, "--dry-run-dir", str(out)]).exit_code == 0
+    for name, expected in (("model.safetensors", {"G_ema"}), ("training_weights.safetensors", {"G", "D"})):
+        with safe_open(str(out / name), framework="pt") as handle:
+            assert handle.metadata() == {"format": "pt"}, name
+        assert load_file(str(out / name)).keys() == load_file(str(checkpoint / name)).keys(), expected
+    uploaded = load_checkpoint(out).weights
+    assert uploaded.keys() == new.keys() and all(torch.equal(uploaded[k], new[k]) for k in new)
+
+
+def test_a_card_the_hubs_parser_refuses_never_gets_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from maskgen.artifacts import modelcard
+
+    # The parser the tests read every card with refuses a broken model-index ...
+    broken = tmp_path / "README.md"
+    broken.write_text("---\nmodel-index:\n- name: x\n  results:\n  - task: {}\n---\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="model_index"):
+        ModelCard.load(broken)
+    # ... and maskgen's card writer goes through it: such metadata fails before any file is written.
+    monkeypatch.setattr(
+        modelcard,
+        "front_matter",
+        lambda *a, **k: {
+            "library_name": "maskgen",
+            "license": "other",
+            "model-index": [{"name": "x", "results": [{"task": {}}]}],
+        },
+    )
+    with pytest.raises(ValueError, match="model_index"):
+        model_card({"kind": "gan", "train": {"resolution": 16}})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,7 +391,7 @@ def test_push_dry_run_writes_the_upload_folder(checkpoint: Path, tmp_path: Path)
     assert {p.name for p in out.iterdir()} == UPLOAD | {"metrics.json"}
     listed = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert set(listed) == UPLOAD | {"metrics.json"}
-    for name in ("model.safetensors", "config.json", "samples.png"):
+    for name in ("model.safetensors", "training_weights.safetensors", "config.json", "samples.png"):
         assert (out / name).read_bytes() == (checkpoint / name).read_bytes(), name
     card = (out / "README.md").read_text()
     assert card.startswith("---\n")
@@ -280,6 +399,15 @@ def test_push_dry_run_writes_the_upload_folder(checkpoint: Path, tmp_path: Path)
     assert meta["library_name"] == "maskgen"
     assert meta["pipeline_tag"] == "unconditional-image-generation"
     assert meta["license"] == "apache-2.0" and "maskgen" in meta["tags"] and "stylegan2" in meta["tags"]
+    # The Hub's own parser reads the card, its model-index included: the measured values, as measured.
+    parsed = ModelCard.load(out / "README.md")
+    assert parsed.data.datasets == ["maskgen-builtin"]  # the run's built-in simple masks
+    assert parsed.data.model_name == "tiny-masks"
+    measured = {
+        r.metric_type: (r.metric_value, r.metric_name, r.metric_config) for r in parsed.data.eval_results
+    }
+    assert measured == {"fid": (123.4, "FID[inception]", "inception"), "ssim": (0.25, "SSIM", None)}
+    assert {r.task_type for r in parsed.data.eval_results} == {"unconditional-image-generation"}
     assert "| FID[inception] | 123.4 | inception |" in card and "| SSIM | 0.25 |" in card
     assert "![" in card and "(samples.png)" in card
     assert f"hf://{REPO}@v1.0" in card and "10.1186/s40494-023-00865-z" in card
@@ -294,6 +422,12 @@ def test_push_dry_run_writes_the_upload_folder(checkpoint: Path, tmp_path: Path)
         "training_state.json",
     }
     shutil.rmtree(folder)
+    # Without metrics there is no model-index: nothing is made up.
+    (checkpoint / "metrics.json").unlink()
+    plain = tmp_path / "plain"
+    assert cli.invoke(app, ["push", str(checkpoint), REPO, "--dry-run-dir", str(plain)]).exit_code == 0
+    assert "model-index" not in (plain / "README.md").read_text()
+    assert ModelCard.load(plain / "README.md").data.eval_results is None
 
 
 def test_card_for_translators_and_plain_runs() -> None:
@@ -312,6 +446,10 @@ def test_card_for_translators_and_plain_runs() -> None:
     assert meta["pipeline_tag"] == "image-to-image" and meta["license"] == "other"
     assert "Cross-domain Correspondence Learning" in card and "maskgen-translator-cocosnet" in card
     assert "No metrics were recorded" in card
+    # Trained on a user's folder: no datasets entry (its path is theirs), and the card says whose it is.
+    parsed = ModelCard(card)
+    assert parsed.data.datasets is None and parsed.data.eval_results is None
+    assert "Images supplied by whoever trained it: image folder masks, 40 images" in card
 
 
 class FakeApi:

@@ -12,6 +12,7 @@ runs offline with its upstream "huggingface.co" and any proxy set to a closed po
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -32,6 +33,7 @@ from typer.testing import CliRunner
 
 from maskgen.cli.main import app
 from maskgen.config import validate_config
+from maskgen.errors import MaskgenError
 from maskgen.testing import tiny_config_values
 from maskgen.training.loop import train
 
@@ -44,6 +46,9 @@ if shutil.which("git") is None:
 REPO = "maskgen-test/tiny-masks"
 TAG = "v1.0"
 START_TIMEOUT_S = 30.0
+# What a pull to draw fetches of a run's checkpoint (which also holds training_weights.safetensors,
+# training_state.* and samples.png): the inference weights, the config and the card.
+DRAWN = {"model.safetensors", "config.json", "README.md"}
 
 
 @dataclass(frozen=True)
@@ -229,17 +234,30 @@ def _pixels(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _pull(cli: CliRunner, server: Server, reference: str, commit: str) -> Path:
-    result = cli.invoke(app, ["pull", reference])
+def _pull(cli: CliRunner, server: Server, reference: str, commit: str, *extra: str) -> Path:
+    result = cli.invoke(app, ["pull", reference, *extra])
     assert result.exit_code == 0, f"{result.output}\n{server.output()}"
     path = Path(result.stdout.strip())
     assert path.name == commit and path.parent.name == "snapshots", path
     assert commit in result.stderr
     checkpoint = server.mirror.checkpoint
-    assert {p.name for p in path.iterdir()} == {p.name for p in checkpoint.iterdir()}
+    if not extra:  # to draw: the inference weights, config and card; nothing of training
+        assert {p.name for p in path.iterdir()} == DRAWN
     assert (path / "model.safetensors").read_bytes() == (checkpoint / "model.safetensors").read_bytes()
     assert (path / "config.json").read_bytes() == (checkpoint / "config.json").read_bytes()
     return path
+
+
+def _downloaded(cache: Path) -> dict[str, int]:
+    """Every file of the repo's cached snapshots and the bytes behind it (blobs are what came over HTTP)."""
+    repo = cache / ("models--" + REPO.replace("/", "--"))
+    blobs = sum(blob.stat().st_size for blob in (repo / "blobs").iterdir())
+    files = {
+        p.relative_to(repo / "snapshots").as_posix(): p.stat().st_size
+        for p in (repo / "snapshots").rglob("*")
+        if p.is_file()
+    }
+    return {"blobs": blobs, **files}
 
 
 def test_pull_by_branch_and_tag_then_generate_online_and_offline(
@@ -327,12 +345,54 @@ def test_a_checkpoint_with_an_upscaler_pulls_whole_and_draws_at_print_size(
     assert result.exit_code == 0, f"{result.output}\n{server.output()}"
     assert "with its upscaler" in result.stderr
     path = Path(result.stdout.strip())
-    for name in ("model.safetensors", "config.json", "README.md", "samples.png"):
+    for name in ("model.safetensors", "config.json", "README.md"):
         pulled, local = path / "upscaler" / name, print_repo / "upscaler" / name
         assert pulled.read_bytes() == local.read_bytes(), name
+    assert not (path / "upscaler" / "samples.png").exists()  # a contact sheet: drawing does not need it
     args = ["generate", "--seeds", "0-3", "--device", "cpu", "--size", "64", "--out"]
     local, hub = tmp_path / "local.png", tmp_path / "hub.png"
     assert cli.invoke(app, [*args, str(local), "--checkpoint", str(print_repo)]).exit_code == 0
     result = cli.invoke(app, [*args, str(hub), "--checkpoint", f"hf://{PRINT_REPO}"])
     assert result.exit_code == 0, f"{result.output}\n{server.output()}"
     assert _pixels(hub).shape == (128, 128, 3) and np.array_equal(_pixels(hub), _pixels(local))
+
+
+def test_a_pull_fetches_what_its_purpose_needs_and_run_init_fetches_the_training_weights(
+    server: Server, hub_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    from maskgen.artifacts.checkpoint import load_checkpoint
+
+    cli, mirror = CliRunner(), server.mirror
+    checkpoint = mirror.checkpoint
+    everything = {p.name for p in checkpoint.iterdir()}
+    assert {"training_weights.safetensors", "training_state.safetensors", "samples.png"} <= everything
+    drawn = _pull(cli, server, f"{REPO}@{TAG}", mirror.tagged)
+    # Only the drawing files crossed the wire: the blobs hold their bytes and nothing else.
+    fetched = _downloaded(hub_env)
+    assert fetched["blobs"] == sum((checkpoint / name).stat().st_size for name in DRAWN)
+    weights = (checkpoint / "model.safetensors").stat().st_size
+    assert weights < (checkpoint / "training_weights.safetensors").stat().st_size  # G_ema < G + D
+    # Offline, fine-tuning from a snapshot pulled to draw is one line saying how to get the rest.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    values = tiny_config_values(init=f"hf://{REPO}@{TAG}", kimg=0.004, snapshot_kimg=0.004)
+    with pytest.raises(MaskgenError, match=r"training_weights\.safetensors.*--for fine-tune"):
+        train(validate_config(values), out_root=tmp_path / "offline")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    # run --init fetches what fine-tuning needs (D and G besides G_ema), still no training state.
+    run = train(validate_config(values), out_root=tmp_path / "runs")
+    assert {p.name for p in drawn.iterdir()} == DRAWN | {"training_weights.safetensors"}
+    assert json.loads((run / "config.json").read_text())["init"] == f"hf://{REPO}@{mirror.tagged}"
+    started = load_checkpoint(drawn).weights
+    assert {key.split(".")[0] for key in started} == {"G", "D", "G_ema"}
+    # --for all: the whole commit, training state and samples too.
+    whole = _pull(cli, server, f"{REPO}@{TAG}", mirror.tagged, "--for", "all")
+    assert {p.name for p in whole.iterdir()} == everything
+    assert (whole / "training_state.safetensors").read_bytes() == (
+        checkpoint / "training_state.safetensors"
+    ).read_bytes()
+    line = cli.invoke(app, ["pull", REPO, "--for", "everything"])
+    assert line.exit_code == 1 and "unknown purpose 'everything'" in line.stderr

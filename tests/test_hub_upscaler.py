@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from huggingface_hub import ModelCard
 from PIL import Image
 from safetensors.torch import load_file
 from typer.testing import CliRunner
@@ -31,6 +32,8 @@ REPO = "maskgen-test/print-masks"
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 UPSCALER_FILES = {f"upscaler/{n}" for n in ("model.safetensors", "config.json", "README.md", "samples.png")}
 UPLOAD = {"model.safetensors", "config.json", "README.md", "samples.png"}
+# A push also uploads what fine-tuning adds to the inference weights (a pull to draw leaves it).
+PUSHED = UPLOAD | {"training_weights.safetensors"}
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -88,13 +91,16 @@ def test_push_carries_the_upscaler_and_the_card_says_so(gan_with_upscaler: Path,
     out = tmp_path / "upload"
     result = dry_run(gan_with_upscaler, out, "--tag", "v1.0")
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert files == UPLOAD | UPSCALER_FILES
+    assert files == PUSHED | UPSCALER_FILES
     assert {line.split()[0] for line in result.stdout.splitlines()[1:]} == files
     for name in UPSCALER_FILES:
         assert (out / name).read_bytes() == (gan_with_upscaler / name).read_bytes(), name
     card = (out / "README.md").read_text()
     meta = yaml.safe_load(card.split("---\n")[1])
     assert meta["pipeline_tag"] == "unconditional-image-generation" and "super-resolution" in meta["tags"]
+    parsed = ModelCard.load(out / "README.md")  # the Hub's own parser, the upscaler's card too
+    assert parsed.data.library_name == "maskgen" and "cascade" in parsed.data.tags
+    assert ModelCard.load(out / "upscaler" / "README.md").data.pipeline_tag == "image-to-image"
     title = next(line for line in card.splitlines() if line.startswith("# "))
     assert title.endswith("Peking opera facial masks, 16 px and 64 px")
     assert "It draws 16 and 64 px masks (64 px by default)." in card
@@ -111,6 +117,7 @@ def test_push_carries_the_upscaler_and_the_card_says_so(gan_with_upscaler: Path,
     assert heads == [
         "## Use",
         "## Training",
+        "## Training data",
         "## Metrics",
         "## Files",
         "## Versions and license",
@@ -198,7 +205,7 @@ def test_push_commits_the_upscaler_and_removes_a_stale_one(
     cli = CliRunner()
     result = cli.invoke(app, ["push", str(gan_with_upscaler), REPO])
     assert result.exit_code == 0, result.output
-    assert set(commits[0]["adds"]) == UPLOAD | UPSCALER_FILES and commits[0]["deletes"] == []
+    assert set(commits[0]["adds"]) == PUSHED | UPSCALER_FILES and commits[0]["deletes"] == []
     weights = gan_with_upscaler / "upscaler" / "model.safetensors"
     assert commits[0]["adds"]["upscaler/model.safetensors"] == weights.read_bytes()
     assert "with its upscaler to 64 px" in commits[0]["commit_message"]
@@ -225,8 +232,13 @@ def test_an_upscaler_checkpoint_is_pushed_and_pulled_by_itself(
     source = (upscaler_run / "checkpoints" / "latest").resolve()
     out = tmp_path / "upload"
     dry_run(source, out)
-    assert {p.name for p in out.iterdir()} == UPLOAD
+    assert {p.name for p in out.iterdir()} == PUSHED  # U_ema alone in model.safetensors; U and D beside
+    assert set(load_file(str(out / "training_weights.safetensors"))) == set(
+        load_file(str(source / "training_weights.safetensors"))
+    )
+    assert {key.split(".")[0] for key in load_file(str(out / "training_weights.safetensors"))} == {"U", "D"}
     card = (out / "README.md").read_text()
+    assert ModelCard.load(out / "README.md").data.datasets == ["maskgen-builtin-detailed"]
     meta = yaml.safe_load(card.split("---\n")[1])
     assert meta["pipeline_tag"] == "image-to-image" and "super-resolution" in meta["tags"]
     assert meta["license"] == "apache-2.0"  # trained on built-in masks
@@ -236,7 +248,7 @@ def test_an_upscaler_checkpoint_is_pushed_and_pulled_by_itself(
         load_file(str(out / "model.safetensors")).keys()
         == load_file(str(source / "model.safetensors")).keys()
     )
-    # Pulled, it enlarges pictures and serves as a GAN's upscaler.
+    # Pulled (inference weights only), it enlarges pictures and serves as a GAN's upscaler.
     fill_cache(offline_cache, out, UPLOAD)
     small = tmp_path / "small.png"
     Image.new("RGB", (16, 16), (200, 30, 30)).save(small)

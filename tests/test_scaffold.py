@@ -166,7 +166,7 @@ def test_snapshot_card_comes_from_model_card_and_shows_the_samples(tmp_path: Pat
         and "translator" in card
         and "(samples.png)" not in card
     )
-    assert set(load_file(str(plain / "model.safetensors"))) == {"T.weight", "T.bias"}
+    assert set(load_file(str(plain / "model.safetensors"))) == {"weight", "bias"}  # T, the inference network
 
     grid.parent.mkdir()
     grid.write_bytes(b"\x89PNG not really")

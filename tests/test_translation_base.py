@@ -48,10 +48,19 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     root = tmp_path_factory.mktemp("base")
     plan = stage_base_model(run, root / NAME, NAME)
-    assert sorted(plan.files) == ["README.md", "config.json", "model.safetensors", "samples.png"]
-    kept = load_file(str(root / NAME / "model.safetensors"))
+    assert sorted(plan.files) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "samples.png",
+        "training_weights.safetensors",
+    ]
+    # T alone (under its own names) in model.safetensors, D beside it: everything a checkpoint holds.
+    training = load_file(str(root / NAME / "training_weights.safetensors"))
+    assert {key.split(".")[0] for key in training} == {"D"}
+    kept = load_checkpoint(root / NAME).weights
     assert {key.split(".")[0] for key in kept} == {"T", "D"}
-    assert kept.keys() == load_checkpoint(run).weights.keys()  # T and D: everything a checkpoint holds
+    assert kept.keys() == load_checkpoint(run).weights.keys()
     return root
 
 
@@ -73,7 +82,7 @@ def _moving(key: str) -> bool:
 
 
 def _same_as_base(run: Path, base: Path) -> bool:
-    after, shipped = load_checkpoint(run).weights, load_file(str(base / "model.safetensors"))
+    after, shipped = load_checkpoint(run).weights, load_checkpoint(base).weights
     assert after.keys() == shipped.keys()
     return all(torch.allclose(after[k], v, atol=1e-6) for k, v in shipped.items() if not _moving(k))
 

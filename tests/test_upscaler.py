@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
 from scipy.ndimage import gaussian_filter
 from torch.nn import functional as F
 
 from maskgen.apps.cascade import load_cascade
+from maskgen.artifacts.checkpoint import load_checkpoint
 from maskgen.artifacts.generator import generate_images
 from maskgen.artifacts.upscaler import attach_upscaler, build_upscaler, load_upscaler
 from maskgen.config import validate_config
@@ -109,8 +109,8 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     half = validate_upscale_config(tiny_upscale_values(kimg=0.004))
     resumed = train_upscaler(half, out_root=tmp_path / "b")
     train_upscaler(validate_upscale_config(tiny_upscale_values()), resume_dir=resumed)
-    one = load_file(str(straight / "checkpoints" / "latest" / "model.safetensors"))
-    two = load_file(str(resumed / "checkpoints" / "latest" / "model.safetensors"))
+    one = load_checkpoint(straight / "checkpoints" / "latest").weights  # U_ema, U and D
+    two = load_checkpoint(resumed / "checkpoints" / "latest").weights
     assert one.keys() == two.keys() and any(k.startswith("D.") for k in one)
     for key in one:
         assert torch.equal(one[key], two[key]), key
@@ -150,7 +150,8 @@ def test_the_cascade_draws_at_print_size_from_the_gans_masks(gan_with_upscaler: 
 
 
 def test_the_attached_upscaler_holds_inference_weights_only(gan_with_upscaler: Path) -> None:
-    weights = load_file(str(gan_with_upscaler / "upscaler" / "model.safetensors"))
+    assert not (gan_with_upscaler / "upscaler" / "training_weights.safetensors").exists()
+    weights = load_checkpoint(gan_with_upscaler / "upscaler").weights
     assert weights and all(key.startswith("U_ema.") for key in weights)
 
 

@@ -373,38 +373,69 @@ class MaskGenerator:
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write this model as a checkpoint folder that :func:`load` / :meth:`from_pretrained` reads and
-        ``maskgen push`` uploads: model.safetensors, config.json, README.md (its model card), samples.png
-        and metrics.json where the checkpoint has them, and its upscaler in ``upscaler/``. Returns the
-        folder.
+        ``maskgen push`` uploads: model.safetensors (the generator that draws, G_ema, alone),
+        training_weights.safetensors where the checkpoint has one (what ``maskgen run --init`` fine-tunes
+        from besides it), config.json, README.md (a model card written for what the folder holds),
+        samples.png and metrics.json where the checkpoint has them, and its upscaler in ``upscaler/``.
+        Returns the folder.
 
         >>> g.save_pretrained("my-masks")
         >>> same = maskgen.MaskGenerator.from_pretrained("my-masks")
         """
+        import json
+        import os
+
+        from maskgen.artifacts.checkpoint import copy_weights, networks_in
         from maskgen.artifacts.hub_push import UPSCALER_DIR
-        from maskgen.artifacts.layout import CONFIG_FILE, METRICS_FILE, MODEL_FILE, README_FILE, SAMPLES_FILE
-        from maskgen.artifacts.modelcard import find_metrics
+        from maskgen.artifacts.layout import (
+            CONFIG_FILE,
+            METRICS_FILE,
+            README_FILE,
+            SAMPLES_FILE,
+            TRAINING_WEIGHTS_FILE,
+        )
+        from maskgen.artifacts.modelcard import find_metrics, model_card
         from maskgen.artifacts.upscaler import attach_upscaler
         from maskgen.errors import MaskgenError
-        from maskgen.outputs import atomic_write, make_folder
+        from maskgen.outputs import make_folder
 
         out = Path(directory).expanduser()
         source = self.path
         if out.resolve() == source.resolve():
             raise MaskgenError(f"{out} is the checkpoint this model was loaded from; save it elsewhere")
         make_folder(out)
-        for name in (MODEL_FILE, CONFIG_FILE, README_FILE, SAMPLES_FILE):
-            if (source / name).is_file():
-                atomic_write(out / name, lambda tmp, name=name: shutil.copyfile(source / name, tmp))
-        metrics = find_metrics(source)
-        if metrics is not None and not (source / METRICS_FILE).is_file():
-            import json
-
-            text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
-            atomic_write(out / METRICS_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-        elif (source / METRICS_FILE).is_file():
-            atomic_write(out / METRICS_FILE, lambda tmp: shutil.copyfile(source / METRICS_FILE, tmp))
-        if self.cascade.upscaler_path is not None:
-            attach_upscaler(out, self.cascade.upscaler_path)
+        # Staged beside its place, each file then renamed in: a reader sees old files or new, never half.
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-save-", dir=out))
+        try:
+            copy_weights(source, staging, self.config.get("kind"))  # an 0.1 checkpoint is split here
+            for name in (CONFIG_FILE, SAMPLES_FILE):
+                if (source / name).is_file():
+                    shutil.copyfile(source / name, staging / name)
+            metrics = find_metrics(source)
+            if metrics is not None:
+                text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+                (staging / METRICS_FILE).write_text(text, encoding="utf-8")
+            upscaler = self.cascade.upscaler_path
+            card = model_card(
+                self.config,
+                metrics=metrics,
+                sample_image=SAMPLES_FILE if (staging / SAMPLES_FILE).is_file() else None,
+                upscaler=_read_config(upscaler) if upscaler is not None else None,
+                training_networks=networks_in(staging / TRAINING_WEIGHTS_FILE),
+            )
+            (staging / README_FILE).write_text(card, encoding="utf-8")
+            written = [p.name for p in staging.iterdir()]
+            for name in written:
+                os.replace(staging / name, out / name)
+        except OSError as exc:
+            raise MaskgenError(f"cannot write {out}: {exc.strerror or exc}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for stale in (TRAINING_WEIGHTS_FILE, METRICS_FILE, SAMPLES_FILE):  # of an earlier save there
+            if stale not in written and (out / stale).is_file():
+                (out / stale).unlink()
+        if upscaler is not None:
+            attach_upscaler(out, upscaler)
         elif (out / UPSCALER_DIR).is_dir():  # a stale second stage must not be drawn with these weights
             shutil.rmtree(out / UPSCALER_DIR)
         return out
@@ -575,6 +606,13 @@ class _as_file:
     def __exit__(self, *exc: object) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def _read_config(checkpoint: Path) -> dict[str, Any]:
+    from maskgen.artifacts.checkpoint import read_checkpoint_json
+    from maskgen.artifacts.layout import CONFIG_FILE
+
+    return read_checkpoint_json(checkpoint / CONFIG_FILE)
 
 
 def _check_truncation(value: Any) -> None:

@@ -1,8 +1,10 @@
 """Base models shipped inside the package: where new runs on a user's folder start from.
 
-A base model is a checkpoint (a GAN's or a translator's: config.json ``kind``) trained long on the
-built-in sets, laid out exactly like a Hub repo (``model.safetensors``, ``config.json``, ``README.md``),
-in ``maskgen/assets/base/<name>/``. A new run with ``init`` unset starts from the base model whose
+A base model is a checkpoint (a GAN's, a translator's or an upscaler's: config.json ``kind``) trained
+long on the built-in sets, laid out exactly like a Hub repo in ``maskgen/assets/base/<name>/``:
+``model.safetensors`` (the inference network: what drawing loads), ``training_weights.safetensors`` (the
+discriminator, which fine-tuning also starts from), ``config.json``, ``README.md`` (its model card). A
+new run with ``init`` unset starts from the base model whose
 architecture matches its own (resolution, generator and every option that shapes a weight, D's
 conditioning); with no match it starts from scratch. ``--init none`` always starts from scratch;
 ``--init PATH|hf://...`` from that checkpoint.
@@ -17,7 +19,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from maskgen.artifacts.layout import CONFIG_FILE, MODEL_FILE
+from maskgen.artifacts.layout import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    TRAINING_WEIGHTS_FILE,
+    inference_network,
+    is_prefixed,
+)
 
 # Generator options that do not change any weight's shape or meaning: a base model trained with other
 # values still matches (the exact mirror acts on the output only; the minibatch-std group size only
@@ -74,19 +82,36 @@ def list_base_translators() -> list[Path]:
 
 
 def weight_shapes(path: Path, prefixes: tuple[str, ...] = ()) -> dict[str, tuple[int, ...]] | None:
-    """Tensor name -> shape from a safetensors file's header (no tensor is read), only names starting
-    with one of ``prefixes`` (all when empty); None when the file cannot be read."""
+    """Tensor name -> shape from safetensors headers (no tensor is read), only names starting with one
+    of ``prefixes`` (all when empty); None when a file cannot be read.
+
+    ``path`` is one safetensors file (its names as stored) or a checkpoint folder: then the names of
+    model.safetensors and training_weights.safetensors together, each with its network's prefix
+    (``T.``, ``D.``), whichever layout the folder has (:mod:`maskgen.artifacts.layout`).
+    """
     from safetensors import SafetensorError, safe_open
 
+    if path.is_dir():
+        kind = (read_base_config(path) or {}).get("kind")
+        network = inference_network(kind)
+        files = [(path / MODEL_FILE, True), (path / TRAINING_WEIGHTS_FILE, False)]
+    else:
+        network, files = None, [(path, False)]
+    shapes: dict[str, tuple[int, ...]] = {}
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            return {
-                key: tuple(handle.get_slice(key).get_shape())
-                for key in handle.keys()
-                if not prefixes or key.startswith(prefixes)
-            }
+        for file, inference in files:
+            if not inference and not file.is_file() and file.name == TRAINING_WEIGHTS_FILE:
+                continue  # a folder in the 0.1 layout, or inference weights only
+            with safe_open(str(file), framework="pt") as handle:
+                names = list(handle.keys())
+                rename = inference and network is not None and not is_prefixed(names, kind)
+                for key in names:
+                    name = f"{network}.{key}" if rename else key
+                    if not prefixes or name.startswith(prefixes):
+                        shapes[name] = tuple(handle.get_slice(key).get_shape())
     except (SafetensorError, OSError, ValueError):
         return None
+    return shapes
 
 
 def architecture(

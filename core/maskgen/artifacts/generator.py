@@ -24,8 +24,9 @@ from maskgen.plugins.interfaces import PluginKind
 
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, Checkpoint]:
-    """G_ema of a GAN checkpoint, ready for inference on ``device``."""
-    checkpoint = load_checkpoint(path)
+    """G_ema of a GAN checkpoint, ready for inference on ``device`` (only model.safetensors is read,
+    and a Hub reference fetches only what drawing needs)."""
+    checkpoint = load_checkpoint(path, inference_only=True)
     if checkpoint.config.get("kind") != "gan" or "train" not in checkpoint.config:
         raise MaskgenError(f"{checkpoint.path} is not a GAN checkpoint made by 'maskgen run'")
     config = validate_config(checkpoint.config["train"])

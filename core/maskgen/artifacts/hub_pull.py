@@ -9,9 +9,13 @@ A reference is resolved with ``huggingface_hub.snapshot_download`` into the stan
         snapshots/<commit>/<file>         links into blobs/
 
 The folder ``snapshots/<commit>`` is an ordinary maskgen checkpoint directory, so everything that reads a
-checkpoint path reads a Hub reference too. Its name is the resolved commit hash, which is recorded where
-results must be traced to exact weights (``run --init``). With ``HF_HUB_OFFLINE=1`` only the cache is
-read, and anything not in it fails at once with one line naming the repo, revision and file.
+checkpoint path reads a Hub reference too. Only the files a purpose needs are fetched (``allow_patterns``):
+drawing takes the inference weights, the config and the card (and a GAN's ``upscaler/``); fine-tuning
+(``run --init``) adds ``training_weights.safetensors``; ``all`` takes the whole repo, training state and
+sample grid included. Later fetches of the same commit add their files to the same snapshot folder, whose
+name is the resolved commit hash, recorded where results must be traced to exact weights (``run --init``).
+With ``HF_HUB_OFFLINE=1`` only the cache is read, and anything not in it fails at once with one line
+naming the repo, revision and file.
 
 ``huggingface_hub`` is imported inside the functions that need it, so parsing references (done for
 every checkpoint path) costs nothing.
@@ -24,13 +28,31 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskgen.artifacts.layout import CONFIG_FILE, MODEL_FILE
+from maskgen.artifacts.layout import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    README_FILE,
+    TRAINING_WEIGHTS_FILE,
+    UPSCALER_DIR,
+    inference_network,
+    is_prefixed,
+)
 from maskgen.errors import MaskgenError
 
 SCHEME = "hf://"
 DEFAULT_REVISION = "main"
 REQUIRED_FILES = (MODEL_FILE, CONFIG_FILE)
-UPSCALER_DIR = "upscaler"  # where a GAN checkpoint carries its upscaler (artifacts.upscaler)
+
+# What a pull fetches, by what the checkpoint is for.
+DRAW, FINE_TUNE, ALL = "draw", "fine-tune", "all"
+PURPOSES = (DRAW, FINE_TUNE, ALL)
+_DRAW_FILES = (MODEL_FILE, CONFIG_FILE, README_FILE, METRICS_FILE)
+ALLOW_PATTERNS: dict[str, list[str] | None] = {
+    DRAW: [*_DRAW_FILES, *(f"{UPSCALER_DIR}/{name}" for name in _DRAW_FILES)],
+    FINE_TUNE: [*_DRAW_FILES, *(f"{UPSCALER_DIR}/{name}" for name in _DRAW_FILES), TRAINING_WEIGHTS_FILE],
+    ALL: None,  # everything in the repo
+}
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 REPO_RE = re.compile(rf"^{_NAME}/{_NAME}$")
 _SHORT_RE = re.compile(rf"^({_NAME}/{_NAME})@(\S+)$")
@@ -178,8 +200,13 @@ def repo_cache_folder(repo_id: str) -> Path:
 # --------------------------------------------------------------------------------------------------
 
 
-def resolve(reference: str | HubReference, required: tuple[str, ...] = REQUIRED_FILES) -> ResolvedCheckpoint:
-    """Download (or, offline, find) a checkpoint repo in the cache; every ``required`` file must exist."""
+def resolve(
+    reference: str | HubReference, required: tuple[str, ...] = REQUIRED_FILES, purpose: str = DRAW
+) -> ResolvedCheckpoint:
+    """Download (or, offline, find) the files of a checkpoint repo that ``purpose`` needs (draw,
+    fine-tune, all: :data:`ALLOW_PATTERNS`) into the cache; every ``required`` file must exist."""
+    if purpose not in ALLOW_PATTERNS:
+        raise MaskgenError(f"unknown purpose {purpose!r}; valid: {', '.join(PURPOSES)}")
     ref = reference if isinstance(reference, HubReference) else parse_reference(reference)
     import huggingface_hub
     from huggingface_hub.utils import (
@@ -201,13 +228,14 @@ def resolve(reference: str | HubReference, required: tuple[str, ...] = REQUIRED_
             revision=ref.revision,
             cache_dir=str(cache_dir()),
             local_files_only=offline,  # offline: never even try the network
+            allow_patterns=ALLOW_PATTERNS[purpose],
             endpoint=os.environ.get("HF_ENDPOINT") or None,  # read now, like HF_HUB_OFFLINE
             library_name="maskgen",
             library_version=__version__,
         )
     except LocalEntryNotFoundError as exc:  # nothing usable in the cache and no way to download
-        missing = _first_missing(ref, required) or first
-        raise _fail(ref, missing, _not_cached_reason(ref, offline, exc)) from None
+        missing = _first_missing(ref, required) or _listed_missing(exc) or first
+        raise _fail(ref, missing, _not_cached_reason(ref, offline, exc, purpose)) from None
     except GatedRepoError:
         raise _fail(ref, first, "the repository is gated: accept its terms on the Hub and log in") from None
     except RepositoryNotFoundError:
@@ -230,16 +258,36 @@ def resolve(reference: str | HubReference, required: tuple[str, ...] = REQUIRED_
             else:
                 reason = f"the repository has no such file at commit {path.name} (not a maskgen checkpoint?)"
             raise _fail(ref, name, reason)
+    if purpose != DRAW and offline and not (path / TRAINING_WEIGHTS_FILE).is_file() and _split(path):
+        # A snapshot pulled to draw holds the inference weights alone; fine-tuning needs the rest.
+        raise _fail(ref, TRAINING_WEIGHTS_FILE, _not_cached_reason(ref, offline, LookupError(), purpose))
     # snapshots/<commit>: the folder name is the resolved commit hash.
     return ResolvedCheckpoint(ref, path.name, path)
 
 
+def _split(folder: Path) -> bool:
+    """Whether a checkpoint folder's model.safetensors holds the inference network alone (the split
+    layout), read from its header; False when that cannot be told (then loading says what is wrong)."""
+    import json
+
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        kind = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("kind")
+        with safe_open(str(folder / MODEL_FILE), framework="pt") as handle:
+            names = list(handle.keys())
+    except (OSError, ValueError, AttributeError, SafetensorError):
+        return False
+    return inference_network(kind) is not None and not is_prefixed(names, kind)
+
+
 def pin_reference(text: str) -> tuple[str, dict[str, str] | None]:
-    """(``hf://REPO@COMMIT``, provenance) for a Hub reference; (text, None) for a local path."""
+    """(``hf://REPO@COMMIT``, provenance) for a Hub reference; (text, None) for a local path. What
+    ``run --init`` records: the snapshot gets the files fine-tuning needs (the training weights too)."""
     reference = reference_text(text)
     if reference is None:
         return text, None
-    resolved = resolve(reference)
+    resolved = resolve(reference, purpose=FINE_TUNE)
     return resolved.pinned, resolved.provenance()
 
 
@@ -258,12 +306,20 @@ def _first_missing(ref: HubReference, required: tuple[str, ...]) -> str | None:
     return next((name for name in required if not (snapshot / name).is_file()), None)
 
 
-def _not_cached_reason(ref: HubReference, offline: bool, exc: BaseException) -> str:
+def _listed_missing(exc: BaseException) -> str | None:
+    """The first file huggingface_hub says a cached snapshot lacks (its IncompleteSnapshotError, when
+    a cached listing of the repo names files that a purpose needs and the cache does not hold)."""
+    found = re.search(r"missing \(([^,)\s]+)", str(exc)) if hasattr(exc, "snapshot_path") else None
+    return found.group(1) if found else None
+
+
+def _not_cached_reason(ref: HubReference, offline: bool, exc: BaseException, purpose: str = DRAW) -> str:
     where = cache_dir()
     if offline:
+        flag = "" if purpose == DRAW else f" --for {purpose}"
         return (
             f"not in the Hugging Face cache ({where}) and HF_HUB_OFFLINE=1 forbids downloading it "
-            f"(pull it once with network access: maskgen pull {ref.repo_id}@{ref.revision})"
+            f"(pull it once with network access: maskgen pull {ref.repo_id}@{ref.revision}{flag})"
         )
     cause = exc.__cause__ or exc.__context__
     detail = f" ({one_line(cause)})" if cause is not None else ""

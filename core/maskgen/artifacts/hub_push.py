@@ -1,4 +1,10 @@
-"""Pushing a checkpoint directory to the Hugging Face Hub in one commit, with a generated model card."""
+"""Pushing a checkpoint directory to the Hugging Face Hub in one commit, with a generated model card.
+
+The repo gets the split layout (:mod:`maskgen.artifacts.layout`): the inference weights alone in
+``model.safetensors``, what fine-tuning adds in ``training_weights.safetensors``, so a pull to draw
+fetches only the first; a checkpoint from before the split (every network in model.safetensors) is
+split on the way. The training state goes only with ``with_training_state``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maskgen.artifacts.checkpoint import read_checkpoint_json, resolve_checkpoint_dir
-from maskgen.artifacts.hub_pull import DEFAULT_REVISION, REPO_RE, SCHEME, offline_mode, one_line
+from maskgen.artifacts.checkpoint import (
+    copy_weights,
+    networks_in,
+    read_checkpoint_json,
+    resolve_checkpoint_dir,
+)
+from maskgen.artifacts.hub_pull import DEFAULT_REVISION, FINE_TUNE, REPO_RE, SCHEME, offline_mode, one_line
 from maskgen.artifacts.layout import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -20,6 +31,8 @@ from maskgen.artifacts.layout import (
     SAMPLES_FILE,
     STATE_FILE,
     STATE_JSON,
+    TRAINING_WEIGHTS_FILE,
+    UPSCALER_DIR,
 )
 from maskgen.artifacts.lineage import lineage_of
 from maskgen.artifacts.modelcard import find_metrics, model_card
@@ -27,8 +40,7 @@ from maskgen.errors import MaskgenError
 from maskgen.outputs import make_folder
 
 # A GAN checkpoint's upscaler (the cascade's second stage, a checkpoint of kind "upscaler") travels in
-# this sub-folder, these files of it.
-UPSCALER_DIR = "upscaler"
+# the sub-folder UPSCALER_DIR, these files of it.
 UPSCALER_FILES = tuple(
     f"{UPSCALER_DIR}/{name}" for name in (MODEL_FILE, CONFIG_FILE, README_FILE, SAMPLES_FILE)
 )
@@ -36,6 +48,7 @@ UPSCALER_FILES = tuple(
 # so a repo never pairs new weights with stale training state, samples, metrics or upscaler.
 MANAGED_FILES = (
     MODEL_FILE,
+    TRAINING_WEIGHTS_FILE,
     CONFIG_FILE,
     README_FILE,
     SAMPLES_FILE,
@@ -91,12 +104,16 @@ def stage_upload(
     license_id: str | None = None,
     card: Path | None = None,
     base_model: bool = False,
+    reference: str | None = None,
 ) -> PushPlan:
     """Write into ``folder`` exactly the files a push uploads; the model card is generated for the repo
-    (``base_model``: a card for weights cut to :data:`BASE_PARTS`, see :func:`stage_base_model`)."""
-    source = resolve_checkpoint_dir(checkpoint)
+    (``base_model``: a card for weights cut to :data:`BASE_PARTS`, see :func:`stage_base_model`;
+    ``reference``: what its usage lines name, default ``hf://REPO``)."""
+    source = resolve_checkpoint_dir(checkpoint, purpose=FINE_TUNE)  # a push from hf://: every network
     config = _read_checkpoint_config(source)
     _check_weights(source / MODEL_FILE)
+    if (source / TRAINING_WEIGHTS_FILE).is_file():
+        _check_weights(source / TRAINING_WEIGHTS_FILE)
     if with_training_state:
         for name in (STATE_FILE, STATE_JSON):
             if not (source / name).is_file():
@@ -107,7 +124,9 @@ def stage_upload(
     if folder.is_dir() and any(folder.iterdir()):
         raise MaskgenError(f"{folder} exists and is not empty; choose another folder for the upload")
     make_folder(folder)
-    _copy(source / MODEL_FILE, folder / MODEL_FILE)
+    copy_weights(
+        source, folder, config.get("kind"), BASE_PARTS.get(config.get("kind")) if base_model else None
+    )
     # A checkpoint from before lineages were recorded gets its history written down now, while the
     # base models it names are still the ones it was trained from.
     lineage = lineage_of(config)
@@ -129,8 +148,10 @@ def stage_upload(
     if upscaler is not None:
         make_folder(folder / UPSCALER_DIR)
         for name in UPSCALER_FILES:
-            if (source / name).is_file():
+            if (source / name).is_file() and name != f"{UPSCALER_DIR}/{MODEL_FILE}":
                 _copy(source / name, folder / name)
+        # Its inference weights alone, in the split layout (an 0.1 checkpoint's are converted).
+        copy_weights(source / UPSCALER_DIR, folder / UPSCALER_DIR, UPSCALER_DIR, ("U_ema.",))
     if card is not None:
         _copy(card, folder / README_FILE)
     else:
@@ -144,6 +165,8 @@ def stage_upload(
             with_training_state=with_training_state,
             base_model=base_model,
             upscaler=upscaler,
+            reference=reference,
+            training_networks=networks_in(folder / TRAINING_WEIGHTS_FILE),
         )
         (folder / README_FILE).write_text(text, encoding="utf-8")
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
@@ -280,21 +303,17 @@ BASE_PARTS = {"gan": BASE_MODEL_PARTS, "translation": BASE_TRANSLATOR_PARTS, "up
 
 
 def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPlan:
-    """Write a GAN or translation checkpoint into ``folder`` as a base model: the Hub layout of a push
-    (model card included, for ``maskgen/NAME``), the weights cut to :data:`BASE_PARTS` of its kind."""
-    from safetensors.torch import load_file, save_file
+    """Write a GAN, translation or upscaler checkpoint into ``folder`` as a base model: the Hub layout of
+    a push with the weights cut to :data:`BASE_PARTS` of its kind (the inference network in
+    model.safetensors, D in training_weights.safetensors), and a card whose usage names ``base:NAME``."""
+    from maskgen.artifacts.base_models import BASE_SCHEME
 
-    from maskgen.outputs import atomic_write
-
-    plan = stage_upload(checkpoint, folder, repo_id=f"maskgen/{name}", base_model=True)
-    kind = plan.config.get("kind")
+    source = resolve_checkpoint_dir(checkpoint)
+    kind = _read_checkpoint_config(source).get("kind")
     if kind not in BASE_PARTS:
-        shutil.rmtree(folder)
         raise MaskgenError(
             f"a base model is a GAN, translation or upscaler checkpoint; {checkpoint} is a {kind} checkpoint"
         )
-    weights = load_file(str(folder / MODEL_FILE))
-    kept = {k: v.contiguous() for k, v in weights.items() if k.startswith(BASE_PARTS[kind])}
-    atomic_write(folder / MODEL_FILE, lambda tmp: save_file(kept, tmp, metadata={"format": "pt"}))
-    plan.sizes[MODEL_FILE] = (folder / MODEL_FILE).stat().st_size
-    return plan
+    return stage_upload(
+        source, folder, repo_id=f"maskgen/{name}", base_model=True, reference=BASE_SCHEME + name
+    )

@@ -1,16 +1,23 @@
 """Model cards: the README.md of a checkpoint directory and of a Hub repo, generated from config.json.
 
-The card opens with YAML front matter that the Hugging Face Hub reads (``library_name: maskgen``, tags,
-``pipeline_tag``, license, ``base_model`` for fine-tuned runs), then says what was trained and how: the
-method and augmenter or translator, the dataset and its size, resolution, kimg, the metrics that exist
-with the feature network each was computed with, a sample grid, the maskgen and plugin versions, and a
-citation block for the paper and the method. A GAN checkpoint that carries an upscaler (``upscaler/``,
-the cascade's second stage) says so: the sizes it draws and the upscaler's own facts, read from the
-upscaler's config.json (passed in as a dict). An upscaler checkpoint (kind ``upscaler``) gets its own card.
+A card is built with the Hub's own classes, ``huggingface_hub.ModelCard`` and ``ModelCardData``, so its
+metadata is what the Hub reads: ``library_name: maskgen``, ``license``, ``tags``, ``pipeline_tag``,
+``datasets`` (the built-in procedural sets it was trained on; none for a user's own images),
+``base_model`` (a run fine-tuned from a Hub checkpoint) and ``model-index`` with the metrics measured
+for these weights (none measured: no model-index). The text then says what was trained and how: the
+method and augmenter or translator, what it was trained on, resolution, kimg, the metrics with the
+feature network each was computed with, a sample grid, which file holds what (the inference weights
+alone in ``model.safetensors``), the maskgen and plugin versions, and a citation block for the paper
+and the method. A GAN checkpoint that carries an upscaler (``upscaler/``, the cascade's second stage)
+says so: the sizes it draws and the upscaler's own facts, read from the upscaler's config.json (passed
+in as a dict). An upscaler checkpoint (kind ``upscaler``) gets its own card.
 
 Metrics come from ``metrics.json`` in the checkpoint directory (the JSON ``maskgen eval --json`` writes),
 or from the run's ``eval.json`` when that was computed for this very checkpoint. Nothing is invented: a
-card without metrics says so.
+card without metrics says so. What a checkpoint was trained on comes from config.json: a built-in set
+(``train.data`` builtin, builtin-detailed, ...) or, for a folder drawn with ``maskgen dataset synth``
+(the shipped base GANs), the record ``data_source: {"sets": [...]}`` written beside it; anything else is
+the user's own images, license ``other``.
 """
 
 from __future__ import annotations
@@ -20,9 +27,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from maskgen.artifacts.layout import METRICS_FILE, SAMPLES_FILE
+from maskgen.artifacts.layout import METRICS_FILE, MODEL_FILE, SAMPLES_FILE, TRAINING_WEIGHTS_FILE
 from maskgen.artifacts.lineage import describe_lineage
 from maskgen.errors import MaskgenError
 from maskgen.outputs import atomic_write
@@ -93,21 +98,115 @@ def metric_rows(metrics: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 
 
 # --------------------------------------------------------------------------------------------------
+# What it was trained on
+# --------------------------------------------------------------------------------------------------
+
+# maskgen's data names (``--data``) -> the style of ``maskgen dataset synth --style``.
+BUILTIN_STYLES = {"builtin": "simple", "builtin-detailed": "detailed", "builtin-photographed": "photographed"}
+BUILTIN_MIX = "builtin-mix"  # the upscaler's: detailed and photographed masks together
+
+
+def dataset_id(data: str) -> str:
+    """The name a card's ``datasets`` gives a built-in set: ``maskgen-builtin-detailed``. Not a Hub
+    dataset: maskgen draws the set itself, the same masks on every machine."""
+    return f"maskgen-{data}"
+
+
+def training_sets(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The built-in procedural sets a checkpoint was trained on, each ``{"data", "style"}`` plus
+    ``count``, ``size``, ``seed`` and ``command`` where known; [] when it was trained on other images.
+
+    A folder drawn with ``maskgen dataset synth`` is a folder to the trainer; its config says what is
+    in it with ``data_source: {"sets": [{"data": "builtin-detailed", "count": 3000, ...}]}``.
+    """
+    recorded = config.get("data_source")
+    if isinstance(recorded, dict) and isinstance(recorded.get("sets"), list):
+        sets = [dict(item) for item in recorded["sets"] if isinstance(item, dict) and item.get("data")]
+        return [item | {"style": BUILTIN_STYLES.get(str(item["data"]), "?")} for item in sets]
+    train = config.get("train") or {}
+    data = str(train.get("data", "builtin")).strip().lower()
+    size = train.get("resolution") or config.get("size")
+    known = {"count": train.get("dataset_count"), "size": size, "seed": train.get("dataset_seed")}
+    if data in BUILTIN_STYLES:
+        return [{"data": data, "style": BUILTIN_STYLES[data], **known}]
+    if data == BUILTIN_MIX:
+        return [
+            {"data": name, "style": BUILTIN_STYLES[name], "size": size, "seed": known["seed"]}
+            for name in ("builtin-detailed", "builtin-photographed")
+        ]
+    return []
+
+
+def default_license(config: dict[str, Any]) -> str:
+    """Apache-2.0 for weights trained on maskgen's own procedural masks only (the built-in sets, or a
+    folder recorded as drawn by ``maskgen dataset synth``); 'other' for a user's images."""
+    return "apache-2.0" if training_sets(config) else "other"
+
+
+def _training_data_section(config: dict[str, Any], license_id: str) -> str:
+    sets = training_sets(config)
+    dataset = config.get("dataset") or {}
+    lines = ["## Training data", ""]
+    if not sets:
+        images = dataset.get("images")
+        lines += [
+            f"Images supplied by whoever trained it: {dataset.get('name', 'an image folder')}"
+            + (f", {images} images" if images is not None else "")
+            + ". maskgen does not know where they came from or under what terms; the license below"
+            + (
+                " is `other` until their owner sets one."
+                if license_id == "other"
+                else " was set by its owner."
+            ),
+            "",
+        ]
+        return "\n".join(lines) + "\n"
+    lines.append(
+        "maskgen's own procedural masks, drawn by maskgen's mask generator from random seeds (the "
+        "`photographed` style renders them as if photographed): no real photograph or collected image is "
+        "among them, and anyone with maskgen can draw the same set again. They are not a Hub dataset; "
+        "the card's `datasets` entries name them:"
+    )
+    lines.append("")
+    for item in sets:
+        facts = [f"`{item['style']}` style"]
+        if item.get("count") is not None:
+            facts.append(f"{item['count']} masks")
+        if item.get("size") is not None:
+            facts.append(f"{item['size']} px")
+        if item.get("seed") is not None:
+            facts.append(f"seed {item['seed']}")
+        line = f"- `{dataset_id(str(item['data']))}`: " + ", ".join(facts)
+        if item.get("command"):
+            line += f" (`{item['command']}`)"
+        lines.append(line)
+    if dataset.get("name"):
+        lines += ["", f"The trainer's own name for them: {dataset['name']}."]
+    return "\n".join(lines) + "\n\n"
+
+
+# --------------------------------------------------------------------------------------------------
 # The card
 # --------------------------------------------------------------------------------------------------
 
+# The metadata keys in the order a reader looks for them.
+_KEY_ORDER = ("library_name", "license", "tags", "pipeline_tag", "datasets", "base_model", "model-index")
 
-def front_matter(
-    config: dict[str, Any], license_id: str | None = None, upscaler: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The YAML metadata block the Hub reads."""
-    translation = config.get("kind") == "translation"
-    upscaling = config.get("kind") == UPSCALER
+
+def _pipeline_tag(config: dict[str, Any]) -> str:
+    return (
+        "image-to-image"
+        if config.get("kind") in ("translation", UPSCALER)
+        else "unconditional-image-generation"
+    )
+
+
+def _tags(config: dict[str, Any], upscaler: dict[str, Any] | None) -> list[str]:
     train = config.get("train", {})
     tags = ["maskgen", "peking-opera", "facial-masks"]
-    if translation:
+    if config.get("kind") == "translation":
         tags += ["image-to-image", "exemplar-based-translation", str(config.get("translator", "translator"))]
-    elif upscaling:
+    elif config.get("kind") == UPSCALER:
         tags += ["image-to-image", "super-resolution", str(config.get("upscaler", UPSCALER))]
     else:
         generation = (
@@ -117,16 +216,88 @@ def front_matter(
         tags += [part for part in split_stack(train.get("augment", "none")) if part != "none"]
         if upscaler:
             tags += ["super-resolution", "cascade"]
-    meta: dict[str, Any] = {
-        "library_name": "maskgen",
-        "license": license_id or default_license(config),
-        "tags": list(dict.fromkeys(tags)),
-        "pipeline_tag": "image-to-image" if translation or upscaling else "unconditional-image-generation",
-    }
+    return list(dict.fromkeys(tags))
+
+
+def _evaluated_on(metrics: dict[str, Any]) -> tuple[str, str]:
+    """(dataset type, dataset name) of the real images a run was measured against (model-index)."""
+    real = metrics.get("real") if isinstance(metrics.get("real"), dict) else {}
+    source = str(real.get("source", "")).strip().lower()
+    count, size = real.get("count"), real.get("size")
+    facts = [text for text in (f"{count} images" if count else "", f"{size} px" if size else "") if text]
+    amount = f" ({', '.join(facts)})" if facts else ""
+    if source in BUILTIN_STYLES or source == BUILTIN_MIX:
+        return dataset_id(source), f"maskgen {source}{amount}"
+    return "imagefolder", f"real images{amount}"  # a user's folder: its path is theirs, not the card's
+
+
+def eval_results(config: dict[str, Any], metrics: dict[str, Any] | None) -> list[Any]:
+    """``huggingface_hub.EvalResult`` for every metric with a numeric value (the card's model-index)."""
+    from huggingface_hub import EvalResult
+
+    if not metrics:
+        return []
+    entries = metrics.get("metrics", metrics)
+    dataset_type, dataset_name = _evaluated_on(metrics)
+    results = []
+    for key, entry in entries.items() if isinstance(entries, dict) else []:
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        network = entry.get("feature_network") or entry.get("classifier")
+        if network is None and key in ("fid", "kid"):
+            network = metrics.get("features")
+        results.append(
+            EvalResult(
+                task_type=_pipeline_tag(config),
+                dataset_type=dataset_type,
+                dataset_name=dataset_name,
+                metric_type=str(key),
+                metric_value=float(value),
+                metric_name=str(entry.get("label", key)),
+                metric_config=str(network) if network else None,
+            )
+        )
+    return results
+
+
+def card_data(
+    config: dict[str, Any],
+    license_id: str | None = None,
+    upscaler: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    model_name: str | None = None,
+) -> Any:
+    """The ``huggingface_hub.ModelCardData`` of a checkpoint: what the Hub reads from the card."""
+    from huggingface_hub import ModelCardData
+
     init = config.get("init_source")
-    if isinstance(init, dict) and init.get("repo"):
-        meta["base_model"] = init["repo"]
-    return meta
+    sets = training_sets(config)
+    name = model_name or _title(config, upscaler)
+    results = eval_results(config, metrics)
+    return ModelCardData(
+        library_name="maskgen",
+        license=license_id or default_license(config),
+        tags=_tags(config, upscaler),
+        pipeline_tag=_pipeline_tag(config),
+        datasets=list(dict.fromkeys(dataset_id(str(item["data"])) for item in sets)) or None,
+        # Only a Hub model can be a base_model; a shipped base:NAME is named in the card's text.
+        base_model=init["repo"] if isinstance(init, dict) and init.get("repo") else None,
+        eval_results=results or None,
+        model_name=name if results else None,
+    )
+
+
+def front_matter(
+    config: dict[str, Any],
+    license_id: str | None = None,
+    upscaler: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    model_name: str | None = None,
+) -> dict[str, Any]:
+    """The YAML metadata block the Hub reads, as a dict (``model-index`` included)."""
+    data = card_data(config, license_id, upscaler, metrics, model_name).to_dict()
+    return {key: data[key] for key in _KEY_ORDER if key in data} | data
 
 
 def _classes(config: dict[str, Any]) -> list[str]:
@@ -136,11 +307,20 @@ def _classes(config: dict[str, Any]) -> list[str]:
     return [str(c) for c in classes] if isinstance(classes, list) else []
 
 
-def default_license(config: dict[str, Any]) -> str:
-    """Apache-2.0 for the built-in procedural masks (maskgen's own output: builtin, builtin-detailed, ...);
-    'other' for user images."""
-    data = str(config.get("train", {}).get("data", "builtin")).strip().lower()
-    return "apache-2.0" if data == "builtin" or data.startswith("builtin-") else "other"
+def _title(config: dict[str, Any], upscaler: dict[str, Any] | None = None) -> str:
+    """The card's heading: method and sizes ("StyleGAN2 + ADA: Peking opera facial masks, 64 px")."""
+    if config.get("kind") == "translation":
+        label = method_label(str(config.get("translator", "translator")), "translator")
+        size = config.get("size", config.get("train", {}).get("size", "?"))
+        return f"{label} translator: Peking opera facial masks, {size} px"
+    if config.get("kind") == UPSCALER:
+        name = str(config.get("upscaler", UPSCALER))
+        small, size = config.get("small_size", "?"), config.get("size", "?")
+        return f"{method_label(name, UPSCALER)}: Peking opera facial masks, {small} -> {size} px"
+    method, _ = _method(config.get("train", {}))
+    resolution = config.get("train", {}).get("resolution", "?")
+    large = (upscaler or {}).get("size")
+    return f"{method}: Peking opera facial masks, {resolution} px" + (f" and {large} px" if large else "")
 
 
 def model_card(
@@ -153,24 +333,48 @@ def model_card(
     with_training_state: bool = False,
     base_model: bool = False,
     upscaler: dict[str, Any] | None = None,
+    reference: str | None = None,
+    training_networks: list[str] | None = None,
 ) -> str:
-    """README.md text for a checkpoint whose config.json is ``config``; ``base_model``: its weights are
-    cut to what fine-tuning needs (G_ema and D of a GAN), as the base models shipped in maskgen are;
-    ``upscaler``: the config.json of the upscaler a GAN checkpoint carries in ``upscaler/``."""
+    """README.md text for a checkpoint whose config.json is ``config``, made with ``huggingface_hub``'s
+    ModelCard, so the Hub's parser reads it back.
+
+    ``base_model``: a base model shipped in maskgen (its training weights cut to D, its usage through
+    ``reference``, e.g. ``base:NAME``, since it is not on the Hub); ``upscaler``: the config.json of the
+    upscaler a GAN checkpoint carries in ``upscaler/``; ``training_networks``: the networks in
+    training_weights.safetensors (default: what a run of this kind saves there; [] for none).
+    """
+    from huggingface_hub import ModelCard
+    from huggingface_hub.utils import yaml_dump
+
     upscaler = upscaler if upscaler and config.get("kind") not in ("translation", UPSCALER) else None
-    meta = front_matter(config, license_id, upscaler)
-    header = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+    model_name = repo_id.rsplit("/", 1)[-1] if repo_id else None
+    meta = front_matter(config, license_id, upscaler, metrics, model_name)
+    ref = reference or _reference(repo_id, revision)
     if config.get("kind") == "translation":
-        body = _translation_body(config, sample_image, repo_id, revision)
+        body = _translation_body(config, sample_image, ref)
     elif config.get("kind") == UPSCALER:
-        body = _upscaler_body(config, sample_image, repo_id, revision)
+        body = _upscaler_body(config, sample_image, ref)
     else:
-        body = _gan_body(config, sample_image, repo_id, revision, upscaler)
+        body = _gan_body(config, sample_image, ref, upscaler)
+    if base_model:
+        body += _shipped_section(ref)
+    body += _training_data_section(config, meta["license"])
     body += _metrics_section(metrics)
-    body += _files_section(config, sample_image, metrics, with_training_state, base_model, upscaler)
+    networks = _training_networks(config, base_model) if training_networks is None else training_networks
+    body += _files_section(config, sample_image, metrics, with_training_state, networks, upscaler)
     body += _versions_section(config, meta["license"], upscaler)
     body += _citation_section(config, upscaler)
-    return header + "\n" + body
+    text = "---\n" + yaml_dump(meta, sort_keys=False) + "---\n\n" + body
+    return str(ModelCard(text))  # the Hub's parser: a card it would refuse fails here, not on the Hub
+
+
+def _shipped_section(reference: str) -> str:
+    return (
+        "## Where it lives\n\n"
+        f"This model ships inside the maskgen package (`maskgen models` lists it); use it as `{reference}`. "
+        "It is not published on the Hugging Face Hub.\n\n"
+    )
 
 
 def _reference(repo_id: str | None, revision: str | None) -> str:
@@ -187,11 +391,7 @@ def _method(train: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def _gan_body(
-    config: dict[str, Any],
-    sample: str | None,
-    repo_id: str | None,
-    revision: str | None,
-    upscaler: dict[str, Any] | None = None,
+    config: dict[str, Any], sample: str | None, ref: str, upscaler: dict[str, Any] | None = None
 ) -> str:
     train = config.get("train", {})
     method, parts = _method(train)
@@ -206,7 +406,7 @@ def _gan_body(
     conditional = f", conditional on colour character ({', '.join(classes)})," if classes else ""
     large = (upscaler or {}).get("size")
     lines = [
-        f"# {method}: Peking opera facial masks, {resolution} px" + (f" and {large} px" if large else ""),
+        f"# {_title(config, upscaler)}",
         "",
         f"A maskgen checkpoint: a {method} generator{conditional} trained at "
         f"{resolution}×{resolution} px for {kimg_text} kimg on {dataset.get('name', 'an unnamed dataset')}.",
@@ -222,7 +422,6 @@ def _gan_body(
     if sample:
         count = int(train.get("grid_size", 8)) ** 2
         lines += [f"![Samples of the EMA generator, seeds 0-{count - 1}]({sample})", ""]
-    ref = _reference(repo_id, revision)
     lines += [
         "## Use",
         "",
@@ -335,15 +534,11 @@ def _upscaler_rows(config: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _upscaler_body(
-    config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None
-) -> str:
+def _upscaler_body(config: dict[str, Any], sample: str | None, ref: str) -> str:
     """An upscaler checkpoint's own card (pushed by itself, not inside a GAN checkpoint)."""
-    name = str(config.get("upscaler", UPSCALER))
     small, size, scale = config.get("small_size", "?"), config.get("size", "?"), config.get("scale", "?")
-    ref = _reference(repo_id, revision)
     lines = [
-        f"# {method_label(name, UPSCALER)}: Peking opera facial masks, {small} -> {size} px",
+        f"# {_title(config)}",
         "",
         f"A maskgen upscaler, the second stage of maskgen's cascade: it draws a {small} px mask at {size} px "
         f"({scale}x). It was trained on spoiled small inputs, so it takes GAN samples, not only clean "
@@ -373,9 +568,7 @@ def _upscaler_body(
     return "\n".join(lines) + "\n"
 
 
-def _translation_body(
-    config: dict[str, Any], sample: str | None, repo_id: str | None, revision: str | None
-) -> str:
+def _translation_body(config: dict[str, Any], sample: str | None, ref: str) -> str:
     translator = str(config.get("translator", "translator"))
     label = method_label(translator, "translator")
     size = config.get("size", config.get("train", {}).get("size", "?"))
@@ -384,9 +577,8 @@ def _translation_body(
     kimg_text = f"{float(kimg):.3f}" if isinstance(kimg, (int, float)) else "?"
     features = config.get("features")
     feature_text = features.get("name", features) if isinstance(features, dict) else features
-    ref = _reference(repo_id, revision)
     lines = [
-        f"# {label} translator: Peking opera facial masks, {size} px",
+        f"# {_title(config)}",
         "",
         f"A maskgen exemplar-based translator ({label}): a face sketch "
         "and a colour reference mask in, a new mask out.",
@@ -444,30 +636,55 @@ def _describe(item: Any) -> str:
     return str(item or "?")
 
 
+# What the inference file holds, by checkpoint kind, and what each training network is.
+_INFERENCE_TEXT = {
+    "translation": "T, the translator (sketch and reference in, mask out)",
+    UPSCALER: "U_ema, the averaged upscaler",
+}
+_FINE_TUNE_COMMAND = {"translation": "maskgen translate train", UPSCALER: "maskgen upscale train"}
+_NETWORK_TEXT = {
+    "G": "G (the generator as trained; G_ema is its running average)",
+    "D": "D (the discriminator)",
+    "U": "U (the upscaler as trained)",
+}
+
+
+def _training_networks(config: dict[str, Any], base_model: bool) -> list[str]:
+    """What training_weights.safetensors holds in a checkpoint of this kind, by default."""
+    if base_model or config.get("kind") == "translation":
+        return ["D"]
+    return ["U", "D"] if config.get("kind") == UPSCALER else ["G", "D"]
+
+
 def _files_section(
     config: dict[str, Any],
     sample: str | None,
     metrics: dict[str, Any] | None,
     with_state: bool,
-    base_model: bool = False,
+    training_networks: list[str],
     upscaler: dict[str, Any] | None = None,
 ) -> str:
-    if config.get("kind") == "translation":
-        networks = "T (translator) and D"
-    elif config.get("kind") == UPSCALER:
-        networks = "U_ema (the averaged upscaler, what inference uses), and from a training run U and D"
-    elif base_model:
-        networks = "G_ema and D (a base model: fine-tuning starts G as G_ema)"
-    else:
-        networks = "G, D and G_ema"
+    inference = _INFERENCE_TEXT.get(str(config.get("kind")), "G_ema, the averaged generator")
     lines = [
         "## Files",
         "",
-        f"- `model.safetensors`: {networks} weights (safetensors only; loading checks every tensor's "
-        "name and shape)",
-        "- `config.json`: everything needed to rebuild the model: architecture, sizes, plugin names and "
-        "versions",
+        f"- `{MODEL_FILE}`: {inference}: all that drawing needs, and all of the weights that "
+        "a pull to draw (`maskgen pull`, `maskgen generate` from the Hub) downloads",
     ]
+    if training_networks:
+        networks = " and ".join(_NETWORK_TEXT.get(n, n) for n in training_networks)
+        g_from_ema = "G" not in training_networks and config.get("kind") == "gan"
+        command = _FINE_TUNE_COMMAND.get(str(config.get("kind")), "maskgen run")
+        lines.append(
+            f"- `{TRAINING_WEIGHTS_FILE}`: {networks}: what fine-tuning (`{command} --init`) starts "
+            "from besides the inference weights"
+            + (" (G starts as G_ema)" if g_from_ema else "")
+            + "; downloaded only for that, or by `maskgen pull --for fine-tune`"
+        )
+    lines.append(
+        "- `config.json`: everything needed to rebuild the model: architecture, sizes, plugin names and "
+        "versions"
+    )
     if sample:
         lines.append(f"- `{sample}`: the sample grid at the time of the checkpoint")
     if metrics:
@@ -475,13 +692,14 @@ def _files_section(
     if with_state:
         lines.append(
             "- `training_state.safetensors`, `training_state.json`: optimizer, augmenter and RNG state "
-            "(`maskgen run --resume`)"
+            "(`maskgen run --resume`; `maskgen pull --for all`)"
         )
     if upscaler:
         lines.append(
             f"- `{UPSCALER}/`: the upscaler (`model.safetensors`: its U_ema weights; `config.json`; its own "
             "card and contact sheet where present)"
         )
+    lines += ["", "Weights are safetensors only; loading checks every tensor's name and shape."]
     return "\n".join(lines) + "\n\n"
 
 
@@ -506,8 +724,10 @@ def _versions_section(config: dict[str, Any], license_id: str, upscaler: dict[st
         "- plugins: " + (", ".join(f"`{u}`" for u in dict.fromkeys(used)) or "none recorded"),
         f"- license of these weights: `{license_id}`"
         + (
-            " (trained on user-supplied images: set the license that their terms allow)"
+            " (trained on images maskgen did not make: set the license that their terms allow)"
             if license_id == "other"
+            else " (trained on maskgen's own procedural masks)"
+            if training_sets(config)
             else ""
         ),
         "",

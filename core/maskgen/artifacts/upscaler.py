@@ -1,9 +1,10 @@
 """The upscaler a checkpoint holds, rebuilt for inference, and the cascade's second stage applied.
 
-An upscaler checkpoint (config.json ``kind: "upscaler"``) holds ``U_ema.*`` (what inference uses) and,
-in a training run's snapshots, ``U.*`` and ``D.*``. A GAN checkpoint carries its run's fine-tuned
-upscaler in the sub-folder ``upscaler/`` (inference weights only), so one folder, pushed or pulled,
-draws print-size masks. The shipped base GANs draw at print size with the shipped base upscaler.
+An upscaler checkpoint (config.json ``kind: "upscaler"``) holds ``U_ema`` (what inference uses) in
+model.safetensors and, in a training run's snapshots and the shipped base upscaler, ``U`` and/or ``D`` in
+training_weights.safetensors. A GAN checkpoint carries its run's fine-tuned upscaler in the sub-folder
+``upscaler/`` (model.safetensors only), so one folder, pushed or pulled, draws print-size masks. The
+shipped base GANs draw at print size with the shipped base upscaler.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def check_upscaler_config(config: dict[str, Any], path: Path) -> None:
 
 def load_upscaler(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, Checkpoint]:
     """The averaged upscaler of an upscaler checkpoint, ready for inference on ``device``."""
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_checkpoint(path, inference_only=True)
     config = checkpoint.config
     check_upscaler_config(config, checkpoint.path)
     network = build_upscaler(
@@ -136,18 +137,17 @@ def attach_upscaler(gan_dir: Path, upscaler_dir: Path) -> Path:
     import shutil
     import tempfile
 
-    from safetensors.torch import save_file
-
+    from maskgen.artifacts.checkpoint import write_weights
     from maskgen.artifacts.layout import README_FILE, SAMPLES_FILE
 
-    source = load_checkpoint(upscaler_dir)
+    source = load_checkpoint(upscaler_dir, inference_only=True)
     check_upscaler_config(source.config, source.path)
-    weights = {k: v.contiguous() for k, v in source.weights.items() if k.startswith(INFERENCE_PREFIX + ".")}
+    weights = {k: v for k, v in source.weights.items() if k.startswith(INFERENCE_PREFIX + ".")}
     gan_dir = Path(gan_dir).resolve()
     final = gan_dir / UPSCALER
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-upscaler-", dir=gan_dir))
     try:
-        save_file(weights, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        write_weights(tmp, weights, UPSCALER)  # U_ema alone: model.safetensors, nothing else
         (tmp / CONFIG_FILE).write_text(json.dumps(source.config, indent=2, sort_keys=True), encoding="utf-8")
         for extra in (README_FILE, SAMPLES_FILE):
             if (source.path / extra).is_file():

@@ -22,6 +22,13 @@ def pull(
         help="OWNER/REPO[@REVISION], hf://OWNER/REPO[@REVISION], or a short name a plugin registers "
         "(maskgen list-plugins --checkpoints). REVISION: branch, tag or commit (default main).",
     ),
+    purpose: str = typer.Option(
+        "draw",
+        "--for",
+        help="What to fetch it for: draw (the inference weights, config and card: all that generate "
+        "needs), fine-tune (also training_weights.safetensors: what run --init starts D from) or all "
+        "(the whole repo, training state and samples included).",
+    ),
 ) -> None:
     """Download a checkpoint into the Hugging Face cache and print its local path.
 
@@ -30,7 +37,7 @@ def pull(
     """
     from maskgen.artifacts import hub_pull as hub
 
-    resolved = hub.resolve(hub.parse_reference(reference, allow_bare=True))
+    resolved = hub.resolve(hub.parse_reference(reference, allow_bare=True), purpose=purpose.strip().lower())
     carries = " with its upscaler" if (resolved.path / hub.UPSCALER_DIR).is_dir() else ""
     typer.echo(f"{resolved.reference} is commit {resolved.commit} ({resolved.pinned}){carries}", err=True)
     typer.echo(str(resolved.path))  # stdout holds the path alone: `cd "$(maskgen pull ...)"` works

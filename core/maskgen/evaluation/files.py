@@ -22,4 +22,4 @@ def write_json(path: str | Path, data: Any) -> Path:
 
 def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor]) -> Path:
     state = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    return atomic_write(path, lambda tmp: save_file(state, tmp))
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))

@@ -54,7 +54,7 @@ class LoadedTranslator:
 
 def load_translator(path: str | Path, device: torch.device) -> LoadedTranslator:
     """The translator of a checkpoint (dir, run dir or its checkpoints/), in eval mode on ``device``."""
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_checkpoint(path, inference_only=True)  # T alone: model.safetensors
     check_checkpoint_kind(checkpoint.config, checkpoint.path)
     config = checkpoint.config
     name, size = config.get("translator"), config.get("size")

@@ -22,7 +22,6 @@ from maskgen.artifacts.base_models import (
     weight_shapes,
 )
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
-from maskgen.artifacts.layout import MODEL_FILE
 from maskgen.data.sketch import XDoGParams
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
@@ -199,7 +198,7 @@ class TranslationTrainer(RunCounters):
             config = read_base_config(directory) or {}
             if config.get("translator") != self.config.translator or config.get("size") != self.config.size:
                 continue
-            if weight_shapes(directory / MODEL_FILE, NETWORK_PREFIXES) == wanted:
+            if weight_shapes(directory, NETWORK_PREFIXES) == wanted:  # both weight files
                 return directory
         return None
 

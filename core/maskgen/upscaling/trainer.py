@@ -177,7 +177,7 @@ class UpscaleTrainer(RunCounters):
             self.checkpoint_config(),
             self._training_state(),
             keep=self.config.keep_snapshots,
-            card=card or upscaler_card(self.checkpoint_config()),
+            card=card,  # empty: the scaffold writes artifacts.modelcard's upscaler card
             samples=self.run_dir / "samples" / "contact_latest.png",
         )
 
@@ -225,22 +225,6 @@ class UpscaleTrainer(RunCounters):
         self.restore_counters(meta)
         self.adversarial_from_nimg = int(meta.get("adversarial_from_nimg", self.adversarial_from_nimg))
         return saved
-
-
-def upscaler_card(config: dict[str, Any]) -> str:
-    """A short model card for an upscaler checkpoint (the Hub shows it)."""
-    data = config.get("dataset") or {}
-    return (
-        "---\nlibrary_name: maskgen\nlicense: apache-2.0\ntags:\n- maskgen\n- super-resolution\n"
-        "- peking-opera\n---\n\n"
-        f"# maskgen upscaler ({config['scale']}x, {config['small_size']} -> {config['size']} px)\n\n"
-        f"The second stage of maskgen's cascade: a {config['upscaler']!r} network "
-        f"({config.get('upscaler_options')}) trained {config.get('kimg', 0):.1f} kimg of crops on "
-        f"{data.get('name', 'masks')}, with spoiled small inputs so that it takes GAN samples, not only "
-        "clean downsamples.\n\n"
-        "```bash\nmaskgen upscale apply --checkpoint THIS --input small/ --out large/\n```\n\n"
-        "![contact sheet: small | bilinear | upscaled | real](samples.png)\n"
-    )
 
 
 # --------------------------------------------------------------------------------------------------
