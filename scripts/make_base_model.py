@@ -3,12 +3,16 @@
 
     .venv/bin/python scripts/make_base_model.py RUN_OR_CHECKPOINT NAME [--replace]
 
-The folder gets the Hub layout of `maskgen push` (model.safetensors with G_ema and D only for a GAN,
-T and D for a translator, U_ema and D for an upscaler; config.json, README.md, samples.png), so the same
-folder can be published
-with `maskgen push core/maskgen/assets/base/NAME maskgen/NAME`. New runs (`maskgen run`,
-`maskgen translate train`) whose architecture matches start from it by default, and `maskgen translate
-apply` without --checkpoint uses a shipped translator.
+The folder gets the Hub layout of `maskgen push`: model.safetensors holds the network that draws alone
+(G_ema of a GAN, T of a translator, U_ema of an upscaler), training_weights.safetensors only D (what
+fine-tuning starts from besides it; a GAN's G starts as G_ema), then config.json, samples.png and a
+model card (README.md) whose usage names base:NAME. A checkpoint from before the split is split here.
+The card takes what the model was trained on from config.json: a built-in set, or for a folder drawn
+with `maskgen dataset synth` the `data_source` record (add it to the run's config.json before staging;
+docs/hub.md). New runs (`maskgen run`, `maskgen translate train`, `maskgen upscale train`) whose
+architecture matches start from it by default, and `maskgen translate apply` without --checkpoint uses
+a shipped translator. Given a shipped folder itself (core/maskgen/assets/base/NAME NAME --replace) it
+rewrites its card from the code of today.
 """
 
 from __future__ import annotations

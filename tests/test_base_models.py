@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from maskgen.artifacts import base_models
@@ -28,11 +30,26 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     root = tmp_path_factory.mktemp("base")
     plan = stage_base_model(run, root / "tiny-16px", "tiny-16px")  # as scripts/make_base_model.py does
-    assert sorted(plan.files) == ["README.md", "config.json", "model.safetensors", "samples.png"]
-    kept = load_file(str(root / "tiny-16px" / "model.safetensors"))
-    assert {key.split(".")[0] for key in kept} == {"G_ema", "D"}
+    assert plan.files == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "samples.png",
+        "training_weights.safetensors",
+    ]
+    # G_ema alone, under its own names, draws; D alone is kept for fine-tuning (G starts as G_ema).
+    trained = load_checkpoint(run).weights
+    assert (
+        load_file(str(root / "tiny-16px" / "model.safetensors")).keys()
+        == split_weights(trained, "G_ema").keys()
+    )
+    assert {
+        key.split(".")[0] for key in load_file(str(root / "tiny-16px" / "training_weights.safetensors"))
+    } == {"D"}
     card = (root / "tiny-16px" / "README.md").read_text()
-    assert "maskgen/tiny-16px" in card and "`model.safetensors`: G_ema and D (a base model" in card
+    assert "maskgen generate --checkpoint base:tiny-16px" in card and "hf://" not in card
+    assert "`training_weights.safetensors`: D (the discriminator)" in card and "(G starts as G_ema)" in card
+    assert ModelCard.load(root / "tiny-16px" / "README.md").data.license == "apache-2.0"  # built-in masks
     return root
 
 
@@ -56,7 +73,7 @@ def test_new_run_starts_from_the_matching_base_model(base_dir: Path, tmp_path: P
     # The built-in masks are exact mirror images: -G symmetric=auto mirrors G, says so once, records it.
     assert sum(m.startswith("G mirrored left-right (-G symmetric=auto)") for m in messages) == 1
     assert json.loads((run / "config.json").read_text())["generator_options"]["symmetric"] is True
-    base = load_file(str(base_dir / "model.safetensors"))
+    base = load_checkpoint(base_dir).weights
     after = _first_weights(run)
     # With a vanishing learning rate the weights are still the base model's; G started as G_ema.
     # (w_avg, a running mean of w, moves whatever the learning rate.)
@@ -71,7 +88,7 @@ def test_new_run_starts_from_the_matching_base_model(base_dir: Path, tmp_path: P
 
 
 def test_init_none_and_other_architectures_train_from_scratch(base_dir: Path, tmp_path: Path) -> None:
-    base = load_file(str(base_dir / "model.safetensors"))
+    base = load_checkpoint(base_dir).weights
     for values in (
         tiny_config_values(init="none", kimg=0.004, snapshot_kimg=0.004),
         tiny_config_values(resolution=32, kimg=0.004, snapshot_kimg=0.004),  # no 32 px base model
@@ -166,3 +183,62 @@ def test_freeze_d_keeps_the_first_blocks_fixed(tmp_path: Path) -> None:
     )
     with pytest.raises(MaskgenError, match="blocks"):
         Trainer(validate_config(tiny_config_values(freeze_d=99)), tmp_path / "bad")
+
+
+# -- the base models shipped in the package ---------------------------------------------------------------
+
+SHIPPED = {"gan": "G_ema", "translation": "T", "upscaler": "U_ema"}
+
+
+@pytest.mark.parametrize("directory", base_models.list_base_models(kind=None), ids=lambda p: p.name)
+def test_a_shipped_base_model_has_a_true_card_and_its_inference_weights_alone_in_model_safetensors(
+    directory: Path, tmp_path: Path
+) -> None:
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    card = ModelCard.load(directory / "README.md")  # the Hub's own parser
+    text = (directory / "README.md").read_text(encoding="utf-8")
+    # Trained on maskgen's own procedural masks: Apache-2.0, the built-in sets named, no unpublished repo.
+    assert card.data.library_name == "maskgen" and card.data.license == "apache-2.0"
+    assert card.data.datasets and all(name.startswith("maskgen-builtin") for name in card.data.datasets)
+    assert "hf://" not in text and f"base:{directory.name}" in text and "not published" in text
+    assert card.data.eval_results is None  # nothing measured is stored with them: no made-up numbers
+    # model.safetensors: the inference network under its own names; D beside it, for fine-tuning.
+    network = SHIPPED[config["kind"]]
+    for name in ("model.safetensors", "training_weights.safetensors"):
+        with safe_open(str(directory / name), framework="pt") as handle:
+            assert handle.metadata() == {"format": "pt"}, name
+    inference = load_file(str(directory / "model.safetensors"))
+    assert not any(key.startswith(f"{network}.") or key.startswith("D.") for key in inference)
+    training = load_file(str(directory / "training_weights.safetensors"))
+    assert {key.split(".")[0] for key in training} == {"D"}
+    # Drawing needs model.safetensors alone: without the training weights it draws the same.
+    bare = tmp_path / directory.name
+    shutil.copytree(directory, bare, ignore=shutil.ignore_patterns("training_weights.safetensors"))
+    assert load_checkpoint(bare, inference_only=True).weights.keys() == {f"{network}.{k}" for k in inference}
+    if config["kind"] == "gan":
+        from maskgen.artifacts.generator import generate_images, load_generator
+
+        shipped, _ = load_generator(directory, torch.device("cpu"))
+        alone, _ = load_generator(bare, torch.device("cpu"))
+        assert torch.equal(generate_images(alone, [0, 1]), generate_images(shipped, [0, 1]))
+
+
+def test_the_base_gans_cards_say_what_they_were_trained_on() -> None:
+    """The folder the base GANs were trained on: maskgen dataset synth output, as docs/experiments.md
+    says; the counts agree with the trainer's own record of the folder (4000 images)."""
+    for name in ("builtin-64px", "builtin-64px-mirrored"):
+        directory = base_models.base_models_dir() / name
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        sets = config["data_source"]["sets"]
+        assert [(s["data"], s["count"], s["size"], s["seed"]) for s in sets] == [
+            ("builtin-detailed", 3000, 64, 100),
+            ("builtin", 1000, 64, 100),
+        ]
+        assert f"{sum(s['count'] for s in sets)} images at 64 px" in config["dataset"]["name"]
+        text = (directory / "README.md").read_text(encoding="utf-8")
+        assert "`maskgen-builtin-detailed`: `detailed` style, 3000 masks, 64 px, seed 100" in text
+        assert "`maskgen-builtin`: `simple` style, 1000 masks, 64 px, seed 100" in text
+        assert ModelCard.load(directory / "README.md").data.datasets == [
+            "maskgen-builtin-detailed",
+            "maskgen-builtin",
+        ]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -106,7 +107,15 @@ def test_save_pretrained_then_from_pretrained_draws_the_same_pixels(tmp_path: Pa
     g = maskgen.load(BASE, device="cpu")
     saved = g.save_pretrained(tmp_path / "my-masks")
     assert {p.name for p in saved.iterdir()} >= {"model.safetensors", "config.json", "README.md"}
-    assert (saved / "model.safetensors").read_bytes() == (g.path / "model.safetensors").read_bytes()
+    # The same files as the shipped model: G_ema alone to draw, D beside it to fine-tune from.
+    for name in ("model.safetensors", "training_weights.safetensors", "config.json"):
+        assert (saved / name).read_bytes() == (g.path / name).read_bytes(), name
+    card = ModelCard.load(saved / "README.md")  # written for the folder, read by the Hub's parser
+    assert card.data.license == "apache-2.0" and card.data.datasets == [
+        "maskgen-builtin-detailed",
+        "maskgen-builtin",
+    ]
+    assert "(G starts as G_ema)" in card.text
     again = maskgen.MaskGenerator.from_pretrained(saved, device="cpu")
     assert again.path == saved.resolve() or again.path == saved
     for a, b in zip(_arrays(g.generate([4, 9])), _arrays(again.generate([4, 9])), strict=True):
@@ -126,6 +135,8 @@ def test_a_cascade_round_trips_with_its_upscaler(cascade_checkpoint: Path, tmp_p
         np.testing.assert_array_equal(a, b)
     saved = g.save_pretrained(tmp_path / "saved")
     assert (saved / "upscaler" / "model.safetensors").is_file()
+    card = ModelCard.load(saved / "README.md")
+    assert "cascade" in card.data.tags and "It draws 16 and 64 px masks" in card.text
     again = maskgen.load(saved, device="cpu")
     assert again.sizes == [16, 64]
     for a, b in zip(_arrays(large), _arrays(again.generate(seeds=[0, 1])), strict=True):
@@ -220,7 +231,11 @@ def test_push_to_hub_is_maskgen_push(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.commit == "c" * 40
     assert hub.contents["model.safetensors"] == (g.path / "model.safetensors").read_bytes()
     assert hub.contents["README.md"].startswith(b"---\n")
-    assert {"config.json", "README.md", "model.safetensors"} <= set(hub.contents)
+    assert {"config.json", "README.md", "model.safetensors", "training_weights.safetensors"} <= set(
+        hub.contents
+    )
+    card = ModelCard(hub.contents["README.md"].decode("utf-8"))
+    assert card.data.license == "apache-2.0" and "hf://me/opera-masks" in card.text
     with pytest.raises(MaskgenError, match="not a Hub repo id"):
         g.push_to_hub("no-owner", api=hub)
 
