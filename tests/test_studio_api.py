@@ -72,11 +72,11 @@ def test_generate_is_the_library_image_for_the_seed(client: Client, studio_serve
     shown, download, note = client.predict(label, 7, 0.7, AUTO, 1, api_name="/generate")
     expected = to_uint8(generate_images(G, [7], truncation=0.7))[0]
     assert close_u8(pixels(shown), expected) and close_u8(pixels(download), expected)
-    assert "seed 7" in note
+    assert "mask 7 of" in note and "at 16 px, variety 0.7" in note
     grid, _, _ = client.predict(label, 3, 1.0, AUTO, 4, api_name="/generate")
     assert close_u8(pixels(grid), make_grid(to_uint8(generate_images(G, [3, 4, 5, 6]))))
     info = client.predict(label, api_name="/info")
-    assert "16 px" in info[0] and "unconditional" in info[0]
+    assert info == "Draws masks at 16 px."  # no upscaler, no main colours
 
 
 def test_mix_project_walk_and_colour(client: Client, studio_server, G, tmp_path: Path) -> None:
@@ -112,11 +112,13 @@ def test_mix_project_walk_and_colour(client: Client, studio_server, G, tmp_path:
         translator, handle_file(str(sketch)), None, False, handle_file(str(reference)), 0, api_name="/colour"
     )
     assert pixels(out).shape == (16, 16, 3) and pixels(warp).shape == (16, 16, 3)
-    assert "40x30 L" in note and Image.open(seen).mode == "L"
+    assert "The lines (40 x 30 pixels) were fitted to the model's 16 x 16 square" in note
+    assert "Colours from your reference picture" in note and Image.open(seen).mode == "L"
     _, out2, _, note2 = client.predict(
         translator, handle_file(str(target)), None, True, None, 5, api_name="/colour"
     )
-    assert "XDoG" in note2 and "built-in reference #5" in note2 and pixels(out2).shape == (16, 16, 3)
+    assert "turned it into lines first" in note2 and "built-in mask 6" in note2  # shown counting from 1
+    assert pixels(out2).shape == (16, 16, 3)
 
 
 def test_colour_mask_given_as_sketch_uses_its_lines(client: Client, studio_server, tmp_path: Path) -> None:
@@ -127,15 +129,27 @@ def test_colour_mask_given_as_sketch_uses_its_lines(client: Client, studio_serve
         str(studio_server.models.translator), handle_file(str(painted)), None, False, None, 0,
         api_name="/colour",
     )  # fmt: skip
-    assert "is a colour image, not a line drawing" in note and "128x128, not the translator's 16x16" in note
-    assert "The sketch is a colour image" in note and "The sketch is 128x128" in note  # no temp names
+    assert note.startswith("Your picture is a painted mask, so the studio turned it into lines first.")
+    assert "The lines (128 x 128 pixels) were fitted to the model's 16 x 16 square" in note
+    assert "XDoG" not in note and "my mask" not in note  # plain words, no file names
     expected = sketch_to_uint8(load_sketch(painted, 16, XDoGParams()))[0]
     assert np.array_equal(np.asarray(Image.open(seen)), expected)
 
 
 @pytest.mark.parametrize(
     "case",
-    ["text renamed png", "bomb", "outside roots", "hf offline", "no npz", "seed range", "walk too long"],
+    [
+        "text renamed png",
+        "empty",
+        "bomb",
+        "outside roots",
+        "up and out",
+        "hf offline",
+        "no npz",
+        "seed range",
+        "variety",
+        "walk too long",
+    ],
 )
 def test_bad_input_is_a_message(
     case: str, client: Client, studio_server, tmp_path: Path, monkeypatch
@@ -144,11 +158,18 @@ def test_bad_input_is_a_message(
     translator = str(studio_server.models.translator)
     text = tmp_path / "notes.png"
     text.write_text("this is not an image\n")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
     calls = {
         "text renamed png": (
             (translator, handle_file(str(text)), None, False, None, 0),
             "/colour",
-            "is not an image maskgen can read",
+            "The sketch 'notes.png' is not a picture (the studio reads PNG, JPEG, WebP, BMP and GIF)",
+        ),
+        "empty": (
+            (translator, handle_file(str(empty)), None, False, None, 0),
+            "/colour",
+            "The sketch 'empty.png' is empty (0 bytes)",
         ),
         "bomb": (
             (
@@ -160,16 +181,34 @@ def test_bad_input_is_a_message(
                 False,
             ),
             "/project",
-            "megapixels",
+            "the largest picture the studio takes is 1024 x 1024 pixels",  # conftest: max_pixels 1024**2
         ),
-        "outside roots": (("/etc", 0, 1.0, AUTO, 1), "/generate", "outside the folders this studio serves"),
+        "outside roots": (
+            ("/etc/passwd", 0, 1.0, AUTO, 1),
+            "/generate",
+            "'/etc/passwd' is not inside the folders this studio serves models from",
+        ),
+        "up and out": (
+            ("../../../../../../../etc", 0, 1.0, AUTO, 1),
+            "/generate",
+            "(that is /etc) is not inside the folders this studio serves models from",
+        ),
         "hf offline": (("hf://nobody/no-such-repo@v1",), "/pull", "HF_HUB_OFFLINE=1"),
         "no npz": (
             (label, 0, handle_file(str(text)), 1, None, 3, 1.0, AUTO),
             "/mix",
             ".npz",
         ),  # refused by the file type check first
-        "seed range": ((label, -3, 1.0, AUTO, 1), "/generate", "less than minimum value 0"),
+        "seed range": (
+            (label, -3, 1.0, AUTO, 1),
+            "/generate",
+            "Mask number goes from 0 to 4,294,967,295; -3 is outside that",
+        ),
+        "variety": (
+            (label, 0, 4, AUTO, 1),
+            "/generate",
+            "Variety goes from 0.3 (safe) to 1.2 (wild); 4 is outside that, so nothing was made",
+        ),
         "walk too long": ((label, "0-15", None, 120, True, 10, "gif", 1.0, AUTO), "/walk", "at most 600"),
     }
     args, endpoint, fragment = calls[case]
@@ -181,6 +220,7 @@ def test_bad_input_is_a_message(
     message = str(caught.value)
     assert fragment in message, message
     assert "Traceback" not in message and 'File "' not in message
+    assert "maskgen studio --checkpoint" not in message  # never suggests serving the path
 
 
 def test_cancel_stops_a_long_projection(studio_server, G, tmp_path: Path) -> None:
@@ -194,7 +234,7 @@ def test_cancel_stops_a_long_projection(studio_server, G, tmp_path: Path) -> Non
         time.sleep(0.05)
     started = time.monotonic()
     assert "cancelling 1 job" in client.predict(api_name="/cancel")
-    with pytest.raises(Exception, match="projection cancelled at step"):
+    with pytest.raises(Exception, match="Projection cancelled at step"):
         job.result(timeout=60)
     assert time.monotonic() - started < 20
 
@@ -206,10 +246,18 @@ def test_uploads_are_checked_before_decoding(tmp_path: Path) -> None:
     area = tmp_path / "area"
     area.mkdir()
     bomb = png_header_only(area / "bomb.png", 6000, 6000)  # under PIL's own limit, over ours
-    with pytest.raises(MaskgenError, match="6000x6000 px \\(36 megapixels\\)"):
+    with pytest.raises(
+        MaskgenError, match="is 6000 x 6000 pixels; the largest picture the studio takes is 4096 x 4096"
+    ):
         check_image(bomb, [area])
-    with pytest.raises(MaskgenError, match="claims more than"):  # over PIL's: refused at the header too
+    with pytest.raises(MaskgenError, match="says it is larger than"):  # over PIL's: refused at the header too
         check_image(png_header_only(area / "huge.png", 30_000, 30_000), [area])
+    (area / "empty.png").write_bytes(b"")
+    with pytest.raises(MaskgenError, match="'empty.png' is empty \\(0 bytes\\)"):
+        check_image(area / "empty.png", [area])
+    (area / "notes.png").write_text("text")
+    with pytest.raises(MaskgenError, match="'notes.png' is not a picture"):
+        check_image(area / "notes.png", [area])
     outside = tmp_path / "elsewhere.png"
     Image.new("RGB", (4, 4)).save(outside)
     with pytest.raises(MaskgenError, match="only files uploaded"):
@@ -220,7 +268,7 @@ def test_uploads_are_checked_before_decoding(tmp_path: Path) -> None:
     Image.new("LA", (30, 20)).save(area / "grey.png")
     assert check_image(area / "grey.png", [area]).describe() == "30x20 LA PNG"
     (area / "w.npy").write_bytes(b"x")
-    with pytest.raises(MaskgenError, match="not a projected latent"):
+    with pytest.raises(MaskgenError, match="is not a found mask: upload the .npz file"):
         check_latent(area / "w.npy", [area])
 
 
@@ -231,17 +279,27 @@ def test_catalogue_without_arguments(studio_models, tmp_path: Path) -> None:
 
     assert empty.labels("gan") == ["base:" + p.name for p in list_base_models()]
     assert empty.labels("translation") == ["base:" + p.name for p in list_base_translators()]
-    assert "maskgen run" in TRAIN_HINT
+    assert "`" not in TRAIN_HINT and "maskgen " not in TRAIN_HINT  # no shell commands for a designer
+    # the page opens on the shipped GAN that draws the best masks
+    assert empty.default("gan") == "base:builtin-64px-mirrored"
+    shown = dict((value, text) for text, value in empty.choices("gan"))
+    assert shown["base:builtin-64px-mirrored"].endswith("(recommended, shipped with maskgen)")
+    assert shown["base:builtin-64px"].endswith("(shipped with maskgen)")
     found = Catalogue(runs_root=studio_models.root)  # its runs/ and translate/ hold one run each
     assert any(label.endswith("00000-none-builtin-16px") for label in found.labels("gan"))
     runs = [label for label in found.labels("translation") if not label.startswith("base:")]
     assert len(runs) == 1
     inside = found.entry(str(studio_models.generator), "gan")  # a path inside the searched root
     assert inside.kind == "gan"
-    with pytest.raises(MaskgenError, match="outside the folders"):
+    with pytest.raises(MaskgenError, match="is not inside the folders this studio serves models from"):
         found.entry(str(tmp_path), "gan")
-    with pytest.raises(MaskgenError, match="is not a generator"):
+    with pytest.raises(MaskgenError, match="is a colouring model \\(translator\\), not a mask model"):
         found.entry(runs[0], "gan")
+    # "Add a model": a folder inside the served ones joins the list; where it looked, when it is not one
+    inside = studio_models.root / "runs"
+    with pytest.raises(MaskgenError, match="no mask model at .*looked for model.safetensors in it"):
+        found.add_path(str(inside), "gan")
+    assert found.add_path(str(studio_models.generator), "gan").label in found.labels("gan")
 
 
 def test_studio_command_line(cli, monkeypatch, tmp_path: Path) -> None:
@@ -255,6 +313,17 @@ def test_studio_command_line(cli, monkeypatch, tmp_path: Path) -> None:
     assert result.exit_code == 0 and "would train on uploaded collections under runs/studio/" in result.stdout
     result = cli.invoke(app, ["studio", "--check", "--no-training"])
     assert result.exit_code == 0 and "would train" not in result.stdout
+    # Beyond loopback: a warning without a login, a plain line with one (--auth, Gradio's own login)
+    result = cli.invoke(app, ["studio", "--check", "--host", "0.0.0.0"])
+    assert result.exit_code == 0 and "warning: listening on 0.0.0.0:7860" in result.stderr
+    assert "there is no login: anyone who reaches it can use it (add --auth USER:PASSWORD" in result.stderr
+    result = cli.invoke(app, ["studio", "--check", "--host", "0.0.0.0", "--auth", "team:pass:word"])
+    assert result.exit_code == 0 and "warning" not in result.stderr and "a login is required" in result.stderr
+    result = cli.invoke(app, ["studio", "--check", "--auth", "team:pass"])
+    assert result.exit_code == 0 and result.stderr == ""  # loopback: nothing to say
+    for bad in ("team", "team:", ":pass"):
+        result = cli.invoke(app, ["studio", "--check", "--auth", bad])
+        assert_one_line_error(result, "--auth takes USER:PASSWORD")
     import importlib.util
 
     real = importlib.util.find_spec

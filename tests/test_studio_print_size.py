@@ -1,6 +1,7 @@
-"""The studio's Generate tab at print size: a checkpoint that carries an upscaler is drawn at the largest
-size it can draw (a size choice: its own or the upscaler's), the same pixels as the cascade; a size it
-cannot draw, or a broken upscaler, is one plain message (the other tabs keep working)."""
+"""The studio at print size: a checkpoint that carries an upscaler is drawn at the largest size it can
+draw (a size choice: its own or the upscaler's) in Generate, Mix, Find your mask and Walk, the same
+pixels as the cascade; a size it cannot draw, or a broken upscaler, is one plain message (the model's own
+size keeps working)."""
 
 from __future__ import annotations
 
@@ -108,17 +109,18 @@ def test_generate_draws_at_the_largest_size_and_offers_both(checkpoints: dict[st
     label = str(checkpoints["cascade"])
     info = served.info(label)
     assert info.sizes == [16, 64]
-    about = client.predict(label, api_name="/info")[0]
-    assert "16 px (64 px with its upscaler)" in about
+    about = client.predict(label, api_name="/info")
+    assert about == "Draws masks at 16 px, and at 64 px through its upscaler."
     cascade = load_cascade(checkpoints["cascade"], torch.device("cpu"))
     # Without a size (the API's default) and with the largest: the cascade's 64 px masks.
     for args in ((label, 7, 0.7, AUTO, 1), (label, 7, 0.7, AUTO, 1, "64 px")):
         shown, download, note = client.predict(*args, api_name="/generate")
         expected = to_uint8(cascade.draw([7], truncation=0.7, size=64))[0]
         assert close_u8(pixels(shown), expected) and close_u8(pixels(download), expected)
-        assert "seed 7" in note and "at 64 px" in note
+        assert "mask 7 of" in note and "at 64 px" in note
     shown, _, note = client.predict(label, 3, 1.0, AUTO, 1, "16 px", api_name="/generate")
     assert close_u8(pixels(shown), to_uint8(cascade.draw([3], size=16))[0]) and "at 16 px" in note
+    assert client.predict(str(checkpoints["bare"]), api_name="/info") == "Draws masks at 16 px."
     # A checkpoint without an upscaler draws its own size, and offers no choice.
     bare = str(checkpoints["bare"])
     assert served.info(bare).sizes == [16]
@@ -135,9 +137,11 @@ def test_sizes_it_cannot_draw_and_a_broken_upscaler_are_one_message(
     assert "has no upscaler for 64 px" in message
     assert "cannot draw 32 px masks" in served_error(served, label, "32 px")
     message = refused(client, broken, 0, 1.0, AUTO, 1, api_name="/generate")
-    assert "unreadable checkpoint file" in message
-    # The broken upscaler spoils Generate only: mixing with the same generator still works.
-    mixed, _ = client.predict(broken, 0, None, 1, None, 3, 1.0, AUTO, api_name="/mix")
+    assert "Unreadable checkpoint file" in message
+    # The broken upscaler spoils print size only: the generator's own size still works, in every tab.
+    message = refused(client, broken, 0, None, 1, None, 3, 1.0, AUTO, api_name="/mix")
+    assert "Unreadable checkpoint file" in message
+    mixed, _ = client.predict(broken, 0, None, 1, None, 3, 1.0, AUTO, "16 px", api_name="/mix")
     assert pixels(mixed).shape == (16, 16, 3)
 
 
@@ -154,3 +158,40 @@ def test_size_choices_read_as_the_cli_reads_them() -> None:
     assert parse_size(None) is None and parse_size("") is None
     with pytest.raises(MaskgenError, match="number of pixels"):
         parse_size("large")
+
+
+def test_mix_find_and_walk_draw_at_print_size(checkpoints: dict[str, Path], studio, tmp_path: Path) -> None:
+    """Mix, Find your mask (projection) and Walk draw through the upscaler too, by default: the pixels of
+    the library's own calls with the cascade's enlarger."""
+    from gradio_client import handle_file
+
+    from maskgen.apps.mixing import style_mixing_grid
+    from maskgen.apps.video import latent_walk
+
+    served, client = studio
+    label = str(checkpoints["cascade"])
+    cascade = load_cascade(checkpoints["cascade"], torch.device("cpu"))
+    G = cascade.generator
+
+    def enlarge(images: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return cascade.enlarge(images, 64)
+
+    mixed, grid = client.predict(label, 0, None, 1, None, 3, 0.7, AUTO, api_name="/mix")
+    expected = style_mixing_grid(G, [0], [1], list(range(3, G.num_ws)), 0.7, None, enlarge)
+    assert close_u8(pixels(mixed), expected.cells[0, 0]) and close_u8(pixels(grid), expected.image())
+    small, _ = client.predict(label, 0, None, 1, None, 3, 0.7, AUTO, "16 px", api_name="/mix")
+    assert pixels(small).shape == (16, 16, 3)
+
+    gif, _ = client.predict(label, "1,2", None, 2, False, 10, "gif", 0.7, AUTO, api_name="/walk")
+    frames = latent_walk(G, [1, 2], frames=2, truncation=0.7, enlarge=enlarge)
+    shown = Image.open(gif)
+    assert shown.size == (64, 64) and shown.n_frames == len(frames) == 3
+
+    target = tmp_path / "mask.png"
+    Image.fromarray(to_uint8(cascade.draw([5], size=64))[0]).save(target)
+    side, _, summary = client.predict(
+        label, handle_file(str(target)), 3, 0, "fixed", False, api_name="/project"
+    )
+    assert pixels(side).shape == (64, 128, 3) and "shown at 64 px" in summary
+    assert np.array_equal(pixels(side)[:, :64], np.asarray(Image.open(target).convert("RGB")))

@@ -34,6 +34,12 @@ def studio(
     share: bool = typer.Option(
         False, "--share", help="Also make a public Gradio share link (off by default)."
     ),
+    auth: str | None = typer.Option(
+        None,
+        "--auth",
+        metavar="USER:PASSWORD",
+        help="Require a login (Gradio's own) for the page and its API; for a studio others can reach.",
+    ),  # fmt: skip
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     training: bool = typer.Option(
         True,
@@ -47,7 +53,7 @@ def studio(
     """Start the web studio: generate, mix, project, walk and colour sketches in a browser."""
     from maskgen.devices import pick_device
     from maskgen.errors import MaskgenError
-    from maskgen.studio.server import StudioConfig, binding_notice, require_gradio
+    from maskgen.studio.server import StudioConfig, binding_notice, parse_auth, require_gradio
 
     require_gradio()  # one line naming the extra, before anything else
     if not host.strip():
@@ -58,8 +64,9 @@ def studio(
     config = StudioConfig(
         checkpoints=checkpoint, translators=translator, host=host.strip(), port=port, queue_size=queue_size,
         share=share, device=pick_device(device), limits=Limits(max_pixels=max_pixels), training=training,
+        auth=parse_auth(auth),
     )  # fmt: skip
-    for line in binding_notice(config.host, port, share):
+    for line in binding_notice(config.host, port, share, auth=config.auth is not None):
         typer.echo(line, err=True)
     if check_only:
         from maskgen.studio.catalogue import Catalogue

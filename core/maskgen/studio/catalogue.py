@@ -2,11 +2,15 @@
 
 The catalogue is fixed when the studio starts: the checkpoints named with ``--checkpoint`` and
 ``--translator``; without them, the base models shipped in the package and the runs found under
-``runs/``. Hub checkpoints pulled from the page (``hf://OWNER/REPO@REV``, through the usual cache) are
-added while it runs. A request names a checkpoint by its label in the list; a path typed instead is
-served only when, with every symlink resolved, it lies inside an allowed root (a listed checkpoint's
-folder, the runs folder that was searched, the shipped base models), so no request can make the
-studio read any other file on the machine.
+``runs/``. Hub checkpoints pulled from the page (``hf://OWNER/REPO@REV``, through the usual cache) and
+folders added with the page's "Add a model" are added while it runs. A request names a checkpoint by
+its label in the list; a path given instead is served only when, with every symlink resolved, it lies
+inside an allowed root (a listed checkpoint's folder, the runs folder that was searched, the shipped
+base models), so no request can make the studio read any other file on the machine. A refusal says
+where the studio looked and which folders it serves, and never suggests serving the path.
+
+Without ``--checkpoint`` the page opens on :data:`PREFERRED_BASE`, the shipped generator that draws
+the best masks.
 """
 
 from __future__ import annotations
@@ -36,11 +40,23 @@ from maskgen.errors import MaskgenError
 GAN = "gan"
 TRANSLATOR = "translation"  # maskgen.translation.trainer.CHECKPOINT_KIND
 TRAIN_HINT = (
-    "No trained generator yet: train one on your masks in the Train tab, or with `maskgen run "
-    "--augment ada` (about 15 minutes on a laptop CPU; it appears here after a restart), or pull one "
-    "in the Hub tab."
+    "No model to draw masks with yet: train one on your own masks in the 'Train on your masks' tab, or "
+    "add one from the Hugging Face Hub with 'Add a model' at the top."
 )
-TRAIN_TRANSLATOR_HINT = "No translator yet: train one with `maskgen translate train --translator cocosnet`."
+TRAIN_TRANSLATOR_HINT = (
+    "No colouring model is served here yet: add one from the Hugging Face Hub with 'Add a model' at the top."
+)
+# The shipped generator the page opens on. Both shipped GANs are 64 px StyleGAN2 + ADA on the same 4000
+# masks; the mirrored one trained 182 kimg (the other 80) with G mirrored exactly, and its samples.png
+# shows crisp symmetric linework where builtin-64px's first seeds are blobs. It is also the base that
+# docs/performance.md measures the cascade on and the recipe's default starting point.
+PREFERRED_BASE = "builtin-64px-mirrored"
+SOURCE_WORDS = {
+    "base model": "shipped with maskgen",
+    "run": "a training run",
+    "hub": "from the Hub",
+    "given": "",
+}
 _RUN_PATTERNS = ("*/checkpoints/latest", "*/*/checkpoints/latest", "*/*/*/checkpoints/latest")
 
 
@@ -150,11 +166,68 @@ class Catalogue:
             return None
         return self._add(describe(latest, label, "run"))
 
+    def add_path(self, text: str, kind: str | None = None) -> Entry:
+        """Serve one more checkpoint folder (the page's "Add a model"): a path inside the served
+        folders, or an ``hf://`` reference; of ``kind`` (None: either). Anything else is one line
+        saying where the studio looked."""
+        text = (text or "").strip()
+        if not text:
+            raise MaskgenError(
+                "type the folder of a model, or hf://OWNER/REPO for one on the Hugging Face Hub"
+            )
+        if hub_pull.is_hub_reference(text):
+            entry = self.add_hub(text)
+        else:
+            entry = self._local(text, "model" if kind is None else _kind_words(kind).split(" (")[0][2:])
+        if kind is not None and entry.kind != kind:
+            raise MaskgenError(f"{text!r} is {_kind_words(entry.kind)}, not {_kind_words(kind)}")
+        return self._add(entry)
+
     # -- reading -------------------------------------------------------------------------------------
 
     def labels(self, kind: str) -> list[str]:
         with self._lock:
             return [e.label for e in self._entries.values() if e.kind == kind]
+
+    def default(self, kind: str) -> str | None:
+        """What the page opens on: the first checkpoint given, else the best shipped one, else the
+        first listed."""
+        with self._lock:
+            entries = [e for e in self._entries.values() if e.kind == kind]
+        if not entries:
+            return None
+        given = [e for e in entries if e.source == "given"]
+        if given:
+            return given[0].label
+        preferred = [e for e in entries if e.source == "base model" and e.path.name == PREFERRED_BASE]
+        return (preferred or entries)[0].label
+
+    def choices(self, kind: str) -> list[tuple[str, str]]:
+        """(what the list shows, the label) for each checkpoint of ``kind``: where it comes from in words."""
+        with self._lock:
+            entries = [e for e in self._entries.values() if e.kind == kind]
+        best = self.default(kind)
+        shown = []
+        for entry in entries:
+            words = [SOURCE_WORDS.get(entry.source, "")]
+            if entry.label == best and entry.source == "base model":
+                words.insert(0, "recommended")
+            extra = ", ".join(w for w in words if w)
+            shown.append((f"{entry.label} ({extra})" if extra else entry.label, entry.label))
+        return shown
+
+    def served(self) -> str:
+        """The folders the studio reads models from, as the page says them."""
+        shipped = base_models_dir().resolve()
+        names = []
+        for root in self.roots():
+            if root == shipped or _within(root, shipped):
+                name = "the models shipped with maskgen"
+            else:
+                name = _short(root)
+            if name not in names:
+                names.append(name)
+        return ", ".join(names) if names else "none"
 
     def roots(self) -> list[Path]:
         with self._lock:
@@ -163,10 +236,10 @@ class Catalogue:
     def entry(self, text: str | None, kind: str) -> Entry:
         """The entry a request names: a label of the list, an hf:// reference (pulled through the
         cache), or a path inside an allowed root. Anything else is one line."""
-        what = "generator" if kind == GAN else "translator"
+        what = "mask model" if kind == GAN else "colouring model"
         text = (text or "").strip()
         if not text:
-            raise MaskgenError(f"no {what} checkpoint chosen; {TRAIN_HINT if kind == GAN else ''}".strip())
+            raise MaskgenError(f"no {what} chosen. {TRAIN_HINT if kind == GAN else TRAIN_TRANSLATOR_HINT}")
         with self._lock:
             found = self._entries.get(text)
         if found is None and hub_pull.is_hub_reference(text):
@@ -174,24 +247,45 @@ class Catalogue:
         if found is None:
             found = self._local(text, what)
         if found.kind != kind:
-            raise MaskgenError(f"{text} is not a {what} checkpoint")
+            raise MaskgenError(f"{text!r} is {_kind_words(found.kind)}, not {_kind_words(kind)}")
         return found
 
     def _local(self, text: str, what: str) -> Entry:
         real = Path(text).expanduser().resolve()
         roots = self.roots()
+        said = repr(text) if str(real) == text else f"{text!r} (that is {real})"
         # Checked before looking at the file, so a request cannot even learn whether a path exists.
         if not any(_within(real, root) for root in roots):
             raise MaskgenError(
-                f"checkpoint path {text!r} is outside the folders this studio serves; start it with "
-                f"`maskgen studio --checkpoint {text}` to serve it"
+                f"{said} is not inside the folders this studio serves models from ({self.served()}); "
+                "only models in those folders can be used"
             )
-        directory = resolve_checkpoint_dir(real)
+        try:
+            directory = resolve_checkpoint_dir(real)
+        except MaskgenError:
+            raise MaskgenError(
+                f"no {what} at {said}: looked for {MODEL_FILE} in it, in its latest/ and in its "
+                "checkpoints/latest/"
+            ) from None
         if not any(_within(directory.resolve(), root) for root in roots):
-            raise MaskgenError(f"checkpoint path {text!r} leads outside the folders this studio serves")
+            raise MaskgenError(
+                f"{said} leads outside the folders this studio serves models from ({self.served()})"
+            )
         if not (directory / MODEL_FILE).is_file():
-            raise MaskgenError(f"{text} is not a maskgen {what} checkpoint")
+            raise MaskgenError(f"no {what} at {said}: {directory} has no {MODEL_FILE}")
         return describe(directory, text, "run")
+
+
+def _kind_words(kind: str) -> str:
+    return "a mask model (generator)" if kind == GAN else "a colouring model (translator)"
+
+
+def _short(path: Path) -> str:
+    """A folder as the page names it: relative to where the studio was started, when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve())) + "/"
+    except ValueError:
+        return str(path)
 
 
 def find_runs(runs_root: Path) -> list[Entry]:

@@ -9,8 +9,10 @@
   ``MAX_BYTES``.
 * The queue holds at most ``queue_size`` requests; one more gets "This application is currently busy.
   Please try again." at once instead of waiting without end.
-* It listens on 127.0.0.1 unless another host is given, and then says so; no share link (a public
-  tunnel) unless ``share`` is asked for; no analytics calls home.
+* It listens on 127.0.0.1 unless another host is given, and then says so; with ``auth`` (USER, PASSWORD)
+  Gradio's own login guards every page and API call, and a studio reachable from other machines
+  without one warns that anyone who reaches it can use it; no share link (a public tunnel) unless
+  ``share`` is asked for; no analytics calls home.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class StudioConfig:
     limits: Limits = field(default_factory=Limits)
     temp_dir: Path | None = None  # default: a fresh folder under the system temp, removed at exit
     training: bool = True  # the Train tab: collections and runs under runs_root/studio
+    auth: tuple[str, str] | None = None  # (user, password): Gradio's login in front of everything
 
 
 def require_gradio() -> None:
@@ -61,16 +64,31 @@ def require_gradio() -> None:
         raise MaskgenError(f"the studio needs Gradio, which is not installed: {GRADIO_EXTRA}")
 
 
-def binding_notice(host: str, port: int, share: bool) -> list[str]:
+def parse_auth(text: str | None) -> tuple[str, str] | None:
+    """``USER:PASSWORD`` (the password may hold ':') -> (user, password); None for no login."""
+    if text is None:
+        return None
+    user, sep, password = text.partition(":")
+    if not sep or not user.strip() or not password:
+        raise MaskgenError("--auth takes USER:PASSWORD, both non-empty (e.g. --auth team:a-long-passphrase)")
+    return user.strip(), password
+
+
+def binding_notice(host: str, port: int, share: bool, auth: bool = False) -> list[str]:
     """What the studio says about who can reach it."""
     lines = []
     if host not in LOOPBACK:
-        lines.append(
-            f"warning: listening on {host}:{port}, reachable from other machines; the studio has no login"
-        )
+        if auth:
+            lines.append(f"listening on {host}:{port}, reachable from other machines; a login is required")
+        else:
+            lines.append(
+                f"warning: listening on {host}:{port}, reachable from other machines, and there is no login: "
+                "anyone who reaches it can use it (add --auth USER:PASSWORD to require one)"
+            )
     if share:
         lines.append(
             "warning: --share makes a public link through Gradio's tunnel; anyone with it can use the studio"
+            + ("" if auth else " (add --auth USER:PASSWORD to require a login)")
         )
     return lines
 
@@ -112,7 +130,8 @@ def launch(page: Any, config: StudioConfig, block: bool = True) -> Any:
         share=config.share,
         prevent_thread_lock=not block,
         quiet=not block,
-        show_error=False,  # errors are shown by layout.shown, without tracebacks
+        show_error=False,  # refusals are said by the page (ui.on_page) and the API (ui.raising)
+        auth=config.auth,
         allowed_paths=[],
         blocked_paths=[str(r) for r in _blocked(config)],
         max_file_size=ZIP_MAX_BYTES if config.training else MAX_BYTES,  # images: MAX_BYTES each

@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maskgen.config import PRESETS
 from maskgen.data.datasets import check_resolution
 from maskgen.errors import MaskgenError
 from maskgen.studio.catalogue import Catalogue
 from maskgen.studio.collections import IMAGES, Collections
+from maskgen.studio.words import MINUTES
 
 LOG = "studio-train.log"
 MIRROR_CHOICES = {"auto": "auto", "on": "true", "off": "false"}
@@ -94,16 +96,20 @@ class TrainingStatus:
         return self.state in ("starting", "training", "stopping")
 
     def describe(self) -> str:
+        """The run's status in plain words (engineers: kimg is thousands of pictures shown)."""
         if self.state == "idle":
             return "No training started in this studio yet."
-        where = f" `{self.run_dir}`" if self.run_dir else ""
-        line = f"**{self.state}**{where}: {self.kimg:.1f} kimg"
-        if self.images_per_second:
-            line += f", {self.images_per_second:.0f} img/s"
+        line = f"**{self.state.capitalize()}**"
         if self.elapsed_s:
-            line += f", {self.elapsed_s / 60:.1f} min"
+            line += f" for {self.elapsed_s / 60:.1f} minutes"
+        if self.kimg:
+            line += f": {self.kimg * 1000:,.0f} pictures shown to the model so far"
+            if self.images_per_second:
+                line += f" ({self.images_per_second:.0f} a second)"
         if self.message:
-            line += f". {self.message}"
+            line += f". {self.message[:1].upper()}{self.message[1:]}"
+        if self.run_dir:
+            line += f". Its folder: `{self.run_dir}`"
         return line
 
 
@@ -203,22 +209,22 @@ class TrainingJob:
         if code is None:
             # The loop writes the reals' grid just before its first step: until then it reads the data.
             state = "stopping" if stopping else ("training" if grid else "starting")
-            message = "checkpointing after the current step" if stopping else ""
+            message = "saving after the current step, then stopping" if stopping else ""
             if state == "starting":
                 message = "reading and framing the pictures"
             elif grid is not None and grid.name == "reals.png" and not stopping:
-                message = "showing the pictures as the run sees them, until its first samples"
+                message = "below: your pictures as the run sees them, until its first samples"
             return TrainingStatus(state, run_dir, kimg, speed, elapsed, grid, message, shown)
         if stopping:
             checkpointed = run_dir is not None and (run_dir / "checkpoints" / "latest").exists()
             state = "stopped"
             message = (
-                "'Continue its last run' goes on from its checkpoint"
+                "'Continue its last run' goes on from where it was saved"
                 if checkpointed
-                else "stopped before its first checkpoint: train again"
+                else "stopped before its first save: train again"
             )
         elif code == 0:
-            state, message = "finished", "its checkpoint is in the generator list" if run_dir else ""
+            state, message = "finished", "its model is in the Model list at the top" if run_dir else ""
         else:
             state, message = "failed", _last_line(out / LOG)
         return TrainingStatus(state, run_dir, kimg, speed, 0.0, grid, message, shown)
@@ -260,6 +266,26 @@ def _latest_grid(run_dir: Path | None) -> Path | None:
     return None
 
 
+def _run_resolution(run_dir: Path) -> int | None:
+    try:
+        value = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("resolution")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def measured_speed(root: Path, resolution: int) -> float | None:
+    """Images per second of the newest run under ``root`` (the studio's collections) at ``resolution``:
+    this machine's own speed, when it has trained here before."""
+    runs = sorted(root.glob("*/*/metrics.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for metrics in runs:
+        if _run_resolution(metrics.parent) == resolution:
+            speed = _progress(metrics.parent)[1]
+            if speed > 0:
+                return speed
+    return None
+
+
 def _last_line(log: Path) -> str:
     try:
         lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines()]
@@ -278,6 +304,45 @@ class TrainingDesk:
         self.collections = collections
         self.catalogue = catalogue
         self.job = job or TrainingJob()
+
+    def estimate(self, name: str | None, resolution: Any, minutes: Any) -> str:
+        """What a run will take on this machine and what it will make, said before it starts."""
+        from maskgen.upscaling.stage import plan_stage
+
+        resolution = int(resolution)
+        minutes = MINUTES.check(minutes)
+        images = self.collections.images(name)
+        if self.collections.count(name) == 0:
+            return (
+                "**Before you start:** add pictures to the collection; then this line says how long the "
+                "run will take and what it will make."
+            )
+        upscale = float(PRESETS["cpu"]["upscale_minutes"])
+        plan = plan_stage(str(images), resolution, upscale)
+        second = plan.fine_tune
+        total = minutes + (upscale if second else 0.0)
+        line = f"**Before you start:** about {total:g} minutes on this machine, then it stops by itself: "
+        line += f"{minutes:g} minutes learning your masks"
+        speed = measured_speed(self.collections.root, resolution)
+        if speed:
+            shown = speed * minutes * 60
+            line += (
+                f" (your last run here trained at {speed:.0f} pictures a second: about {shown:,.0f} shown)"
+            )
+        if second:
+            line += f", then {upscale:g} minutes teaching the upscaler your masks at {resolution * 4} px"
+        line += ", after first reading your pictures (the status says 'starting' meanwhile). "
+        if plan.base is None:
+            line += f"It makes a model that draws {resolution} px masks ({plan.reason})."
+        else:
+            large = resolution * 4
+            line += f"It makes a model that draws {resolution} px masks, and {large} px (print size) ones."
+        first = f"about {SNAPSHOT_KIMG * 1000 / speed / 60:.0f} minutes" if speed else "a few minutes"
+        line += (
+            f" Its first samples show after {first}; then the model joins the Model list at the top, and "
+            "you can use it while it trains."
+        )
+        return line
 
     def add(self, name: str | None, uploads: Sequence[str | Path], upload_roots: Sequence[Path]) -> str:
         added = self.collections.add(name, uploads, upload_roots)

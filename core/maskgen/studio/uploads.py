@@ -10,12 +10,16 @@ Every upload is checked, in this order, before any pixel is decoded:
 4. the width x height in that header is at most ``max_pixels``: a decompression bomb (a tiny file that
    claims 50,000 x 50,000 px) is refused before it is decoded.
 
+The refusals are worded for a person choosing files: "empty", "not a picture", or the largest size
+accepted, in pixels.
+
 Then the file goes to the library's one decoder (:func:`maskgen.data.folder.load_image` and friends),
 which converts greyscale, palette, RGBA and 16-bit images and crops and resizes to the model's size.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,9 +61,15 @@ def in_area(path: str | Path, roots: Sequence[Path]) -> Path:
         raise MaskgenError(f"refused {Path(path).name!r}: only files uploaded to this page can be used")
     if not real.is_file():
         raise MaskgenError(
-            f"the upload {real.name!r} is gone (the temp area is cleaned hourly): upload it again"
+            f"the upload {real.name!r} is no longer here (uploads are kept for an hour): upload it again"
         )
     return real
+
+
+def largest_size(max_pixels: int) -> str:
+    """The pixel limit as a person pictures it: '4096 x 4096 pixels' (a square of that many)."""
+    side = math.isqrt(max_pixels)
+    return f"{side} x {side} pixels"
 
 
 def check_image(
@@ -72,11 +82,14 @@ def check_image(
     """Check one uploaded image (see the module doc) without decoding its pixels."""
     real = in_area(path, roots)
     size = real.stat().st_size
+    if size == 0:
+        raise MaskgenError(f"the {what} {_name(real)!r} is empty (0 bytes): choose the picture again")
     if size > max_bytes:
         raise MaskgenError(
             f"the {what} {_name(real)!r} is {size / 1e6:.1f} MB; "
-            f"the studio takes at most {max_bytes / 1e6:.0f} MB"
+            f"the studio takes pictures of at most {max_bytes / 1e6:.0f} MB"
         )
+    largest = largest_size(max_pixels)
     try:
         # Image.open reads the header only; nothing is decoded until .load().
         with Image.open(real) as im:
@@ -84,24 +97,24 @@ def check_image(
             mode, fmt = im.mode, im.format or "?"
     except Image.DecompressionBombError:  # PIL's own limit, far above ours, refused the header
         raise MaskgenError(
-            f"the {what} {_name(real)!r} claims more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
-            f"the studio decodes at most {max_pixels / 1e6:.0f} megapixels: shrink it first"
+            f"the {what} {_name(real)!r} says it is larger than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} "
+            f"million pixels; the largest picture the studio takes is {largest}"
         ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise MaskgenError(
-            f"the {what} {_name(real)!r} is not an image maskgen can read (PNG, JPEG, WebP, BMP or GIF)"
+            f"the {what} {_name(real)!r} is not a picture (the studio reads PNG, JPEG, WebP, BMP and GIF)"
         ) from None
     if fmt not in FORMATS:
         raise MaskgenError(
-            f"the {what} {_name(real)!r} is a {fmt} file; upload a PNG, JPEG, WebP, BMP or GIF"
-        )
-    if width * height > max_pixels:
-        raise MaskgenError(
-            f"the {what} {_name(real)!r} is {width}x{height} px ({width * height / 1e6:.0f} megapixels); the "
-            f"studio decodes at most {max_pixels / 1e6:.0f} megapixels: shrink it first"
+            f"the {what} {_name(real)!r} is a {fmt} file; upload a PNG, JPEG, WebP, BMP or GIF picture"
         )
     if width < 1 or height < 1:
-        raise MaskgenError(f"the {what} {_name(real)!r} is empty ({width}x{height} px)")
+        raise MaskgenError(f"the {what} {_name(real)!r} is empty ({width} x {height} pixels)")
+    if width * height > max_pixels:
+        raise MaskgenError(
+            f"the {what} {_name(real)!r} is {width} x {height} pixels; the largest picture the studio "
+            f"takes is {largest}: make it smaller first"
+        )
     return ImageInfo(real, width, height, mode, fmt)
 
 
@@ -111,10 +124,11 @@ def check_latent(path: str | Path, roots: Sequence[Path]) -> Path:
     real = in_area(path, roots)
     if real.suffix.lower() != ".npz":
         raise MaskgenError(
-            f"{real.name!r} is not a projected latent: upload the projected_w.npz of a projection"
+            f"{real.name!r} is not a found mask: upload the .npz file that 'Find your mask' gives "
+            "(engineers: a projected latent, projected_w.npz)"
         )
     if real.stat().st_size > NPZ_MAX_BYTES:
-        raise MaskgenError(f"{real.name!r} is too large to be a projected latent")
+        raise MaskgenError(f"{real.name!r} is too large to be a found mask (.npz)")
     return real
 
 
