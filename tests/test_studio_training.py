@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from maskgen.artifacts.generator import load_generator
+from maskgen.data.check import CollectionReport
 from maskgen.data.folder import find_images
 from maskgen.data.procedural import render_masks
 from maskgen.errors import MaskgenError
@@ -27,6 +28,7 @@ from maskgen.studio.training import (
     TrainingRequest,
     TrainingStatus,
     _run_resolution,
+    plain_report,
 )
 
 
@@ -214,6 +216,28 @@ def test_the_estimate_says_time_and_what_it_makes(tmp_path: Path) -> None:
         desk.estimate("big", 64, 0)
 
 
+def test_the_check_in_plain_words() -> None:
+    """``dataset check``'s findings without its flags and commands (-G symmetric=auto, maskgen audit)."""
+    small = ["b.png", "c.png", "d.png", "e.png"]
+    report = CollectionReport(
+        "masks", 64, True, 5, unreadable=["a.png"], smaller_than_resolution=small,
+        on_plain_backdrop=4, duplicates=[{"a": "f.png", "b": "g.png", "rms": 0.01, "mirrored": True}],
+        mirror=True, symmetric_images=4, checked_for_symmetry=5,
+    )  # fmt: skip
+    assert plain_report(report).splitlines() == [
+        "**5 pictures** to learn at 64 px: 4 of 5 were found on a plain backdrop and framed. The model will "
+        "be mirrored left to right (4 of 5 checked masks are symmetric).",
+        "- Only 5 pictures: runs are measured on 300; with fewer, the model tends to repeat your masks "
+        "instead of drawing new ones.",
+        "- 1 cannot be read and will be left out (a.png).",
+        "- 4 are smaller than 64 px, so they will look blurred (b.png, c.png, d.png and 1 more).",
+        "- 1 pairs look like the same mask (f.png = g.png mirrored): keep one of each.",
+    ]
+    clean = CollectionReport("masks", 64, True, 300, on_plain_backdrop=300, checked_for_symmetry=64)
+    assert plain_report(clean).endswith("The model will not be mirrored left to right (0 of 64 checked masks "
+                                        "are symmetric).\n- No problems found.")  # fmt: skip
+
+
 def test_the_status_in_plain_words(tmp_path: Path) -> None:
     assert TrainingStatus("idle").describe() == "No training started in this studio yet."
     said = TrainingStatus("training", tmp_path / "run", 1.25, 41.0, 150.0).describe()
@@ -299,11 +323,15 @@ def test_the_train_tab_through_the_page_api(studio_server, masks, tmp_path: Path
     assert added.startswith("added 6 picture(s) to api-set; left out 1: notes.png") and "holds 6 now" in added
     assert "notes.png: is not a picture" in added
     # the collection's check, as `maskgen dataset check` words it
-    assert report.startswith("6 images at 32 px: 6 of 6 found on a plain backdrop and framed")
-    assert "warning: only 6 readable images" in report
+    assert report.startswith(
+        "**6 pictures** to learn at 32 px: 6 of 6 were found on a plain backdrop and framed"
+    )
+    assert "- Only 6 pictures: runs are measured on 300" in report
     desk = studio_server.studio.training
     assert desk.collections.count("api-set") == 6
-    assert client.predict("api-set", 64, api_name="/train_check").startswith("6 images at 64 px")
+    assert client.predict("api-set", 64, api_name="/train_check").startswith(
+        "**6 pictures** to learn at 64 px"
+    )
     # idle, or the stopped run of another test of this session's studio: the page shows the job's status
     assert client.predict(api_name="/train_status")[0] == desk.job.status().describe()
     assert not desk.job.status().running

@@ -10,7 +10,6 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from maskgen.errors import MaskgenError
 from maskgen.studio.catalogue import TRAIN_TRANSLATOR_HINT, TRANSLATOR
 from maskgen.studio.handlers import Studio, size_label
 from maskgen.studio.ui import (
@@ -31,7 +30,6 @@ LEAD = (
     "Colour a line drawing after a reference mask. Lines and colours are ready: press **Colour it**. "
     "Then upload or draw your own lines, and click a mask below for its colours."
 )
-FROM_UPLOAD, FROM_DRAWING = "the picture above", "my drawing"
 CANVAS = 384  # px; the canvas box is this plus the toolbar, so it opens at 100%
 CANVAS_TOOLBAR = 62
 # A click on the canvas's Brush button when the tab opens: the pen is ready (Gradio has no option).
@@ -48,7 +46,6 @@ class ColourTab:
     sketch_note: gr.Markdown
     sketch_view: gr.Image
     drawing: gr.Sketchpad
-    lines_from: gr.Radio
     references: gr.Gallery
     chosen: gr.State
     reference: gr.File
@@ -96,17 +93,14 @@ def build(studio: Studio) -> ColourTab:
             )  # fmt: skip
             sketch_note = gr.Markdown(elem_id="sketch-note")
             sketch_view = gr.Image(
-                str(studio.example_sketch()), label="The lines to colour", interactive=False, height=180,
+                str(studio.example_sketch()), label="The picture to colour", interactive=False, height=180,
                 buttons=[], elem_id="sketch-view",
             )  # fmt: skip
             drawing = gr.Sketchpad(
-                label="...or draw one", type="numpy", image_mode="RGBA", elem_id="colour-canvas",
+                label="...or draw here (a drawing is coloured instead of the picture)", type="numpy",
+                image_mode="RGBA", elem_id="colour-canvas",
                 canvas_size=(CANVAS, CANVAS), height=CANVAS + CANVAS_TOOLBAR, layers=False, transforms=(),
                 brush=gr.Brush(default_size=3, colors=["#000000"], color_mode="fixed"),
-            )  # fmt: skip
-            lines_from = gr.Radio(
-                [FROM_UPLOAD, FROM_DRAWING], value=FROM_UPLOAD, label="Colour the lines of",
-                elem_id="lines-from",
             )  # fmt: skip
         with gr.Column():
             gr.Markdown("**2. The colours.** Click a mask, or upload your own reference.")
@@ -142,7 +136,7 @@ def build(studio: Studio) -> ColourTab:
                 **PIXELS,
             )  # fmt: skip
     return ColourTab(
-        translator, sketch, sketch_note, sketch_view, drawing, lines_from, gallery, chosen, reference,
+        translator, sketch, sketch_note, sketch_view, drawing, gallery, chosen, reference,
         reference_note, in_use, size, go, stop, result, seen, warped, note,
     )  # fmt: skip
 
@@ -162,9 +156,6 @@ def wire(studio: Studio, tab: ColourTab, opened: gr.Tab) -> Any:
     checked_upload(tab.sketch, tab.sketch_note, roots, pixels, "sketch", tab.sketch_view)
     quick = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
     opened.select(None, None, None, js=PEN_READY, **quick)
-    tab.sketch.upload(lambda: FROM_UPLOAD, None, tab.lines_from, **quick)
-    # A stroke on the canvas: its drawing is what gets coloured (said by the radio, no server call).
-    tab.drawing.input(None, None, tab.lines_from, js=f"() => {FROM_DRAWING!r}", **quick)
     references = studio.builtin_references()
 
     def pick(evt: gr.SelectData) -> tuple[Any, ...]:
@@ -202,25 +193,23 @@ def wire(studio: Studio, tab: ColourTab, opened: gr.Tab) -> Any:
         translator: str,
         sketch: str | None,
         drawing: dict[str, Any] | None,
-        lines_from: str,
         reference: str | None,
         builtin: int,
         size: str | None,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's way of asking for a progress bar
     ) -> tuple[Any, ...]:
-        drawn = drawn_lines(drawing) if lines_from == FROM_DRAWING else None
-        if lines_from == FROM_DRAWING and drawn is None:
-            raise MaskgenError("the canvas is empty: draw some lines first, or colour the picture above")
-        upload = sketch if lines_from == FROM_UPLOAD else None
+        drawn = drawn_lines(drawing)  # what is on the canvas wins: it is what the person just did
+        upload = sketch if drawn is None else None
         with studio.jobs.running(session(request), "the colouring") as token:
             seen, out, warp, note = studio.colour(
                 translator, upload, drawn, False, reference, builtin, token=token,
                 progress=reporter(progress), size=size,
             )  # fmt: skip
-        return str(out), str(seen), (str(warp) if warp else None), note
+        used = "Coloured your drawing. " if drawn is not None else ""
+        return str(out), str(seen), (str(warp) if warp else None), used + note
 
-    inputs = [tab.translator, tab.sketch, tab.drawing, tab.lines_from, tab.reference, tab.chosen, tab.size]
+    inputs = [tab.translator, tab.sketch, tab.drawing, tab.reference, tab.chosen, tab.size]
     return tab.go.click(
         on_page(colour, 4), inputs, [tab.result, tab.seen, tab.warped, tab.note],
         concurrency_id=LONG, concurrency_limit=1, api_visibility="private",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from maskgen.config import PRESETS
+from maskgen.data.check import FEW_IMAGES, CollectionReport
 from maskgen.data.datasets import check_resolution
 from maskgen.errors import MaskgenError
 from maskgen.studio.catalogue import Catalogue
@@ -295,6 +296,48 @@ def _last_line(log: Path) -> str:
     return lines[-1] if lines else "the run ended with an error"
 
 
+def _some(names: Sequence[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def plain_report(report: CollectionReport) -> str:
+    """A collection's check as Markdown for a person without a terminal (``dataset check`` words it for
+    one with): what the run will learn, then one line per kind of problem, naming a few files."""
+    found = f"{report.on_plain_backdrop} of {report.images} were found on a plain backdrop and framed"
+    if not report.framed_on_load:
+        found = "they are used as they are (not framed)"
+    mirror = "will" if report.mirror else "will not"
+    lines = [
+        f"**{report.images} pictures** to learn at {report.resolution} px: {found}. The model {mirror} be "
+        f"mirrored left to right ({report.symmetric_images} of {report.checked_for_symmetry} checked masks "
+        "are symmetric)."
+    ]
+    problems = []
+    if report.images < FEW_IMAGES:
+        problems.append(
+            f"Only {report.images} pictures: runs are measured on 300; with fewer, the model tends to repeat "
+            "your masks instead of drawing new ones."
+        )
+    for names, what in (
+        (report.unreadable, "cannot be read and will be left out"),
+        (
+            report.smaller_than_resolution,
+            f"are smaller than {report.resolution} px, so they will look blurred",
+        ),
+        (report.pages_of_several_masks, "look like pages of several masks: cut them apart"),
+        (report.without_colour, "have no colour (line drawings or black-and-white photographs?)"),
+    ):
+        if names:
+            problems.append(f"{len(names)} {what} ({_some(names)}).")
+    if report.duplicates:
+        pairs = [f"{d['a']} = {d['b']}" + (" mirrored" if d["mirrored"] else "") for d in report.duplicates]
+        problems.append(
+            f"{len(report.duplicates)} pairs look like the same mask ({_some(pairs)}): keep one of each."
+        )
+    lines += [f"- {line}" for line in problems] or ["- No problems found."]
+    return "\n".join(lines)
+
+
 class TrainingDesk:
     """The Train tab's work: collections in, one run at a time, its checkpoint into the catalogue."""
 
@@ -349,12 +392,8 @@ class TrainingDesk:
         return f"{added.summary()}; it holds {self.collections.count(added.name)} now"
 
     def check(self, name: str | None, resolution: int) -> str:
-        """The collection's ``maskgen dataset check`` as Markdown: the summary, then each warning."""
-        report = self.collections.check(name, resolution)
-        lines = [report.summary()] + [f"- warning: {w}" for w in report.warnings()]
-        if len(lines) == 1:
-            lines.append("- no problems found")
-        return "\n".join(lines)
+        """The collection's ``maskgen dataset check`` in plain words: what a run learns, then each problem."""
+        return plain_report(self.collections.check(name, resolution))
 
     def start(
         self, name: str | None, resolution: int, minutes: float, augment: str, mirror: str, start: str
