@@ -258,9 +258,6 @@ def resolve(
             else:
                 reason = f"the repository has no such file at commit {path.name} (not a maskgen checkpoint?)"
             raise _fail(ref, name, reason)
-    if purpose != DRAW and offline and not (path / TRAINING_WEIGHTS_FILE).is_file() and _split(path):
-        # A snapshot pulled to draw holds the inference weights alone; fine-tuning needs the rest.
-        raise _fail(ref, TRAINING_WEIGHTS_FILE, _not_cached_reason(ref, offline, LookupError(), purpose))
     # snapshots/<commit>: the folder name is the resolved commit hash.
     return ResolvedCheckpoint(ref, path.name, path)
 
@@ -288,6 +285,11 @@ def pin_reference(text: str) -> tuple[str, dict[str, str] | None]:
     if reference is None:
         return text, None
     resolved = resolve(reference, purpose=FINE_TUNE)
+    path = resolved.path
+    if offline_mode() and not (path / TRAINING_WEIGHTS_FILE).is_file() and _split(path):
+        # A snapshot pulled to draw holds the inference weights alone; fine-tuning needs the rest.
+        why = _not_cached_reason(resolved.reference, True, LookupError(), FINE_TUNE)
+        raise _fail(resolved.reference, TRAINING_WEIGHTS_FILE, why)
     return resolved.pinned, resolved.provenance()
 
 
