@@ -23,7 +23,7 @@ from maskgen.studio.words import GRAIN_FIXED, GRAIN_FREE, SEARCH_STEPS
 
 LEAD = (
     "Upload a picture of a mask: the studio searches the model for the closest mask it can draw, so you "
-    "can mix it or animate it. An example is ready: press **Find it** (about a minute on a laptop)."
+    "can mix it or animate it. An example is ready: press **Find it** (under a minute on a laptop)."
 )
 
 
