@@ -149,6 +149,7 @@ def test_colour_mask_given_as_sketch_uses_its_lines(client: Client, studio_serve
         "seed range",
         "variety",
         "walk too long",
+        "walk numbers",
     ],
 )
 def test_bad_input_is_a_message(
@@ -210,6 +211,11 @@ def test_bad_input_is_a_message(
             "Variety goes from 0.3 (safe) to 1.2 (wild); 4 is outside that, so nothing was made",
         ),
         "walk too long": ((label, "0-15", None, 120, True, 10, "gif", 1.0, AUTO), "/walk", "at most 600"),
+        "walk numbers": (
+            (label, "3, ten", None, 12, False, 10, "gif", 0.7, AUTO),
+            "/walk",
+            "numbers like 3, 10, 21 or a range like 4-7 (going up); '3, ten' is not",
+        ),
     }
     args, endpoint, fragment = calls[case]
     if case == "hf offline":

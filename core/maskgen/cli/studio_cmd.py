@@ -77,7 +77,8 @@ def studio(
                 typer.echo(f"{'generator' if kind == 'gan' else 'translator'}: {label}")
         if training:
             typer.echo(f"would train on uploaded collections under {config.runs_root}/studio/")
-        typer.echo(f"would listen on http://{config.host}:{port}/")
+        login = " (with a login)" if config.auth else ""
+        typer.echo(f"would listen on http://{config.host}:{port}/{login}")
         return
     page, served = create(config)
     catalogue = served.catalogue

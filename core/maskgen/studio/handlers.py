@@ -413,7 +413,7 @@ class Studio:
         psi = VARIETY.check(truncation)
         sources: list[LatentSource] = [check_latent(p, self.upload_roots) for p in latents or () if p]
         if str(seeds or "").strip():
-            sources.extend(parse_seeds(str(seeds), max_count=self.limits.max_keyframes))
+            sources.extend(self._walk_numbers(str(seeds)))
         if len(sources) < 2:
             raise MaskgenError("a walk needs at least two masks to pass through: give numbers like 0, 5, 9")
         if len(sources) > self.limits.max_keyframes:
@@ -441,6 +441,21 @@ class Studio:
         if download.suffix.lower() != ".gif":
             write_video(walk, download, fps=rate)
         return shown, download
+
+    def _walk_numbers(self, text: str) -> list[int]:
+        """The masks a walk passes through, as typed; ``parse_seeds``' refusal in the page's words."""
+        most = self.limits.max_keyframes
+        try:
+            return parse_seeds(text, max_count=most)
+        except MaskgenError as exc:
+            if "more than" in str(exc):
+                raise MaskgenError(
+                    f"a walk passes through at most {most} masks; {text!r} names more"
+                ) from None
+            raise MaskgenError(
+                f"the masks to pass through are numbers like 3, 10, 21 or a range like 4-7 (going up); "
+                f"{text!r} is not"
+            ) from None
 
     def colour_sizes(self, translator: str | None) -> list[int]:
         """The sizes Colour makes with this translator: its own, and the shipped upscaler's for it (read
