@@ -11,6 +11,7 @@ One job per module, top to bottom:
 * ``handlers``   what each button does, as plain functions of the library (``maskgen.apps``,
   ``maskgen.artifacts``, ``maskgen.translation``): the same calls the CLI makes, no second copy;
 * ``downloads``  each mask, the grid and a zip, written atomically;
+* ``examples``   the ready examples (a mask to find, its lines, the built-in references, example masks);
 * ``catalogue``  which checkpoints the studio may read (the allowed roots) and the loaded models;
 * ``uploads``    what an uploaded file must be before it is decoded (in the temp area, an image,
   under the pixel limit);

@@ -36,12 +36,18 @@ from maskgen.artifacts.checkpoint import Checkpoint, read_checkpoint_json, resol
 from maskgen.artifacts.generator import class_index, load_generator
 from maskgen.artifacts.layout import CONFIG_FILE
 from maskgen.artifacts.upscaler import base_upscaler_for
-from maskgen.data.procedural import render_masks
-from maskgen.data.sketch import XDoGParams, sketch_to_uint8, xdog_numpy
+from maskgen.data.sketch import XDoGParams, sketch_to_uint8
 from maskgen.errors import MaskgenError
 from maskgen.images import SEED_MAX, parse_seeds, save_png, to_uint8
 from maskgen.studio.catalogue import GAN, TRANSLATOR, Catalogue, Entry, ModelCache
 from maskgen.studio.downloads import SavedMasks, save_masks
+from maskgen.studio.examples import (
+    BUILTIN_REFERENCES,
+    builtin_reference_path,
+    builtin_references,
+    example_sketch,
+    example_target,
+)
 from maskgen.studio.jobs import Jobs, Token
 from maskgen.studio.training import TrainingDesk
 from maskgen.studio.uploads import MAX_PIXELS, check_image, check_latent, save_drawing
@@ -67,13 +73,10 @@ from maskgen.translation.apply import (
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 AUTO_CLASS = "seed mod classes"  # the class choice that draws seed s as class s mod c (generate's default)
-BUILTIN_REFERENCES = 16
-REFERENCE_SIZE = 128
 OUTPUT_MAX_AGE_S = 3600.0
 UPSCALER = "upscaler"  # the model cache's kind for a GAN checkpoint's upscaler
 COLOUR_UPSCALER = "colour-upscaler"  # ... and for the upscaler that enlarges a translator's pictures
 PRINT_SIZE = 256  # the size the page calls print size
-EXAMPLE_MASK = 3  # the built-in mask the examples are made from (a clear, busy one)
 BUILTIN = Setting("the built-in reference", 0, BUILTIN_REFERENCES - 1, 0, 1, whole=True)  # 0-based
 
 
@@ -255,32 +258,16 @@ class Studio:
         shutil.copyfile(path, out)
         return out
 
-    # -- examples ----------------------------------------------------------------------------------------
+    # -- examples (maskgen.studio.examples), in the temp area ---------------------------------------------
 
     def example_target(self) -> Path:
-        """A painted mask to find in the model (the Project tab's ready example)."""
-        path = self.examples / "example-mask.png"
-        if not path.is_file():
-            save_png(render_masks(EXAMPLE_MASK + 1, PRINT_SIZE, seed=0)[0][EXAMPLE_MASK], path)
-        return path
+        return example_target(self.examples)
 
     def example_sketch(self) -> Path:
-        """The line drawing of a built-in mask (the Colour tab's ready example)."""
-        path = self.examples / "example-lines.png"
-        if not path.is_file():
-            mask = render_masks(EXAMPLE_MASK + 1, PRINT_SIZE, seed=0)[0][EXAMPLE_MASK]
-            lines = (xdog_numpy(mask, XDoGParams()) * 255).round().astype(np.uint8)
-            save_png(lines, path)
-        return path
+        return example_sketch(self.examples)
 
     def builtin_references(self) -> list[Path]:
-        """The built-in reference masks, one PNG each (the Colour tab's gallery), made once."""
-        paths = [self.examples / f"builtin_reference_{i}.png" for i in range(BUILTIN_REFERENCES)]
-        if not all(p.is_file() for p in paths):
-            images, _ = render_masks(BUILTIN_REFERENCES, REFERENCE_SIZE, seed=0)
-            for image, path in zip(images, paths, strict=True):
-                save_png(image, path)
-        return paths
+        return builtin_references(self.examples)
 
     # -- the tabs ----------------------------------------------------------------------------------------
 
@@ -583,12 +570,3 @@ def plain_hub(message: str) -> str:
         "and HF_HUB_OFFLINE=1 forbids downloading it",
         "and this studio is set to work offline, so it cannot download it",
     )
-
-
-def builtin_reference_path(folder: Path, index: int, size: int = REFERENCE_SIZE) -> Path:
-    """Built-in procedural mask ``index`` as a PNG (references are read from files, like uploads)."""
-    path = folder / f"builtin_reference_{index}.png"
-    if not path.is_file():
-        images, _ = render_masks(index + 1, size, seed=0)  # mask i does not depend on the count
-        save_png(images[index], path)
-    return path

@@ -9,11 +9,10 @@ from typing import Any
 
 import gradio as gr
 
-from maskgen.data.procedural import render_masks
 from maskgen.errors import MaskgenError
-from maskgen.images import save_png
 from maskgen.studio.catalogue import GAN
 from maskgen.studio.collections import DEFAULT_NAME
+from maskgen.studio.examples import example_collection
 from maskgen.studio.handlers import Studio
 from maskgen.studio.training import TrainingDesk, TrainingStatus
 from maskgen.studio.ui import IMAGE_TYPES, PIXELS, TRAIN, checked_slider, on_page
@@ -164,13 +163,7 @@ def collection_choices(desk: TrainingDesk, value: str | None = None) -> Any:
 
 def example_files(studio: Studio, count: int = EXAMPLES) -> list[Path]:
     """Built-in masks at print size as files in the temp area, to be added like uploads."""
-    folder = studio.new_folder()
-    paths = []
-    for index, mask in enumerate(render_masks(count, 256, seed=7)[0]):
-        path = folder / f"example-{index:03d}.png"
-        save_png(mask, path)
-        paths.append(path)
-    return paths
+    return example_collection(studio.new_folder(), count)
 
 
 def wire(studio: Studio, tab: TrainTab, model: gr.Dropdown, page: gr.Blocks) -> None:
