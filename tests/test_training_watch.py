@@ -19,6 +19,7 @@ from maskgen.artifacts.checkpoint import load_checkpoint
 from maskgen.cli.main import app
 from maskgen.config import PRESETS, resolve_config, validate_config
 from maskgen.testing import assert_one_line_error, tiny_config_values
+from maskgen.training import watch
 from maskgen.training.loop import train
 
 event_accumulator = pytest.importorskip(
@@ -49,24 +50,29 @@ def _curves(accumulator: Any) -> dict[str, dict[int, float]]:
     }
 
 
+def _assert_curves_are_the_log(run: Path, events: Any) -> set[str]:
+    """Every number of metrics.jsonl is a point of the curve of its key at its kimg in images, and
+    TensorBoard has no other point; returns the keys."""
+    expected = {
+        (key, round(record["kimg"] * 1000)): value
+        for record in _records(run / "metrics.jsonl")
+        for key, value in record.items()
+        if key != "kimg"
+    }
+    got = {(tag, step): value for tag, points in _curves(events).items() for step, value in points.items()}
+    assert got.keys() == expected.keys()
+    for where, value in expected.items():  # event files hold float32
+        assert got[where] == pytest.approx(value, rel=1e-6, abs=1e-6), where
+    return {key for key, _ in expected}
+
+
 def test_tensorboard_shows_the_metrics_log_and_a_sample_grid_at_each_snapshot(tmp_path: Path) -> None:
     values = tiny_config_values(kimg=0.016, snapshot_kimg=0.008, tick_kimg=0.004)
     run = train(validate_config(values), out_root=tmp_path)
     events = _events(run)
-    curves = _curves(events)
-    records = _records(run / "metrics.jsonl")
-    assert len(records) == 4
-    expected = {
-        (key, round(record["kimg"] * 1000)): value
-        for record in records
-        for key, value in record.items()
-        if key != "kimg"
-    }
-    assert {key for key, _ in expected} >= {"loss/G", "loss/D", "augment/strength", "images_per_second"}
-    got = {(tag, step): value for tag, points in curves.items() for step, value in points.items()}
-    assert got.keys() == expected.keys()
-    for where, value in expected.items():  # event files hold float32
-        assert got[where] == pytest.approx(value, rel=1e-6, abs=1e-6), where
+    assert len(_records(run / "metrics.jsonl")) == 4
+    keys = _assert_curves_are_the_log(run, events)
+    assert keys >= {"loss/G", "loss/D", "augment/strength", "images_per_second"}
     # One grid per snapshot, the very image saved in samples/, and the reals at step 0.
     fakes = events.Images("samples/fakes")
     assert [e.step for e in fakes] == [8, 16]
@@ -82,6 +88,7 @@ def test_tensorboard_shows_the_metrics_log_and_a_sample_grid_at_each_snapshot(tm
     )
 
 
+@pytest.mark.slow
 def test_a_resumed_run_continues_the_curves_and_drops_what_came_after_its_checkpoint(tmp_path: Path) -> None:
     values = tiny_config_values(kimg=0.032, snapshot_kimg=0.016, tick_kimg=0.004)
     run = train(validate_config(values | {"kimg": 0.016}), out_root=tmp_path)
@@ -106,8 +113,20 @@ def test_a_resumed_run_continues_the_curves_and_drops_what_came_after_its_checkp
     assert [e.step for e in events.Images("samples/fakes")] == [16, 32]
 
 
+def test_the_upscaler_trainer_shows_its_log_in_tensorboard_too(tmp_path: Path) -> None:
+    """The step loop the upscaler and translator trainers share writes the same curves."""
+    from maskgen.testing import tiny_upscale_values
+    from maskgen.upscaling.config import validate_upscale_config
+    from maskgen.upscaling.trainer import train as train_upscaler
+
+    run = train_upscaler(validate_upscale_config(tiny_upscale_values()), out_root=tmp_path)
+    keys = _assert_curves_are_the_log(run, _events(run))
+    assert keys >= {"loss/l1", "seconds_per_step"}
+
+
 def test_without_tensorboard_installed_the_run_trains_and_says_so_once(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # its import fails as when missing
+    monkeypatch.setattr(watch, "_SAID_MISSING", [])  # said once per process: this test's process
     messages: list[str] = []
     run = train(validate_config(tiny_config_values()), out_root=tmp_path / "a", on_message=messages.append)
     notes = [m for m in messages if m.startswith(("note:", "warning:"))]
@@ -117,21 +136,21 @@ def test_without_tensorboard_installed_the_run_trains_and_says_so_once(tmp_path:
     assert (run / "checkpoints" / "latest").is_dir()
 
 
-def test_no_tensorboard_flag_writes_no_events_and_says_nothing(
-    cli, tiny_config_file: Path, tmp_path: Path
-) -> None:
+def test_the_run_command_takes_the_flags_and_says_the_metrics(cli, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny_config_values(metrics_images=16)), encoding="utf-8")
     out = tmp_path / "runs"
     result = cli.invoke(
-        app, ["run", "--config", str(tiny_config_file), "--out", str(out), "--no-tensorboard"]
+        app, ["run", "--config", str(config), "--out", str(out), "--no-tensorboard", "--metrics", "fid"]
     )
     assert result.exit_code == 0, result.output
     (run,) = out.iterdir()
     assert not (run / "tensorboard").exists() and (run / "metrics.jsonl").is_file()
     assert "TensorBoard" not in result.output  # no note about it (the test's folder names it in lower case)
+    # The labels name their network in brackets, which the terminal must not take for markup.
+    assert result.output.count("FD[masknet]") == 2
+    assert len(_records(run / "metric-snapshots.jsonl")) == 2
     assert json.loads((run / "config.json").read_text())["tensorboard"] is False
-    result = cli.invoke(app, ["run", "--config", str(tiny_config_file), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert len(list(out.glob("*/tensorboard/events.out.tfevents.*"))) == 1
 
 
 def _mask_folder(folder: Path, count: int, size: int) -> Path:
@@ -144,6 +163,7 @@ def _mask_folder(folder: Path, count: int, size: int) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_snapshot_metrics_equal_maskgen_eval_on_that_checkpoint(cli, tmp_path: Path) -> None:
     """The numbers of the last snapshot are what `maskgen eval` gives on its checkpoint with the same
     reals, count and seeds; they are in metric-snapshots.jsonl and in TensorBoard."""
@@ -193,12 +213,13 @@ class _Plugin:
         ]
 
 
+@pytest.mark.slow
 def test_measuring_changes_nothing_in_the_training(registry, tmp_path: Path) -> None:
     registry.register(_Plugin(), distribution="test-noisy")
-    values = tiny_config_values(kimg=0.012, snapshot_kimg=0.004)
+    values = tiny_config_values(kimg=0.008, snapshot_kimg=0.004)
     plain = train(validate_config(values), out_root=tmp_path / "plain")
     measured = train(validate_config(values | {"metrics": ["noisy"]}), out_root=tmp_path / "measured")
-    assert len(_records(measured / "metric-snapshots.jsonl")) == 3
+    assert len(_records(measured / "metric-snapshots.jsonl")) == 2
     a = load_checkpoint(plain / "checkpoints" / "latest").weights
     b = load_checkpoint(measured / "checkpoints" / "latest").weights
     for key in a:
@@ -215,6 +236,16 @@ def test_a_failing_metric_is_one_warning_and_the_run_goes_on(tmp_path: Path) -> 
     assert [list(r["metrics"]) for r in records] == [["FD[masknet]"], ["FD[masknet]"]]
 
 
+def test_runs_below_16_px_are_not_measured_and_say_so(tmp_path: Path) -> None:
+    messages: list[str] = []
+    values = tiny_config_values(resolution=8, metrics=["fid"], kimg=0.008)
+    run = train(validate_config(values), out_root=tmp_path, on_message=messages.append)
+    assert [m for m in messages if m.startswith("note:")] == [
+        "note: no snapshot metrics below 16 px (this run trains at 8 px)"
+    ]
+    assert not (run / "metric-snapshots.jsonl").exists() and (run / "checkpoints" / "latest").is_dir()
+
+
 def test_an_unknown_metric_is_one_error_line_listing_the_known_ones(
     cli, tiny_config_file: Path, tmp_path
 ) -> None:
@@ -229,6 +260,6 @@ def test_an_unknown_metric_is_one_error_line_listing_the_known_ones(
 def test_metric_names_are_read_as_maskgen_eval_reads_them_and_the_presets_choose_the_default() -> None:
     assert resolve_config(metrics="FID, ms-ssim,fid").metrics == ["fid", "msssim"]
     assert resolve_config(metrics="none").metrics == []
-    assert resolve_config().metrics == PRESETS["cpu"]["metrics"] == []
+    assert resolve_config().metrics == PRESETS["cpu"]["metrics"] == ["fid"]  # about 1% of a CPU run
     assert resolve_config(preset="paper256").metrics == ["fid"]
     assert resolve_config().tensorboard is True

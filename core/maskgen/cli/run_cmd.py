@@ -233,7 +233,7 @@ def run(
 
     def on_message(message: str) -> None:
         if not quiet:
-            bar.console.print(message)
+            bar.console.print(message, markup=False)  # labels such as FD[masknet] are not markup
 
     # The parts checked and the data prepared before any trainer: what the data decided (framing, the
     # mirror, duplicates) is said here, by a new run; a resumed run keeps what its config records.

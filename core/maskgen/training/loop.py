@@ -571,7 +571,7 @@ def _run_loop(trainer: Trainer, on_progress: ProgressCallback | None, say: Messa
         _train_steps(trainer, checkpoint, samples, on_progress, say, None)
         return
     # TensorBoard, metrics.jsonl and the snapshot metrics (rank 0 only)
-    metrics = snapshot_metrics.for_run(config, trainer.reals_uint8, trainer.device)
+    metrics = snapshot_metrics.for_run(config, trainer.reals_uint8, trainer.device, say)
     watch = Watch(run_dir, trainer.cur_nimg, tensorboard=config.tensorboard, metrics=metrics, say=say)
     try:
         if trainer.cur_nimg == 0:

@@ -405,10 +405,49 @@ def run_steps(
     say: MessageCallback,
     what: str = "kimg",
     budget_seconds: float = float("inf"),
+    tensorboard: bool = True,
 ) -> None:
     """Step until ``total_kimg`` (or ``budget_seconds`` of training, resumes included): losses to
-    ``log`` every tick, contact sheets and a checkpoint every snapshot and at the end, and Ctrl-C
-    checkpoints between steps, where the state resumes exactly."""
+    ``log`` (and TensorBoard, with ``tensorboard``) every tick, contact sheets and a checkpoint every
+    snapshot and at the end, and Ctrl-C checkpoints between steps, where the state resumes exactly."""
+    from maskgen.training.watch import RunLog, TensorBoard
+
+    # The curves of the log in TensorBoard too (when installed), continued at the images seen on resume.
+    board = TensorBoard.open(checkpoint.run_dir, tensorboard, trainer.cur_nimg, say)
+    try:
+        _step_loop(
+            trainer,
+            RunLog(log, board),
+            checkpoint,
+            contact_sheets,
+            samples,
+            on_progress,
+            say,
+            what,
+            total_kimg=total_kimg,
+            tick_kimg=tick_kimg,
+            snapshot_kimg=snapshot_kimg,
+            budget_seconds=budget_seconds,
+        )
+    finally:
+        board.close()
+
+
+def _step_loop(
+    trainer: Steppable,
+    log: Any,
+    checkpoint: Checkpointer,
+    contact_sheets: Callable[[], None],
+    samples: Path,
+    on_progress: Callable[[StepProgress], None] | None,
+    say: MessageCallback,
+    what: str,
+    *,
+    total_kimg: float,
+    tick_kimg: float,
+    snapshot_kimg: float,
+    budget_seconds: float,
+) -> None:
     import math
     import time
 

@@ -26,6 +26,7 @@ TENSORBOARD_DIR = "tensorboard"  # inside the run directory; `tensorboard --logd
 INSTALL_HINT = "pip install 'maskgen[tensorboard]'"
 # Record entries that are the step or a counter, not a curve worth drawing.
 _NOT_CURVES = frozenset({"kimg"})
+_SAID_MISSING: list[bool] = []  # the missing package is said once per process
 
 
 class TensorBoard:
@@ -33,10 +34,6 @@ class TensorBoard:
 
     def __init__(self, writer: Any = None) -> None:
         self._writer = writer
-
-    @property
-    def active(self) -> bool:
-        return self._writer is not None
 
     @classmethod
     def open(cls, run_dir: Path, enabled: bool, start_nimg: int, say: Callable[[str], None]) -> TensorBoard:
@@ -50,7 +47,9 @@ class TensorBoard:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # torch's writer needs the tensorboard package
-            say(f"note: no TensorBoard curves: the tensorboard package is not installed ({INSTALL_HINT})")
+            if not _SAID_MISSING:  # once per process: a GAN run and its upscaler stage say it once
+                _SAID_MISSING.append(True)
+                say(f"note: no TensorBoard curves: the tensorboard package is not installed ({INSTALL_HINT})")
             return cls()
         try:
             writer = SummaryWriter(
