@@ -138,7 +138,7 @@ def test_sample_write_error_warns_and_training_continues(tmp_path: Path, monkeyp
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("maskgen.training.loop.save_grid", denied)
+    monkeypatch.setattr("maskgen.training.loop._save_sample_grids", denied)
     messages: list[str] = []
     run = train(validate_config(tiny_config_values()), out_root=tmp_path, on_message=messages.append)
     assert any(m.startswith("warning: could not write sample grid") for m in messages)
