@@ -34,7 +34,7 @@ from maskgen.studio.ui import CSS, FAST, on_page, session
 __all__ = ["CSS", "build"]
 HEADER = (
     "# maskgen studio\n"
-    "New Peking-opera face masks (京剧脸谱) from a trained model: draw new ones, mix them, animate "
+    "New Peking-opera face masks (lianpu) from a trained model: draw new ones, mix them, animate "
     "them, colour a line drawing, or teach a model your own masks. The recommended model (trained on "
     "maskgen's built-in masks) is ready: start with **Random masks**."
 )
