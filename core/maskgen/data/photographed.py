@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from maskgen.data.procedural import mask_plan
+from maskgen.data.procedural import render_set
 from maskgen.data.procedural_detailed import render_detailed_mask
 
 # Each photograph is made at SUPERSAMPLE x the output size, then shrunk, as a camera's sensor is finer
@@ -143,13 +143,7 @@ def render_photographed_masks_with_meta(
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """``count`` photographed masks: uint8 [N, size, size, 3], int64 labels, metas. Mask i is the
     photograph of mask i of ``render_detailed_masks(count, ..., seed)``."""
-    seeds, labels = mask_plan(count, seed)
-    images, metas = [], []
-    for mask_seed, label in zip(seeds.tolist(), labels.tolist(), strict=True):
-        image, meta = render_photographed_mask(mask_seed, size, label)
-        images.append(np.asarray(image))
-        metas.append(meta)
-    return np.stack(images), labels.astype(np.int64), metas
+    return render_set(render_photographed_mask, count, size, seed)
 
 
 def render_photographed_masks(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import comb
 
@@ -893,15 +894,24 @@ def render_masks(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.n
     return images, labels
 
 
-def render_masks_with_meta(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """:func:`render_masks` plus each mask's metadata (pattern and motif choices, e.g. for training a
-    classifier on them: the choices are the names in PATTERNS, BROWS, EYES, NOSES, EMBLEMS, MOUTHS)."""
+def render_set(
+    render_one: Callable[[int, int, int], tuple[Image.Image, dict]], count: int, size: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """A built-in set: uint8 images [count, size, size, 3], int64 labels [count] and metadata, mask ``i``
+    being ``render_one(mask_seed(seed, i), size, labels[i])`` for the seeds and classes of
+    :func:`mask_plan` (one plan for every built-in style, so mask i of any set has the same class)."""
     _check_size(size)
     seeds, labels = mask_plan(count, seed)
     images = np.empty((len(seeds), size, size, 3), dtype=np.uint8)
     metas = []
     for i, (s, c) in enumerate(zip(seeds.tolist(), labels.tolist(), strict=True)):
-        img, meta = render_mask(s, size, c)
+        img, meta = render_one(s, size, c)
         images[i] = np.asarray(img)
         metas.append(meta)
     return images, labels, metas
+
+
+def render_masks_with_meta(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """:func:`render_masks` plus each mask's metadata (pattern and motif choices, e.g. for training a
+    classifier on them: the choices are the names in PATTERNS, BROWS, EYES, NOSES, EMBLEMS, MOUTHS)."""
+    return render_set(render_mask, count, size, seed)

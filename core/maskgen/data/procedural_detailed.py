@@ -48,7 +48,7 @@ from maskgen.data.procedural import (
     _teardrop,
     _tint,
     _variant_p,
-    mask_plan,
+    render_set,
     supersampling,
     symmetrize,
 )
@@ -1460,12 +1460,4 @@ def render_detailed_masks_with_meta(
     count: int, size: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """:func:`render_detailed_masks` plus each mask's metadata (pattern and motif choices)."""
-    _check_size(size)
-    seeds, labels = mask_plan(count, seed)
-    images = np.empty((len(seeds), size, size, 3), dtype=np.uint8)
-    metas = []
-    for i, (s, c) in enumerate(zip(seeds.tolist(), labels.tolist(), strict=True)):
-        img, meta = render_detailed_mask(s, size, c)
-        images[i] = np.asarray(img)
-        metas.append(meta)
-    return images, labels, metas
+    return render_set(render_detailed_mask, count, size, seed)

@@ -42,7 +42,7 @@ from maskgen.data.procedural import (
     _check_size,
     _jitter,
     _variant_p,
-    mask_plan,
+    render_set,
     supersampling,
     symmetrize,
 )
@@ -423,15 +423,7 @@ def render_varied_masks_with_meta(
     """``count`` varied masks: uint8 [count, size, size, 3], int64 labels [count] and each mask's
     metadata. Seeds and classes come from :func:`maskgen.data.procedural.mask_plan`, as for the other
     built-in sets: mask ``i`` is ``render_varied_mask(mask_seed(seed, i), size, labels[i])``."""
-    _check_size(size)
-    seeds, labels = mask_plan(count, seed)
-    images = np.empty((len(seeds), size, size, 3), dtype=np.uint8)
-    metas = []
-    for i, (s, c) in enumerate(zip(seeds.tolist(), labels.tolist(), strict=True)):
-        img, meta = render_varied_mask(s, size, c)
-        images[i] = np.asarray(img)
-        metas.append(meta)
-    return images, labels, metas
+    return render_set(render_varied_mask, count, size, seed)
 
 
 def render_varied_masks(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
