@@ -12,7 +12,7 @@ from maskgen.cli.main import app
 from maskgen.data.check import DUPLICATE_SIZE, check_collection, duplicate_pairs, has_no_colour
 from maskgen.data.datasets import load_training_images
 from maskgen.data.folder import square_resize
-from maskgen.data.framing import frame_picture
+from maskgen.data.framing import find_mask, frame_mask, frame_picture
 
 
 def _masks(count: int, seed: int) -> np.ndarray:
@@ -69,8 +69,10 @@ def test_different_masks_are_not_duplicates_and_the_distance_is_the_rms() -> Non
     pair = duplicate_pairs(np.stack([masks[0], near.astype(np.uint8)]), names[:2], threshold=1.0)
     assert len(pair) == 1 and not pair[0]["mirrored"]
 
-    def small(x: np.ndarray) -> np.ndarray:
-        resized = Image.fromarray(x).resize((DUPLICATE_SIZE,) * 2, Image.Resampling.BOX)
+    def small(x: np.ndarray) -> np.ndarray:  # compared at one size: each mask framed strictly
+        picture = Image.fromarray(x)
+        framed = frame_mask(picture, find_mask(picture), x.shape[0])  # type: ignore[arg-type]
+        resized = framed.resize((DUPLICATE_SIZE,) * 2, Image.Resampling.BOX)
         return np.asarray(resized, np.float64) / 255
 
     expected = np.sqrt(((small(masks[0]) - small(near.astype(np.uint8))) ** 2).mean())

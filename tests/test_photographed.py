@@ -9,6 +9,7 @@ from maskgen.data.build import frame_dataset, synth_dataset
 from maskgen.data.datasets import load_training_images
 from maskgen.data.folder import square_resize
 from maskgen.data.framing import TARGET_HEIGHT, find_mask, frame_mask, frame_picture
+from maskgen.data.framing import VERSION as FRAMING_VERSION
 from maskgen.data.photographed import foreground, render_photographed_mask
 from maskgen.data.procedural import CATEGORY_NAMES
 from maskgen.data.procedural_detailed import render_detailed_mask
@@ -144,7 +145,7 @@ def test_folders_load_framed_on_request_with_their_own_cache(tmp_path) -> None:
         np.testing.assert_array_equal(framed[index], frame_mask(card, find_mask(card), 32))  # type: ignore[arg-type]
     assert not np.array_equal(plain, framed)
     cache = folder / ".maskgen-cache"
-    assert (cache / "32px.npy").is_file() and (cache / "32px-framed-v3.npy").is_file()
+    assert (cache / "32px.npy").is_file() and (cache / f"32px-framed-v{FRAMING_VERSION}.npy").is_file()
     again, _, _ = load_folder(folder, 32, frame=True)  # from its cache, not the unframed one
     np.testing.assert_array_equal(again, framed)
 
@@ -166,7 +167,7 @@ def test_a_run_with_frame_trains_on_framed_masks_and_records_it(tmp_path) -> Non
     assert len(notes) == 1 and "of 8 found on a plain backdrop" in notes[0]
     checkpoint = json.loads((run / "checkpoints" / "latest" / "config.json").read_text())
     assert ", framed" in checkpoint["dataset"]["name"]
-    assert (folder / ".maskgen-cache" / "16px-framed-v3.npy").is_file()
+    assert (folder / ".maskgen-cache" / f"16px-framed-v{FRAMING_VERSION}.npy").is_file()
     # maskgen eval frames a folder of reals as the run's training images were, unless told otherwise.
     from typer.testing import CliRunner
 

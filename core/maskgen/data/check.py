@@ -19,6 +19,7 @@ from PIL import Image
 
 from maskgen.data.datasets import check_resolution
 from maskgen.data.folder import find_images, read_picture, square_resize
+from maskgen.data.framing import find_mask, frame_mask
 from maskgen.data.symmetry import judge_symmetry
 from maskgen.errors import MaskgenError
 
@@ -104,16 +105,22 @@ def has_no_colour(picture: np.ndarray) -> bool:
     return bool(np.quantile(spread, 0.999) < GREY_SPREAD)
 
 
+def _one_size(image: np.ndarray) -> Image.Image:
+    """``image`` with its mask cut out and brought to the built-in size, for comparison only: framing
+    keeps a picture that is framed already as it is, so one mask may arrive at two sizes."""
+    picture = Image.fromarray(image)
+    box = find_mask(picture)
+    return picture if box is None else frame_mask(picture, box, max(picture.size))
+
+
 def duplicate_pairs(images: np.ndarray, names: list[str], threshold: float = DUPLICATE_RMS) -> list[dict]:
     """Pairs of ``images`` (uint8 [N, H, W, 3]) within ``threshold`` RMS of each other at
     :data:`DUPLICATE_SIZE` px, as they are or one mirrored left-right; closest first."""
     side = (DUPLICATE_SIZE, DUPLICATE_SIZE)
-    shrunk = (
-        np.stack(
-            [np.asarray(Image.fromarray(x).resize(side, Image.Resampling.BOX), np.float32) for x in images]
-        )
-        / 255
+    shrunk = np.stack(
+        [np.asarray(_one_size(x).resize(side, Image.Resampling.BOX), np.float32) for x in images]
     )
+    shrunk /= 255
     small = shrunk.reshape(len(images), -1)
     mirrored = shrunk[:, :, ::-1].reshape(len(images), -1)
     squares = (small**2).sum(axis=1)

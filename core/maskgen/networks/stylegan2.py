@@ -40,8 +40,16 @@ def check_resolution(resolution: int) -> int:
     return resolution
 
 
-def channels_per_resolution(img_resolution: int, channel_base: int, channel_max: int) -> dict[int, int]:
-    """Feature channels at every resolution 4..img_resolution: min(channel_base // r, channel_max)."""
+def channels_per_resolution(
+    img_resolution: int, channel_base: int, channel_max: int, channel_min: int = 1
+) -> dict[int, int]:
+    """Feature channels at every resolution 4..img_resolution: min(channel_base // r, channel_max),
+    raised to ``channel_min`` where that is fewer (the top blocks, where the linework is drawn).
+
+    ``channel_min`` may not exceed the 4x4 width: the 4x4 features are flattened by D's fully
+    connected layer, and a network that is only wider above 4 px can start from a narrower one's
+    weights (:mod:`maskgen.networks.widen`).
+    """
     log2 = int(math.log2(check_resolution(img_resolution)))
     channels = {2**i: min(channel_base // 2**i, channel_max) for i in range(2, log2 + 1)}
     if min(channels.values()) < 1:
@@ -49,7 +57,9 @@ def channels_per_resolution(img_resolution: int, channel_base: int, channel_max:
             f"channel_base={channel_base} gives no channels at {img_resolution}px; "
             f"it must be at least {img_resolution}"
         )
-    return channels
+    if channel_min > channels[4]:
+        raise ValueError(f"channel_min={channel_min} is more than the {channels[4]} channels at 4x4")
+    return {res: max(c, channel_min) for res, c in channels.items()}
 
 
 def mixed_precision_resolutions(img_resolution: int, num_mixed_res: int) -> set[int]:
@@ -387,9 +397,10 @@ class SynthesisNetwork(nn.Module):
         num_mixed_res: int = 0,
         noise_max_resolution: int | None = None,
         symmetric: bool = False,
+        channel_min: int = 1,
     ) -> None:
         super().__init__()
-        channels = channels_per_resolution(img_resolution, channel_base, channel_max)
+        channels = channels_per_resolution(img_resolution, channel_base, channel_max, channel_min)
         mixed = mixed_precision_resolutions(img_resolution, num_mixed_res)
         self.w_dim = w_dim
         self.img_resolution = img_resolution
@@ -446,6 +457,7 @@ class Generator(nn.Module):
         num_mixed_res: int = 0,
         noise_max_resolution: int | None = None,
         symmetric: bool = False,
+        channel_min: int = 1,
     ) -> None:
         super().__init__()
         check_resolution(img_resolution)
@@ -466,6 +478,7 @@ class Generator(nn.Module):
             num_mixed_res,
             noise_max_resolution=noise_max_resolution,
             symmetric=symmetric,
+            channel_min=channel_min,
         )
         self.num_ws: int = self.synthesis_network.num_ws
         self.mapping_network = MappingNetwork(
@@ -581,9 +594,10 @@ class Discriminator(nn.Module):
         conv_clamp: float | None = 256,
         cmap_dim: int | None = None,
         num_mixed_res: int = 0,
+        channel_min: int = 1,
     ) -> None:
         super().__init__()
-        channels = channels_per_resolution(img_resolution, channel_base, channel_max)
+        channels = channels_per_resolution(img_resolution, channel_base, channel_max, channel_min)
         mixed = mixed_precision_resolutions(img_resolution, num_mixed_res)
         # fromRGB belongs to the first block (as in the reference) and shares its precision.
         self.from_rgb_mixed = img_resolution in mixed

@@ -28,6 +28,11 @@ class StyleGAN2Options(Options):
     mapping_layers: int = Field(8, ge=1)
     channel_base: int = Field(16384, ge=16)
     channel_max: int = Field(512, ge=4)
+    # At least this many channels at every resolution: widens the top blocks, which channel_base alone
+    # leaves narrowest although they draw the linework (16 at 64 px in the cpu preset). A run with a
+    # larger channel_min can start (--init) from a narrower model: it is widened without changing what
+    # it draws (maskgen.networks.widen).
+    channel_min: int = Field(1, ge=1)
     conv_clamp: float | None = Field(256.0, gt=0, le=65504.0)  # at most fp16's largest value
     mbstd_group_size: int = Field(4, ge=1)
     # None: grouped per-sample conv on GPUs, one shared-weight conv on CPUs (same result, faster there).
@@ -67,6 +72,7 @@ def build_stylegan2(
         num_mixed_res=options.mixed_precision_resolutions,
         noise_max_resolution=options.noise_max_resolution,
         symmetric=options.symmetric,
+        channel_min=options.channel_min,
     )
     discriminator = Discriminator(
         img_resolution=resolution,
@@ -76,6 +82,7 @@ def build_stylegan2(
         mbstd_group_size=options.mbstd_group_size,
         conv_clamp=options.conv_clamp,
         num_mixed_res=options.mixed_precision_resolutions,
+        channel_min=options.channel_min,
     )
     return generator, discriminator
 

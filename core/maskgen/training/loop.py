@@ -29,6 +29,7 @@ from maskgen.data.prepare import PreparedData, prepare_training_data
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import from_uint8, make_grid, save_png, to_uint8
+from maskgen.networks.widen import widen_state
 from maskgen.plugins import get_registry
 from maskgen.plugins.factory import build_gan, parse_options
 from maskgen.plugins.interfaces import AugmentContext
@@ -423,9 +424,13 @@ class Trainer(RunCounters):
         has_g = any(key.startswith("G.") for key in checkpoint.weights)
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             source = prefix if prefix != "G" or has_g else "G_ema"
+            weights = split_weights(checkpoint.weights, source)
+            if not with_training_state:
+                # A new run may be wider (channel_min) than the model it starts from.
+                weights, _ = widen_state(module, weights)
             load_strict(
                 module,
-                split_weights(checkpoint.weights, source),
+                weights,
                 f"{prefix} ({self.config.resolution} px)",
                 checkpoint.config,
                 requested,
