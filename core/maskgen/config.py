@@ -242,6 +242,13 @@ class TrainConfig(BaseModel):
         description="Fine-tuning: weight of the cross-domain correspondence term (Ojha et al. 2021), which "
         "keeps how alike the starting model's samples are to each other (0: off).",
     )
+    mode_seeking_weight: float = Field(
+        0.0,
+        ge=0,
+        le=WEIGHT_MAX,
+        description="Weight of the mode-seeking term (Mao et al. 2019): two latents far apart should draw "
+        "masks with different layouts (0: off).",
+    )
 
     @model_validator(mode="before")
     @classmethod

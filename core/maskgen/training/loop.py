@@ -167,6 +167,7 @@ class Trainer(RunCounters):
                 pl_batch_shrink=config.pl_batch_shrink,
                 pl_decay=config.pl_decay,
                 style_mixing_prob=config.style_mixing_prob,
+                mode_seeking_weight=config.mode_seeking_weight,
             ),
         )
         self.opt_G = self._optimizer(
@@ -267,6 +268,8 @@ class Trainer(RunCounters):
         self.G.requires_grad_(True)
         self.opt_G.zero_grad(set_to_none=True)
         loss_G = self.loss.generator_main(self._latents(), self._fake_classes())
+        if self.loss.mode_seeking is not None:
+            out["loss/ms"] = self.loss.mode_seeking
         if self.correspondence is not None:
             term = self.correspondence.loss(self.G, *self._correspondence_inputs())
             loss_G = loss_G + term

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from maskgen.plugins.interfaces import Augmenter
 from maskgen.training import host_random
+from maskgen.training.mode_seeking import mode_seeking_term
 
 # (count, rows of the minibatch or None) -> the classes of ``count`` fakes, one-hot [count, classes].
 ClassesFn = Callable[[int, torch.Tensor | None], torch.Tensor | None]
@@ -32,6 +33,7 @@ class LossWeights:
     pl_batch_shrink: int
     pl_decay: float
     style_mixing_prob: float
+    mode_seeking_weight: float = 0.0
 
 
 class StyleGAN2Loss:
@@ -44,6 +46,7 @@ class StyleGAN2Loss:
     ) -> None:
         self.G, self.D, self.augmenter, self.w = G, D, augmenter, weights
         self.pl_mean = torch.zeros([], device=next(G.parameters()).device)
+        self.mode_seeking: torch.Tensor | None = None  # the last mode-seeking term, unweighted
         # Mean of a statistic over training processes (identity for one); keeps pl_mean identical.
         self.mean_over_processes: Callable[[torch.Tensor], torch.Tensor] = lambda value: value
 
@@ -69,7 +72,12 @@ class StyleGAN2Loss:
 
     def generator_main(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         fakes, _ = self.run_G(z, c, update_w_avg=True)
-        return F.softplus(-self.run_D(fakes, c)).mean()
+        loss = F.softplus(-self.run_D(fakes, c)).mean()
+        if self.w.mode_seeking_weight > 0:
+            term = mode_seeking_term(fakes, z)
+            self.mode_seeking = term.detach()  # logged by the trainer
+            loss = loss + self.w.mode_seeking_weight * term
+        return loss
 
     def generator_path_length(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Path-length penalty, already multiplied by its weight and lazy interval."""
