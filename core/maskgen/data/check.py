@@ -10,6 +10,7 @@ run's resolution), and the exact mirror that ``-G symmetric=auto`` would choose 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from PIL import Image
 
 from maskgen.data.datasets import check_resolution
 from maskgen.data.folder import find_images, read_picture, square_resize
-from maskgen.data.framing import find_mask, frame_mask
+from maskgen.data.framing import MaskBox, find_mask, frame_mask
 from maskgen.data.symmetry import judge_symmetry
 from maskgen.errors import MaskgenError
 
@@ -105,20 +106,34 @@ def has_no_colour(picture: np.ndarray) -> bool:
     return bool(np.quantile(spread, 0.999) < GREY_SPREAD)
 
 
-def _one_size(image: np.ndarray) -> Image.Image:
+def mask_boxes(images: np.ndarray) -> list[MaskBox | None]:
+    """Each image's mask box (:func:`maskgen.data.framing.find_mask`), found once for every check."""
+    return [find_mask(Image.fromarray(image)) for image in images]
+
+
+def _one_size(image: np.ndarray, box: MaskBox | None) -> Image.Image:
     """``image`` with its mask cut out and brought to the built-in size, for comparison only: framing
     keeps a picture that is framed already as it is, so one mask may arrive at two sizes."""
     picture = Image.fromarray(image)
-    box = find_mask(picture)
     return picture if box is None else frame_mask(picture, box, max(picture.size))
 
 
-def duplicate_pairs(images: np.ndarray, names: list[str], threshold: float = DUPLICATE_RMS) -> list[dict]:
+def duplicate_pairs(
+    images: np.ndarray,
+    names: list[str],
+    threshold: float = DUPLICATE_RMS,
+    boxes: Sequence[MaskBox | None] | None = None,
+) -> list[dict]:
     """Pairs of ``images`` (uint8 [N, H, W, 3]) within ``threshold`` RMS of each other at
-    :data:`DUPLICATE_SIZE` px, as they are or one mirrored left-right; closest first."""
+    :data:`DUPLICATE_SIZE` px, as they are or one mirrored left-right; closest first. ``boxes``: the
+    images' :func:`mask_boxes`, when the caller has them already."""
     side = (DUPLICATE_SIZE, DUPLICATE_SIZE)
+    boxes = mask_boxes(images) if boxes is None else boxes
     shrunk = np.stack(
-        [np.asarray(_one_size(x).resize(side, Image.Resampling.BOX), np.float32) for x in images]
+        [
+            np.asarray(_one_size(x, box).resize(side, Image.Resampling.BOX), np.float32)
+            for x, box in zip(images, boxes, strict=True)
+        ]
     )
     shrunk /= 255
     small = shrunk.reshape(len(images), -1)

@@ -190,6 +190,12 @@ def _backdrop_canvas(box: MaskBox, width: int, height: int, pad: int) -> Image.I
     return Image.fromarray(np.stack(channels, axis=-1))
 
 
+def square_side(box: MaskBox) -> float:
+    """The side of the square in which ``box`` sits as the built-in masks do (in the picture's pixels):
+    the mask :data:`TARGET_HEIGHT` of it high or :data:`TARGET_WIDTH` wide, whichever is larger."""
+    return max((box.bottom - box.top) / TARGET_HEIGHT, (box.right - box.left) / TARGET_WIDTH)
+
+
 def frame_mask(image: Image.Image, box: MaskBox, size: int | None = None) -> Image.Image:
     """The square of ``image`` in which ``box`` sits as the built-in masks do: centred, the mask
     :data:`TARGET_HEIGHT` of the side high (or :data:`TARGET_WIDTH` wide, whichever is larger),
@@ -199,7 +205,7 @@ def frame_mask(image: Image.Image, box: MaskBox, size: int | None = None) -> Ima
     The square is cut at sub-pixel precision: rounding its corner to whole pixels would put a
     symmetric mask up to half a pixel off-centre, and its mirror image a pixel off, which at 64 px is
     enough to blur what a mirrored G learns and to tip ``-G symmetric=auto``'s decision."""
-    side = max((box.bottom - box.top) / TARGET_HEIGHT, (box.right - box.left) / TARGET_WIDTH)
+    side = square_side(box)
     left = (box.left + box.right - side) / 2
     top = (box.top + box.bottom - side) / 2
     image = image.convert("RGB")
@@ -229,7 +235,7 @@ def framed_already(picture: Image.Image, box: MaskBox, size: int | None = None) 
     width, height = picture.size
     if width != height:
         return False
-    side = max((box.bottom - box.top) / TARGET_HEIGHT, (box.right - box.left) / TARGET_WIDTH) / width
+    side = square_side(box) / width
     shift_x = abs((box.left + box.right) / 2 - width / 2) * (size or width) / width
     shift_y = abs((box.top + box.bottom) / 2 - height / 2) / height
     return KEEP_SIDE[0] <= side <= KEEP_SIDE[1] and shift_x <= KEEP_SHIFT_X and shift_y <= KEEP_SHIFT_Y

@@ -10,15 +10,15 @@ them); the trainer only puts the arrays on its device.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from maskgen.config import TrainConfig
-from maskgen.data.check import duplicate_pairs
+from maskgen.data.check import duplicate_pairs, mask_boxes
 from maskgen.data.datasets import is_builtin_set, load_training_images
-from maskgen.data.framing import find_mask
+from maskgen.data.framing import MaskBox
 from maskgen.data.procedural import CATEGORY_NAMES
 from maskgen.data.symmetry import SET_SHARE_LIMIT, SymmetryVerdict, judge_symmetry
 from maskgen.errors import MaskgenError
@@ -66,8 +66,10 @@ def prepare_training_data(
     )
     class_names = tuple(CATEGORY_NAMES) if config.cond else ()
     checked = checked_labels(labels, class_names, name) if config.cond else None
-    framing = framing_note(images, config.data) if new_run and config.frame else None
-    duplicates = duplicates_note(images, config.data) if new_run and scan_duplicates else None
+    # Both notes look at each mask's box: found once (a few ms an image).
+    boxes = mask_boxes(images) if new_run and not is_builtin_set(config.data) else None
+    framing = framing_note(images, config.data, boxes) if new_run and config.frame else None
+    duplicates = duplicates_note(images, config.data, boxes) if new_run and scan_duplicates else None
     symmetry = None
     if config.generator_options.get("symmetric") == SYMMETRIC_AUTO:
         symmetry = judge_symmetry(images, seed=config.seed)
@@ -97,12 +99,13 @@ def checked_labels(labels: np.ndarray | None, class_names: tuple[str, ...], name
 # -- what a run says about its data -----------------------------------------------------------------
 
 
-def framing_note(images: np.ndarray, data: str) -> str | None:
+def framing_note(images: np.ndarray, data: str, boxes: Sequence[MaskBox | None] | None = None) -> str | None:
     """The line a run on a framed image folder says: how many masks stand on a plain backdrop (those
-    were framed; the others were centre-cropped). None for the built-in sets, framed already."""
+    were framed; the others were centre-cropped). None for the built-in sets, framed already.
+    ``boxes``: the images' :func:`maskgen.data.check.mask_boxes`, when found already."""
     if is_builtin_set(data):
         return None
-    boxes = [find_mask(Image.fromarray(image)) for image in images]
+    boxes = mask_boxes(images) if boxes is None else boxes
     found = sum(box is not None for box in boxes)
     pages = sum(box is not None and box.masks > 1 for box in boxes)
     return (
@@ -112,13 +115,15 @@ def framing_note(images: np.ndarray, data: str) -> str | None:
     )
 
 
-def duplicates_note(images: np.ndarray, data: str) -> str | None:
+def duplicates_note(
+    images: np.ndarray, data: str, boxes: Sequence[MaskBox | None] | None = None
+) -> str | None:
     """The line a run on an image folder says when some of its images look like the same mask (as
     they are or mirrored: x-flips make a mirror-image copy a copy); None when none do, and for the
     built-in sets."""
     if is_builtin_set(data):
         return None
-    pairs = duplicate_pairs(images, [str(k) for k in range(len(images))])
+    pairs = duplicate_pairs(images, [str(k) for k in range(len(images))], boxes=boxes)
     if not pairs:
         return None
     return (
