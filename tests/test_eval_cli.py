@@ -311,6 +311,23 @@ def test_train_masknet_is_reproducible(cli, tmp_path) -> None:
     assert ".safetensors" in line
 
 
+def test_train_eye_is_reproducible_and_loads_as_the_projected_ds_eye(cli, tmp_path) -> None:
+    outs = [tmp_path / f"e{i}.safetensors" for i in range(2)]
+    for out in outs:
+        args = ["features", "train-eye", "--out", str(out), "--count", "16", "--batch", "8"]
+        result = cli.invoke(app, [*args, "--epochs", "1", "--holdout", "8", "-q"])
+        assert result.exit_code == 0, result.output
+        assert "finds its twin" in result.output and "chance 12.5%" in result.output
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    info = json.loads(outs[0].with_suffix(".json").read_text())
+    assert info["config"]["count"] == 16 and 0 <= info["heldout_retrieval"] <= 1
+    from maskgen.networks.projected import load_eye
+
+    load_eye(outs[0])
+    line = assert_one_line_error(cli.invoke(app, ["features", "train-eye", "--out", str(tmp_path / "e.pt")]))
+    assert ".safetensors" in line
+
+
 class _FakeInception(torch.nn.Module):
     """Stands in for clean-fid's TorchScript Inception: same interface (``.layers`` -> [B, 2048, 1, 1])."""
 

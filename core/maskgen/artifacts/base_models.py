@@ -29,9 +29,16 @@ from maskgen.artifacts.layout import (
 
 # Generator options that do not change any weight's shape or meaning: a base model trained with other
 # values still matches (the exact mirror acts on the output only; the minibatch-std group size only
-# says how many images D's one statistic pools).
+# says how many images D's one statistic pools; a run with another kind of D takes G and starts D new).
 SHAPE_FREE_OPTIONS = frozenset(
-    {"symmetric", "fused_modconv", "mixed_precision_resolutions", "conv_clamp", "mbstd_group_size"}
+    {
+        "symmetric",
+        "fused_modconv",
+        "mixed_precision_resolutions",
+        "conv_clamp",
+        "mbstd_group_size",
+        "discriminator",
+    }
 )
 SCRATCH = "none"
 

@@ -482,6 +482,11 @@ def _gan_body(
             "network; D: projection) |"
         )
     options = train.get("generator_options") or {}
+    if options.get("discriminator") == "projected":
+        lines.append(
+            "| discriminator | projected (Sauer et al. 2021): D sees through maskgen's frozen eye, a feature "
+            "network trained without labels on the built-in masks; only its heads were trained |"
+        )
     if options:
         lines.append(
             "| generator options | " + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + " |"

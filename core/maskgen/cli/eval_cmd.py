@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from maskgen.cli.options import (
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.evaluation.context import Tracker
+from maskgen.training.eye import EyeTrainConfig
 
 classify_app = new_app("The paper's classification test: train a primary-colour classifier, evaluate it.")
 features_app = new_app("Feature networks of the evaluation (masknet).")
@@ -427,6 +429,61 @@ def train_masknet_command(
     Console().print(
         f"wrote {out} and {out.with_suffix('.json')}: held-out accuracy {info['heldout_accuracy']:.1%} "
         f"({config.holdout_count} masks), {info['train_seconds']:.0f} s of training"
+    )
+
+
+_EYE = EyeTrainConfig()
+
+
+@features_app.command("train-eye")
+def train_eye_command(
+    out: Path = typer.Option(Path("maskeye.safetensors"), "--out", "-o", help="Weights file (.safetensors)."),
+    count: int = typer.Option(
+        _EYE.count,
+        "--count",
+        "-n",
+        parser=bounded_int(ge=16, le=IMAGES_MAX),
+        help="Built-in masks to learn from.",
+    ),
+    epochs: int = typer.Option(_EYE.epochs, "--epochs", "-e", parser=EPOCHS, help="Training epochs."),
+    batch: int = typer.Option(
+        _EYE.batch,
+        "--batch",
+        parser=bounded_int(ge=2, le=4096),
+        help="Masks per batch, each seen twice (at most --count).",
+    ),
+    seed: int = typer.Option(
+        _EYE.seed,
+        "--seed",
+        parser=bounded_int(ge=0, le=SEED_MAX - 2),
+        help="Dataset seed of the masks (held-out: seed + 1).",
+    ),
+    holdout: int = typer.Option(
+        _EYE.holdout_count,
+        "--holdout",
+        parser=bounded_int(ge=2, le=IMAGES_MAX),
+        help="Held-out masks the retrieval is measured on.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train the eye of the projected discriminator (-G discriminator=projected) on the built-in masks,
+    without labels; the defaults reproduce the shipped weights, on CPU."""
+    if out.suffix != ".safetensors":
+        raise MaskgenError(f"--out must be a .safetensors file, got {out}")
+    _outputs_writable(files=[out])
+    from maskgen.training.eye import train_eye
+
+    batch = min(batch, count)
+    config = replace(
+        _EYE, count=count, epochs=epochs, batch=batch, seed=seed, holdout_count=holdout, holdout_seed=seed + 1
+    )
+    with _tracker(quiet) as tracker:
+        advance = tracker.task("training the eye", count // batch * epochs)
+        info = train_eye(config, out, lambda _s, _t, _d: advance(1))
+    Console().print(
+        f"wrote {out} and {out.with_suffix('.json')}: a view of a held-out mask finds its twin "
+        f"{info['heldout_retrieval']:.1%} of the time (chance {info['retrieval_chance']:.1%}), "
+        f"{info['train_seconds']:.0f} s of training"
     )
 
 

@@ -48,6 +48,10 @@ class StyleGAN2Options(Options):
     # lianpu are symmetric; crooked faces (歪脸) are not, so it is an option. "auto" (the presets'
     # choice) lets training decide from its data (maskgen.data.symmetry) and record the decision.
     symmetric: bool | Literal["auto"] = False
+    # "projected": D looks through maskgen's frozen eye, a feature network trained on the built-in
+    # masks, and only small heads learn (Sauer et al. 2021; maskgen.networks.projected). A run with it
+    # can start from a base model with today's D: G is loaded, D starts new.
+    discriminator: Literal["residual", "projected"] = "residual"
 
 
 def build_stylegan2(
@@ -74,6 +78,13 @@ def build_stylegan2(
         symmetric=options.symmetric,
         channel_min=options.channel_min,
     )
+    if options.discriminator == "projected":
+        from maskgen.networks.projected import ProjectedDiscriminator, load_eye
+
+        projected = ProjectedDiscriminator(
+            resolution, load_eye(), c_dim=d_c_dim, mbstd_group_size=options.mbstd_group_size
+        )
+        return generator, projected
     discriminator = Discriminator(
         img_resolution=resolution,
         c_dim=d_c_dim,

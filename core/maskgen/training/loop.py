@@ -190,6 +190,7 @@ class Trainer(RunCounters):
         # fine-tuned G keeps (set once the starting weights are known: start_correspondence / load).
         self.correspondence: CrossDomainCorrespondence | None = None
         self.lineage: list[dict[str, Any]] = []  # the runs the --init weights came through
+        self.started_parts = "G, D and G_ema"  # what --init loaded, for the run's first line
 
     def _optimizer(
         self,
@@ -425,7 +426,16 @@ class Trainer(RunCounters):
         requested = self.config.model_dump(mode="json")
         # Base models ship G_ema and D only: G then starts as G_ema, as the reference's resume does.
         has_g = any(key.startswith("G.") for key in checkpoint.weights)
+        trained_d = discriminator_kind(checkpoint.config.get("train", {}))
+        wanted_d = discriminator_kind(requested)
+        if trained_d != wanted_d and with_training_state:
+            flag = f"-G discriminator={trained_d}"
+            raise MaskgenError(f"{path} was trained with {flag}; resume it with {flag}")
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            if prefix == "D" and trained_d != wanted_d:
+                # A new run with another kind of D: G comes from the checkpoint, D starts new.
+                self.started_parts = f"G and G_ema (D starts new: the checkpoint's D is {trained_d})"
+                continue
             source = prefix if prefix != "G" or has_g else "G_ema"
             weights = split_weights(checkpoint.weights, source)
             if not with_training_state:
@@ -465,6 +475,11 @@ class Trainer(RunCounters):
         return checkpoint.config
 
 
+def discriminator_kind(train_config: dict[str, Any]) -> str:
+    """Which D a run config asks for: "residual" (StyleGAN2's) or "projected"."""
+    return str((train_config.get("generator_options") or {}).get("discriminator", "residual"))
+
+
 def frozen_discriminator_parameters(D: torch.nn.Module, count: int) -> frozenset[int]:
     """FreezeD (Mo et al. 2020): D's input layer and first ``count`` blocks keep their (pretrained)
     weights; only the blocks nearer the output adapt to the new data. Returns the ids of the frozen
@@ -473,6 +488,8 @@ def frozen_discriminator_parameters(D: torch.nn.Module, count: int) -> frozenset
     if count <= 0:
         return frozenset()
     blocks = getattr(D, "blocks", None)
+    if blocks is None and hasattr(D, "eye"):
+        raise MaskgenError("freeze_d: the projected discriminator's eye is always frozen; use freeze_d 0")
     if blocks is None or count > len(blocks):
         raise MaskgenError(f"freeze_d {count}: this discriminator has {len(blocks or [])} blocks")
     modules = [m for m in (getattr(D, "from_rgb", None), *list(blocks)[:count]) if m is not None]
@@ -552,7 +569,9 @@ def train(
 
     def initialize(trainer: Trainer) -> None:
         chose_none = trainer.config.init is None
-        scaffold.initialize_weights(trainer, trainer.matching_base_model, "base model", "G, D and G_ema", say)
+        scaffold.initialize_weights(
+            trainer, trainer.matching_base_model, "base model", lambda: trainer.started_parts, say
+        )
         trainer.start_correspondence()
         if chose_none and trainer.config.init == SCRATCH and not is_builtin_set(trainer.config.data):
             say(no_base_model_note(trainer.config.resolution))

@@ -321,7 +321,7 @@ def initialize_weights(
     trainer: Initializable,
     shipped_base: Callable[[], Path | None],
     what: str,
-    parts: str,
+    parts: str | Callable[[], str],
     say: MessageCallback,
 ) -> None:
     """A new run's starting weights, recorded as ``init`` in its config (resume restores its own).
@@ -349,7 +349,7 @@ def initialize_weights(
     source = trainer.load(pinned, with_training_state=False)
     # Recorded now: a name like base:NAME may hold other weights tomorrow.
     trainer.lineage = extended_lineage(pinned, source)
-    say(f"initialized {parts} from {pinned}")
+    say(f"initialized {parts() if callable(parts) else parts} from {pinned}")
 
 
 def restore_provenance(trainer: Initializable, checkpoint_config: dict[str, Any]) -> None:

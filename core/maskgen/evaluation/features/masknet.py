@@ -26,6 +26,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from maskgen.errors import MaskgenError
+from maskgen.networks.projected import conv_bn_relu_stage
 
 INPUT_SIZE = 64
 WIDTHS = (32, 64, 128, 256)
@@ -45,15 +46,6 @@ WEIGHTS_FILE = "masknet.safetensors"
 INFO_FILE = "masknet.json"
 
 
-def _stage(c_in: int, c_out: int) -> nn.Sequential:
-    # One stride-2 3x3 conv per stage: about 15 MMAC per image, so training takes minutes on 2 cores.
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    )
-
-
 class MaskNet(nn.Module):
     """Four stride-2 stages (64 -> 32 -> 16 -> 8 -> 4 px), global average pooling, linear heads.
 
@@ -63,7 +55,7 @@ class MaskNet(nn.Module):
     def __init__(self, heads: dict[str, int] | None = None) -> None:
         super().__init__()
         widths = (3, *WIDTHS)
-        self.stages = nn.ModuleList(_stage(widths[i], widths[i + 1]) for i in range(len(WIDTHS)))
+        self.stages = nn.ModuleList(conv_bn_relu_stage(widths[i], widths[i + 1]) for i in range(len(WIDTHS)))
         self.heads = nn.ModuleDict({name: nn.Linear(FEATURE_DIM, n) for name, n in (heads or HEADS).items()})
 
     @staticmethod
