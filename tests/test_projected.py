@@ -164,3 +164,44 @@ def test_a_projected_run_takes_g_from_its_start_and_resumes_only_as_projected(tm
     projected["freeze_d"] = 1
     with pytest.raises(MaskgenError, match="eye is always frozen"):
         Trainer(validate_config(projected), tmp_path / "d")
+
+
+def test_a_pair_adds_the_two_judgements_and_takes_either_half_from_a_single_d() -> None:
+    from maskgen.networks import Discriminator
+    from maskgen.networks.projected import DiscriminatorPair, discriminator_state
+
+    torch.manual_seed(0)
+    residual = Discriminator(img_resolution=32, channel_base=256, channel_max=32, mbstd_group_size=2)
+    pair = DiscriminatorPair(residual, _discriminator()).eval()
+    images = torch.rand(4, 3, 32, 32) * 2 - 1
+    assert torch.allclose(pair(images), pair.residual(images) + pair.projected(images), atol=1e-6)
+    assert pair.blocks is residual.blocks  # FreezeD acts on the residual half
+    # A residual checkpoint fills the residual half and leaves the projected half as it is.
+    other = Discriminator(img_resolution=32, channel_base=256, channel_max=32, mbstd_group_size=2)
+    state = discriminator_state(pair, other.state_dict(), "residual", "both")
+    assert state is not None
+    pair.load_state_dict(state, strict=True)
+    assert torch.equal(pair.residual.from_rgb.weight, other.from_rgb.weight)
+    # ... and a pair's checkpoint gives a single D its half; residual and projected share nothing.
+    half = discriminator_state(other, pair.state_dict(), "both", "residual")
+    assert half is not None and half.keys() == other.state_dict().keys()
+    assert discriminator_state(other, pair.projected.state_dict(), "projected", "residual") is None
+
+
+def test_a_both_run_starts_today_s_half_from_the_base_model(tmp_path: Path) -> None:
+    from maskgen.artifacts.checkpoint import load_checkpoint, split_weights
+
+    start = train(
+        validate_config(tiny_config_values(init="none", kimg=0.004, snapshot_kimg=0.004)), tmp_path / "a"
+    )
+    values = tiny_config_values(
+        init=str(start), kimg=0.004, snapshot_kimg=0.004, lr_g=1e-12, lr_d=1e-12, ema_kimg=1e6, freeze_d=1
+    )
+    values["generator_options"]["discriminator"] = "both"
+    messages: list[str] = []
+    run = train(validate_config(values), out_root=tmp_path / "b", on_message=messages.append)
+    assert any(m.startswith("initialized G, G_ema and the residual part of D") for m in messages)
+    before, after = load_checkpoint(start).weights, load_checkpoint(run).weights
+    for key, value in split_weights(before, "D").items():
+        assert torch.allclose(after[f"D.residual.{key}"], value, atol=1e-6), key
+    assert any(key.startswith("D.projected.heads.") for key in after)

@@ -228,3 +228,51 @@ class ProjectedDiscriminator(nn.Module):
                 y = (y * cmap).sum(dim=1, keepdim=True) / math.sqrt(self.cmap_dim)
             logits.append(y)
         return torch.stack(logits).mean(dim=0)
+
+
+class DiscriminatorPair(nn.Module):
+    """Today's D and the projected D judging together: ``D(img, c) = residual(img, c) + projected(img, c)``.
+
+    Vision-aided GANs (Kumari et al. 2022) keep a GAN's own D and add one that sees through a
+    pretrained network; on a few hundred images that helped where swapping D for it alone did not. A
+    run with it can start from a model with today's D: the residual half is loaded, the projected half
+    starts new. FreezeD (``blocks``, ``from_rgb``) acts on the residual half.
+    """
+
+    def __init__(self, residual: nn.Module, projected: ProjectedDiscriminator) -> None:
+        super().__init__()
+        self.residual = residual
+        self.projected = projected
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return self.residual.blocks
+
+    @property
+    def from_rgb(self) -> nn.Module:
+        return self.residual.from_rgb
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.residual(img, c) + self.projected(img, c)
+
+
+def discriminator_state(
+    module: nn.Module, state: dict[str, torch.Tensor], trained: str, wanted: str
+) -> dict[str, torch.Tensor] | None:
+    """A checkpoint's D ``state`` (trained as ``trained``) arranged for ``module`` (a ``wanted`` D);
+    None when nothing of it carries over. A pair takes a single D's weights as its half of that kind,
+    and keeps its own new weights for the other half; a single D of a kind the pair had takes its half.
+    """
+    if trained == wanted:
+        return state
+    own = module.state_dict()
+    if wanted == "both" and trained in ("residual", "projected"):
+        half = f"{trained}."
+        return {
+            **{k: v for k, v in own.items() if not k.startswith(half)},
+            **{half + k: v for k, v in state.items()},
+        }
+    if trained == "both" and wanted in ("residual", "projected"):
+        half = f"{wanted}."
+        return {k[len(half) :]: v for k, v in state.items() if k.startswith(half)}
+    return None

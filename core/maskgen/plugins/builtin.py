@@ -51,7 +51,9 @@ class StyleGAN2Options(Options):
     # "projected": D looks through maskgen's frozen eye, a feature network trained on the built-in
     # masks, and only small heads learn (Sauer et al. 2021; maskgen.networks.projected). A run with it
     # can start from a base model with today's D: G is loaded, D starts new.
-    discriminator: Literal["residual", "projected"] = "residual"
+    # "both": today's D and the projected one judge together (their logits add; Kumari et al. 2022);
+    # from a base model, today's half is loaded and the projected half starts new.
+    discriminator: Literal["residual", "projected", "both"] = "residual"
 
 
 def build_stylegan2(
@@ -78,13 +80,15 @@ def build_stylegan2(
         symmetric=options.symmetric,
         channel_min=options.channel_min,
     )
-    if options.discriminator == "projected":
+    projected = None
+    if options.discriminator in ("projected", "both"):
         from maskgen.networks.projected import ProjectedDiscriminator, load_eye
 
         projected = ProjectedDiscriminator(
             resolution, load_eye(), c_dim=d_c_dim, mbstd_group_size=options.mbstd_group_size
         )
-        return generator, projected
+        if options.discriminator == "projected":
+            return generator, projected
     discriminator = Discriminator(
         img_resolution=resolution,
         c_dim=d_c_dim,
@@ -95,6 +99,10 @@ def build_stylegan2(
         num_mixed_res=options.mixed_precision_resolutions,
         channel_min=options.channel_min,
     )
+    if projected is not None:
+        from maskgen.networks.projected import DiscriminatorPair
+
+        return generator, DiscriminatorPair(discriminator, projected)
     return generator, discriminator
 
 

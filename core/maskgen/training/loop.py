@@ -29,6 +29,7 @@ from maskgen.data.prepare import PreparedData, prepare_training_data
 from maskgen.devices import pick_device
 from maskgen.errors import MaskgenError
 from maskgen.images import from_uint8, make_grid, save_png, to_uint8
+from maskgen.networks.projected import discriminator_state
 from maskgen.networks.widen import widen_state
 from maskgen.plugins import get_registry
 from maskgen.plugins.factory import build_gan, parse_options
@@ -432,12 +433,17 @@ class Trainer(RunCounters):
             flag = f"-G discriminator={trained_d}"
             raise MaskgenError(f"{path} was trained with {flag}; resume it with {flag}")
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
-            if prefix == "D" and trained_d != wanted_d:
-                # A new run with another kind of D: G comes from the checkpoint, D starts new.
-                self.started_parts = f"G and G_ema (D starts new: the checkpoint's D is {trained_d})"
-                continue
             source = prefix if prefix != "G" or has_g else "G_ema"
             weights = split_weights(checkpoint.weights, source)
+            if prefix == "D" and trained_d != wanted_d:
+                # A new run with another kind of D: G comes from the checkpoint; of D, what carries over.
+                arranged = discriminator_state(module, weights, trained_d, wanted_d)
+                if arranged is None:
+                    self.started_parts = f"G and G_ema (D starts new: the checkpoint's D is {trained_d})"
+                    continue
+                half = trained_d if wanted_d == "both" else wanted_d
+                self.started_parts = f"G, G_ema and the {half} part of D (-G discriminator={wanted_d})"
+                weights = arranged
             if not with_training_state:
                 # A new run may be wider (channel_min) than the model it starts from.
                 weights, _ = widen_state(module, weights)
@@ -476,7 +482,7 @@ class Trainer(RunCounters):
 
 
 def discriminator_kind(train_config: dict[str, Any]) -> str:
-    """Which D a run config asks for: "residual" (StyleGAN2's) or "projected"."""
+    """Which D a run config asks for: "residual" (StyleGAN2's), "projected" or "both"."""
     return str((train_config.get("generator_options") or {}).get("discriminator", "residual"))
 
 
