@@ -103,10 +103,17 @@ def test_random_views_keep_the_range_and_change_the_picture() -> None:
     view = random_view(x, gen)
     assert view.shape == x.shape and view.min() >= -1 and view.max() <= 1
     assert (view - x).abs().mean() > 0.05
-    # Hue is never changed: the channel order of a pure red picture survives.
-    red = torch.tensor([1.0, -1.0, -1.0])[None, :, None, None].expand(4, 3, 32, 32)
+    # Without recolouring the hue is kept: a pure red picture stays red ...
+    red = torch.tensor([1.0, -1.0, -1.0])[None, :, None, None].expand(64, 3, 32, 32)
     seen = random_view(red, gen).mean(dim=(2, 3))
     assert (seen[:, 0] > seen[:, 1] + 0.5).all() and (seen[:, 0] > seen[:, 2] + 0.5).all()
+    # ... with it, about the asked share of views is green or blue (a shuffle may keep red: 1 in 3),
+    # and grey views have three equal channels.
+    seen = random_view(red, gen, recolour=1.0).mean(dim=(2, 3))
+    moved = (seen.argmax(dim=1) != 0).float().mean().item()
+    assert 0.45 < moved < 0.9  # 2/3 expected
+    grey = random_view(red, gen, grey=1.0).mean(dim=(2, 3))  # the noise is per channel: compare means
+    assert (grey.max(dim=1).values - grey.min(dim=1).values < 0.05).all()
 
 
 @pytest.mark.slow

@@ -464,6 +464,10 @@ def train_eye_command(
         parser=bounded_int(ge=2, le=IMAGES_MAX),
         help="Held-out masks the retrieval is measured on.",
     ),
+    recolour: float = typer.Option(
+        _EYE.recolour, "--recolour", min=0.0, max=1.0, help="Share of views with their colours shuffled."
+    ),
+    grey: float = typer.Option(_EYE.grey, "--grey", min=0.0, max=1.0, help="Share of views in grey."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train the eye of the projected discriminator (-G discriminator=projected) on the built-in masks,
@@ -475,14 +479,23 @@ def train_eye_command(
 
     batch = min(batch, count)
     config = replace(
-        _EYE, count=count, epochs=epochs, batch=batch, seed=seed, holdout_count=holdout, holdout_seed=seed + 1
+        _EYE,
+        count=count,
+        epochs=epochs,
+        batch=batch,
+        seed=seed,
+        holdout_count=holdout,
+        holdout_seed=seed + 1,
+        recolour=recolour,
+        grey=grey,
     )
     with _tracker(quiet) as tracker:
         advance = tracker.task("training the eye", count // batch * epochs)
         info = train_eye(config, out, lambda _s, _t, _d: advance(1))
     Console().print(
         f"wrote {out} and {out.with_suffix('.json')}: a view of a held-out mask finds its twin "
-        f"{info['heldout_retrieval']:.1%} of the time (chance {info['retrieval_chance']:.1%}), "
+        f"{info['heldout_retrieval']:.1%} of the time, and with its colours shuffled "
+        f"{info['layout_retrieval']:.1%} (chance {info['retrieval_chance']:.1%}), "
         f"{info['train_seconds']:.0f} s of training"
     )
 

@@ -4,7 +4,10 @@ The eye (:class:`maskgen.networks.projected.MaskEye`) learns by telling masks ap
 al. 2020): two random views of every mask in a batch, and a contrastive loss (NT-Xent) that pulls
 the two views of one mask together and pushes every other mask away. Features that tell one mask from
 another are what D needs to see; no label decides which. The views change framing, size, sharpness,
-light and mirror side, never hue: a red face and a black face must stay apart.
+light and mirror side, and most of them colour (the colour channels shuffled, or grey): without that
+the loss is met by colour alone (as Chen et al. found for photographs), and an eye trained so found a
+mask with its colours shuffled no better than chance among 250, so a D looking through it judged
+colours and let G draw one layout in all of them (docs/experiments.md).
 
 Data: the built-in mix base models train on (``builtin-varied-mix``: varied masks, some of them
 photographed, a few simple ones) with a dataset seed no run uses by default. The detailed set, on
@@ -42,16 +45,29 @@ class EyeTrainConfig:
     batch: int = 256  # masks per batch; each is seen twice
     lr: float = 2e-3
     temperature: float = 0.2
+    recolour: float = 0.8  # share of views whose colour channels are shuffled
+    grey: float = 0.2  # share of views in grey
     seed: int = 2025  # the dataset seed: no run trains a GAN on it by default
     holdout_count: int = 500
     holdout_seed: int = 2026
     torch_seed: int = 0
 
 
-def random_view(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def random_view(
+    x: torch.Tensor, gen: torch.Generator, recolour: float = 0.0, grey: float = 0.0
+) -> torch.Tensor:
     """One random view of each image of a [B, 3, S, S] batch in [-1, 1]: a crop of 60-100% of the
-    picture blown back up, a mirror half the time, lost resolution half the time, light and noise."""
+    picture blown back up, a mirror half the time, lost resolution half the time, light and noise;
+    with probability ``recolour`` its colour channels in a random order, with ``grey`` in grey."""
     b, _, s, _ = x.shape
+    if recolour > 0:
+        orders = torch.stack([torch.randperm(3, generator=gen) for _ in range(b)])
+        keep = torch.rand(b, generator=gen) >= recolour
+        orders[keep] = torch.arange(3)
+        x = torch.gather(x, 1, orders[:, :, None, None].expand_as(x))
+    if grey > 0:
+        greyed = torch.rand(b, generator=gen) < grey
+        x = torch.where(greyed[:, None, None, None], x.mean(dim=1, keepdim=True).expand_as(x), x)
     scale = 0.6 + 0.4 * torch.rand(b, generator=gen)
     centre = (torch.rand(b, 2, generator=gen) * 2 - 1) * (1 - scale[:, None])
     flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
@@ -119,6 +135,23 @@ def retrieval_accuracy(
     return hits / max(total, 1)
 
 
+@torch.no_grad()
+def layout_retrieval(eye: MaskEye, images: torch.Tensor, batch: int = RETRIEVAL_BATCH) -> float:
+    """How often a held-out mask with its colour channels shuffled (red -> green -> blue -> red: the
+    layout kept, every colour changed) finds the mask as it is among ``batch`` masks: whether the eye
+    sees layouts or only colours (chance: 1 / batch)."""
+    eye.eval()
+    batch = min(batch, len(images))
+    hits, total = 0, 0
+    for start in range(0, len(images) - batch + 1, batch):
+        x = images[start : start + batch]
+        a = F.normalize(eye(x), dim=1)
+        b = F.normalize(eye(x[:, [2, 0, 1]]), dim=1)
+        hits += int(((b @ a.T).argmax(1) == torch.arange(len(x))).sum())
+        total += len(x)
+    return hits / max(total, 1)
+
+
 def train_eye(config: EyeTrainConfig, out: Path, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Train, measure held-out retrieval, write ``out`` (safetensors) and its JSON; returns the JSON."""
     from maskgen.data.procedural_mix import render_mix_masks_with_meta  # slow to import: only here
@@ -140,7 +173,8 @@ def train_eye(config: EyeTrainConfig, out: Path, progress: ProgressFn | None = N
         order = torch.randperm(config.count, generator=gen)
         for i in range(steps_per_epoch):
             x = data[order[i * config.batch : (i + 1) * config.batch]]
-            loss = nt_xent(model(random_view(x, gen)), model(random_view(x, gen)), config.temperature)
+            views = [random_view(x, gen, config.recolour, config.grey) for _ in range(2)]
+            loss = nt_xent(model(views[0]), model(views[1]), config.temperature)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -154,14 +188,16 @@ def train_eye(config: EyeTrainConfig, out: Path, progress: ProgressFn | None = N
     eye = model.eye.eval()
     info: dict[str, Any] = {
         "architecture": "maskeye: 4 stride-2 conv3x3-BN-ReLU stages (32-64-128-256), inputs in [-1, 1]",
-        "objective": "SimCLR (NT-Xent) on two random views per mask, no labels",
+        "objective": "SimCLR (NT-Xent), two random views per mask, some recoloured or grey; no labels",
         "data": "builtin-varied-mix",
         "config": asdict(config),
         "reproduce": (
             f"maskgen features train-eye --count {config.count} --epochs {config.epochs} "
-            f"--batch {config.batch} --seed {config.seed} --holdout {config.holdout_count}"
+            f"--batch {config.batch} --seed {config.seed} --holdout {config.holdout_count} "
+            f"--recolour {config.recolour} --grey {config.grey}"
         ),
         "heldout_retrieval": retrieval_accuracy(eye, _to_signed(held), gen),
+        "layout_retrieval": layout_retrieval(eye, _to_signed(held)),
         "retrieval_chance": 1 / min(RETRIEVAL_BATCH, config.holdout_count),
         "final_loss": round(float(loss.item()), 4),
         "render_seconds": round(render_seconds, 1),
