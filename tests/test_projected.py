@@ -138,6 +138,8 @@ def test_the_shipped_eye_says_how_it_was_made() -> None:
     info = shipped_eye_info()
     assert info["data"] == "builtin-varied-mix" and "maskgen features train-eye" in info["reproduce"]
     assert info["heldout_retrieval"] > 20 * info["retrieval_chance"]
+    # It sees layouts, not only colours: a mask with its colours shuffled still finds itself.
+    assert info["layout_retrieval"] > 100 * info["retrieval_chance"]
 
 
 def test_a_projected_run_takes_g_from_its_start_and_resumes_only_as_projected(tmp_path: Path) -> None:

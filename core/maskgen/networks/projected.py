@@ -116,8 +116,8 @@ def _as_buffers(module: nn.Module) -> nn.Module:
 
 
 def _random_conv(c_in: int, c_out: int, kernel: int, generator: torch.Generator) -> nn.Conv2d:
-    # Kaiming-uniform as nn.Conv2d draws it, but from a fixed generator: every D of a given width has
-    # the same mixing, so two runs differ only in what they learn.
+    # Uniform with variance 1 / fan-in (the features keep their scale), from a fixed generator: every
+    # D has the same mixing, so two runs differ only in what their heads learn.
     conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
     bound = 1 / math.sqrt(c_in * kernel * kernel) * math.sqrt(3)
     with torch.no_grad():
@@ -134,7 +134,7 @@ class RandomProjection(nn.Module):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         self.channel_mix = nn.ModuleList(_random_conv(c, c, 1, gen) for c in widths)
-        self.down_to = nn.ModuleList(
+        self.to_shallower = nn.ModuleList(
             _random_conv(widths[i + 1], widths[i], 1, gen) for i in range(len(widths) - 1)
         )
         self.smooth = nn.ModuleList(_random_conv(c, c, 3, gen) for c in widths[:-1])
@@ -144,7 +144,7 @@ class RandomProjection(nn.Module):
         mixed = [mix(x) for mix, x in zip(self.channel_mix, maps, strict=True)]
         out = [mixed[-1]]
         for i in range(len(maps) - 2, -1, -1):
-            deeper = F.interpolate(self.down_to[i](out[0]), size=mixed[i].shape[-2:], mode="bilinear")
+            deeper = F.interpolate(self.to_shallower[i](out[0]), size=mixed[i].shape[-2:], mode="bilinear")
             out.insert(0, self.smooth[i](mixed[i] + deeper))
         return out
 
