@@ -253,7 +253,10 @@ def test_a_wider_run_starts_from_a_narrower_base_model_drawing_what_it_drew(
         init="base:tiny-16px", kimg=0.004, snapshot_kimg=0.004, lr_g=1e-12, lr_d=1e-12, ema_kimg=1e6
     )
     values["generator_options"]["channel_min"] = 32  # the 16 px block: 16 -> 32 channels
-    run = train(validate_config(values), out_root=tmp_path)
+    messages: list[str] = []
+    run = train(validate_config(values), out_root=tmp_path, on_message=messages.append)
+    said = "initialized G, D and G_ema, widened to -G channel_min=32 from base:tiny-16px"
+    assert said in messages, messages
     wide, _ = load_generator(run, torch.device("cpu"))
     narrow, _ = load_generator(base_dir, torch.device("cpu"))
     assert wide.synthesis_network.blocks[-1].conv1.weight.shape[0] == 32

@@ -446,7 +446,10 @@ class Trainer(RunCounters):
                 weights = arranged
             if not with_training_state:
                 # A new run may be wider (channel_min) than the model it starts from.
-                weights, _ = widen_state(module, weights)
+                weights, widened = widen_state(module, weights)
+                if widened and prefix == "G_ema":  # said once, after all three were loaded
+                    channel_min = self.config.generator_options.get("channel_min")
+                    self.started_parts += f", widened to -G channel_min={channel_min}"
             load_strict(
                 module,
                 weights,
