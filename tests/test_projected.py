@@ -217,3 +217,7 @@ def test_a_both_run_starts_today_s_half_from_the_base_model(tmp_path: Path) -> N
     for key, value in split_weights(before, "D").items():
         assert torch.allclose(after[f"D.residual.{key}"], value, atol=1e-6), key
     assert any(key.startswith("D.projected.heads.") for key in after)
+    from maskgen.artifacts.modelcard import model_card
+
+    card = model_card(load_checkpoint(run).config)
+    assert "| discriminator | StyleGAN2's D and a projected (Sauer et al. 2021)" in card

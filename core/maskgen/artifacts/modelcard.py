@@ -482,11 +482,14 @@ def _gan_body(
             "network; D: projection) |"
         )
     options = train.get("generator_options") or {}
-    if options.get("discriminator") == "projected":
-        lines.append(
-            "| discriminator | projected (Sauer et al. 2021): D sees through maskgen's frozen eye, a feature "
-            "network trained without labels on the built-in masks; only its heads were trained |"
-        )
+    projected = (
+        "projected (Sauer et al. 2021): D sees through maskgen's frozen eye, a feature network trained "
+        "without labels on the built-in masks; only its heads were trained"
+    )
+    kind = options.get("discriminator")
+    if kind in ("projected", "both"):
+        judged = projected if kind == "projected" else f"StyleGAN2's D and a {projected}; their logits add"
+        lines.append(f"| discriminator | {judged} |")
     if options:
         lines.append(
             "| generator options | " + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + " |"

@@ -490,7 +490,7 @@ def train_eye_command(
         grey=grey,
     )
     with _tracker(quiet) as tracker:
-        advance = tracker.task("training the eye", count // batch * epochs)
+        advance = tracker.task("training the eye", config.steps)
         info = train_eye(config, out, lambda _s, _t, _d: advance(1))
     Console().print(
         f"wrote {out} and {out.with_suffix('.json')}: a view of a held-out mask finds its twin "

@@ -30,7 +30,7 @@ from torch import nn
 
 from maskgen.errors import MaskgenError
 from maskgen.networks.layers import Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer
-from maskgen.networks.stylegan2 import MappingNetwork, _reject_unexpected_c
+from maskgen.networks.stylegan2 import MappingNetwork, class_map
 
 EYE_INPUT_SIZE = 64
 EYE_WIDTHS = (32, 64, 128, 256)
@@ -214,12 +214,7 @@ class ProjectedDiscriminator(nn.Module):
         r = self.img_resolution
         if img.ndim != 4 or img.shape[1:] != (self.img_channels, r, r):
             raise ValueError(f"expected images of shape [N, 3, {r}, {r}], got {tuple(img.shape)}")
-        _reject_unexpected_c(c, self.c_dim, "discriminator")
-        cmap = None
-        if self.mapping is not None:
-            if c is None:
-                raise ValueError(f"this discriminator is conditional: pass c of shape [N, {self.c_dim}]")
-            cmap = self.mapping(None, c)
+        cmap = class_map(self.mapping, c, self.c_dim)
         maps = self.projection(self.eye.feature_maps(img.float()))
         logits = []
         for head, x in zip(self.heads, maps, strict=True):

@@ -553,6 +553,17 @@ class Generator(nn.Module):
 # --------------------------------------------------------------------------------------------------
 
 
+def class_map(mapping: MappingNetwork | None, c: torch.Tensor | None, c_dim: int) -> torch.Tensor | None:
+    """A discriminator's class embedding for projection conditioning (None when unconditional); one
+    clear error when c is missing or given to an unconditional D."""
+    _reject_unexpected_c(c, c_dim, "discriminator")
+    if mapping is None:
+        return None
+    if c is None:
+        raise ValueError(f"this discriminator is conditional: pass c of shape [N, {c_dim}]")
+    return mapping(None, c)
+
+
 class DiscriminatorBlock(nn.Module):
     """Residual block: conv3x3, conv3x3 down, plus a 1x1 down skip; the sum is scaled by sqrt(0.5)."""
 
@@ -636,12 +647,7 @@ class Discriminator(nn.Module):
             raise ValueError(
                 f"expected images of shape [N, {self.img_channels}, {r}, {r}], got {tuple(img.shape)}"
             )
-        _reject_unexpected_c(c, self.c_dim, "discriminator")
-        cmap = None
-        if self.mapping is not None:
-            if c is None:
-                raise ValueError(f"this discriminator is conditional: pass c of shape [N, {self.c_dim}]")
-            cmap = self.mapping(None, c)
+        cmap = class_map(self.mapping, c, self.c_dim)
         x = self.from_rgb(to_block_format(img, compute_dtype(self.from_rgb_mixed, img)))
         for block in self.blocks:
             x = block(to_block_format(x, compute_dtype(block.mixed_precision, img)))

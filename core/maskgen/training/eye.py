@@ -52,6 +52,11 @@ class EyeTrainConfig:
     holdout_seed: int = 2026
     torch_seed: int = 0
 
+    @property
+    def steps(self) -> int:
+        """Optimizer steps of the whole training (whole batches only)."""
+        return self.count // self.batch * self.epochs
+
 
 def random_view(
     x: torch.Tensor, gen: torch.Generator, recolour: float = 0.0, grey: float = 0.0
@@ -117,22 +122,34 @@ def _to_signed(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
-@torch.no_grad()
-def retrieval_accuracy(
-    eye: MaskEye, images: torch.Tensor, gen: torch.Generator, batch: int = RETRIEVAL_BATCH
+def _match_rate(
+    eye: MaskEye,
+    images: torch.Tensor,
+    query_of: Callable[[torch.Tensor], torch.Tensor],
+    key_of: Callable[[torch.Tensor], torch.Tensor],
+    batch: int,
 ) -> float:
-    """How often a random view of a held-out mask finds another view of the same mask as its nearest
-    neighbour among ``batch`` masks' views (chance: 1 / batch; fewer masks: all of them)."""
+    """How often ``query_of(mask)`` has ``key_of(the same mask)`` as its nearest neighbour (cosine)
+    among the keys of ``batch`` masks (fewer masks: all of them)."""
     eye.eval()
     batch = min(batch, len(images))
     hits, total = 0, 0
     for start in range(0, len(images) - batch + 1, batch):
         x = images[start : start + batch]
-        a = F.normalize(eye(random_view(x, gen)), dim=1)
-        b = F.normalize(eye(random_view(x, gen)), dim=1)
-        hits += int(((a @ b.T).argmax(1) == torch.arange(len(x))).sum())
+        queries = F.normalize(eye(query_of(x)), dim=1)
+        keys = F.normalize(eye(key_of(x)), dim=1)
+        hits += int(((queries @ keys.T).argmax(1) == torch.arange(len(x))).sum())
         total += len(x)
     return hits / max(total, 1)
+
+
+@torch.no_grad()
+def retrieval_accuracy(
+    eye: MaskEye, images: torch.Tensor, gen: torch.Generator, batch: int = RETRIEVAL_BATCH
+) -> float:
+    """How often a random view of a held-out mask finds another view of the same mask as its nearest
+    neighbour among ``batch`` masks' views (chance: 1 / batch)."""
+    return _match_rate(eye, images, lambda x: random_view(x, gen), lambda x: random_view(x, gen), batch)
 
 
 @torch.no_grad()
@@ -140,16 +157,7 @@ def layout_retrieval(eye: MaskEye, images: torch.Tensor, batch: int = RETRIEVAL_
     """How often a held-out mask with its colour channels shuffled (red -> green -> blue -> red: the
     layout kept, every colour changed) finds the mask as it is among ``batch`` masks: whether the eye
     sees layouts or only colours (chance: 1 / batch)."""
-    eye.eval()
-    batch = min(batch, len(images))
-    hits, total = 0, 0
-    for start in range(0, len(images) - batch + 1, batch):
-        x = images[start : start + batch]
-        a = F.normalize(eye(x), dim=1)
-        b = F.normalize(eye(x[:, [2, 0, 1]]), dim=1)
-        hits += int(((b @ a.T).argmax(1) == torch.arange(len(x))).sum())
-        total += len(x)
-    return hits / max(total, 1)
+    return _match_rate(eye, images, lambda x: x[:, [2, 0, 1]], lambda x: x, batch)
 
 
 def train_eye(config: EyeTrainConfig, out: Path, progress: ProgressFn | None = None) -> dict[str, Any]:
@@ -164,7 +172,7 @@ def train_eye(config: EyeTrainConfig, out: Path, progress: ProgressFn | None = N
     render_seconds = time.perf_counter() - started
     model = _EyeWithHead()
     steps_per_epoch = config.count // config.batch
-    total = steps_per_epoch * config.epochs
+    total = config.steps
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total, pct_start=0.1)
     step = 0
