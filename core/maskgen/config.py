@@ -235,6 +235,13 @@ class TrainConfig(BaseModel):
         le=1000,  # D has as many blocks as halvings of the resolution: the check with D says how many
         description="Freeze D's first N blocks from the image side when fine-tuning (FreezeD).",
     )
+    freeze_g: int = Field(
+        0,
+        ge=0,
+        le=1000,  # G has as many synthesis blocks as doublings of 4 px: the check with G says how many
+        description="Fine-tuning: keep G's mapping network (1) and then its first N-1 synthesis blocks "
+        "from the 4 px side fixed, so the starting model's latents and coarse layouts stay (0: off).",
+    )
     cdc_weight: float = Field(
         0.0,
         ge=0,

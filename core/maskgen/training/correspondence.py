@@ -25,13 +25,13 @@ from maskgen.errors import MaskgenError
 CORRESPONDENCE_BATCH = 4
 
 
-def synthesis_blocks(G: torch.nn.Module) -> list[torch.nn.Module]:
-    """The blocks whose outputs the term compares: one per resolution of a StyleGAN2 synthesis
-    network (``G.synthesis_network.blocks``), coarse to fine."""
+def synthesis_blocks(G: torch.nn.Module, option: str = "cdc_weight") -> list[torch.nn.Module]:
+    """The blocks of a StyleGAN2 synthesis network (``G.synthesis_network.blocks``), coarse to fine:
+    one per resolution. ``option`` is what needs them, for the error line."""
     blocks = getattr(getattr(G, "synthesis_network", None), "blocks", None)
     if not isinstance(blocks, torch.nn.ModuleList) or len(blocks) == 0:
         raise MaskgenError(
-            f"cdc_weight needs a StyleGAN2-like generator with synthesis blocks; {type(G).__name__} has none"
+            f"{option} needs a StyleGAN2-like generator with synthesis blocks; {type(G).__name__} has none"
         )
     return list(blocks)
 

@@ -36,7 +36,7 @@ from maskgen.plugins.factory import build_gan, parse_options
 from maskgen.plugins.interfaces import AugmentContext
 from maskgen.plugins.methods import parse_stack, split_stack
 from maskgen.training import scaffold, snapshot_metrics
-from maskgen.training.correspondence import CORRESPONDENCE_BATCH, CrossDomainCorrespondence
+from maskgen.training.correspondence import CORRESPONDENCE_BATCH, CrossDomainCorrespondence, synthesis_blocks
 from maskgen.training.distributed import (
     SINGLE,
     World,
@@ -171,11 +171,14 @@ class Trainer(RunCounters):
                 mode_seeking_weight=config.mode_seeking_weight,
             ),
         )
+        # Fine-tuning may keep parts of G and D fixed: their optimizers leave them out, and the step
+        # never asks autograd for their gradients.
+        self.frozen_G = frozen_generator_parameters(self.G, config.freeze_g)
+        self.frozen_D = frozen_discriminator_parameters(self.D, config.freeze_d)
         self.opt_G = self._optimizer(
-            self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None
+            self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None, exclude=self.frozen_G
         )
-        frozen = frozen_discriminator_parameters(self.D, config.freeze_d)
-        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=frozen)
+        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=self.frozen_D)
         self.loss.mean_over_processes = lambda value: average_tensor(value, world)
         # Fakes for augmenters that show D generated images as reals (APA); without ``c`` a
         # class-conditional run draws their classes from the data's frequencies. A step hands the
@@ -267,7 +270,7 @@ class Trainer(RunCounters):
         real_c = None if self.labels is None else self.one_hot(self.labels[index])
 
         self.D.requires_grad_(False)
-        self.G.requires_grad_(True)
+        _learn(self.G, self.frozen_G)
         self.opt_G.zero_grad(set_to_none=True)
         loss_G = self.loss.generator_main(self._latents(), self._fake_classes())
         if self.loss.mode_seeking is not None:
@@ -291,7 +294,7 @@ class Trainer(RunCounters):
             out["loss/pl"] = penalty.detach()
         self.G.requires_grad_(False)
 
-        self.D.requires_grad_(True)
+        _learn(self.D, self.frozen_D)
         reals = self.augmenter.prepare_reals(reals, self.fakes_replacing(real_c))
         self.opt_D.zero_grad(set_to_none=True)
         loss_D, real_logits = self.loss.discriminator_main(
@@ -489,11 +492,38 @@ def discriminator_kind(train_config: dict[str, Any]) -> str:
     return str((train_config.get("generator_options") or {}).get("discriminator", "residual"))
 
 
+def _learn(module: torch.nn.Module, frozen: frozenset[int]) -> None:
+    """Gradients on for ``module``'s parameters except the ``frozen`` ones (ids)."""
+    for parameter in module.parameters():
+        parameter.requires_grad_(id(parameter) not in frozen)
+
+
+def frozen_generator_parameters(G: torch.nn.Module, count: int) -> frozenset[int]:
+    """FreezeG: G's mapping network (``count`` 1) and then its first ``count - 1`` synthesis blocks
+    from the 4 px side keep their (pretrained) weights, so the latents mean what they meant and the
+    coarse layouts stay the starting model's; the finer blocks adapt (Mo et al. 2020 freeze G's early
+    layers beside D's). Returns the ids of the frozen parameters, which G's optimizer leaves out."""
+    if count <= 0:
+        return frozenset()
+    blocks = synthesis_blocks(G, "freeze_g")
+    mapping = getattr(G, "mapping_network", None)
+    if not isinstance(mapping, torch.nn.Module):
+        raise MaskgenError(
+            f"freeze_g needs a StyleGAN2-like generator; {type(G).__name__} has no mapping network"
+        )
+    if count - 1 > len(blocks):
+        raise MaskgenError(
+            f"freeze_g {count}: this generator has a mapping network and {len(blocks)} synthesis blocks "
+            f"(at most freeze_g {len(blocks) + 1})"
+        )
+    modules = [mapping, *list(blocks)[: count - 1]]
+    return frozenset(id(p) for module in modules for p in module.parameters())
+
+
 def frozen_discriminator_parameters(D: torch.nn.Module, count: int) -> frozenset[int]:
     """FreezeD (Mo et al. 2020): D's input layer and first ``count`` blocks keep their (pretrained)
     weights; only the blocks nearer the output adapt to the new data. Returns the ids of the frozen
-    parameters, which D's optimizer leaves out (the loss toggles requires_grad per phase, so that
-    flag cannot carry the freeze)."""
+    parameters, which D's optimizer leaves out and the step keeps without gradients."""
     if count <= 0:
         return frozenset()
     blocks = getattr(D, "blocks", None)

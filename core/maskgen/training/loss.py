@@ -53,8 +53,14 @@ class StyleGAN2Loss:
     # -- generator ---------------------------------------------------------------------------------
 
     def run_G(
-        self, z: torch.Tensor, c: torch.Tensor | None = None, update_w_avg: bool = False
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        update_w_avg: bool = False,
+        differentiable_ws: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fakes and their ws; ``differentiable_ws``: the fakes can be differentiated by the ws even
+        when the mapping network is frozen (``freeze_g``), as the path-length penalty needs."""
         ws = self.G.mapping(z, c, update_w_avg=update_w_avg)
         if self.w.style_mixing_prob > 0:
             # One crossover point per batch: layers from `cutoff` on use a second latent.
@@ -64,6 +70,8 @@ class StyleGAN2Loss:
             if cutoff < ws.shape[1]:
                 mixed = self.G.mapping(torch.randn_like(z), c, update_w_avg=False)
                 ws = torch.cat([ws[:, :cutoff], mixed[:, cutoff:]], dim=1)
+        if differentiable_ws and not ws.requires_grad:
+            ws = ws.detach().requires_grad_(True)
         return self.G.synthesis(ws), ws
 
     def run_D(self, images: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,7 +90,7 @@ class StyleGAN2Loss:
     def generator_path_length(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Path-length penalty, already multiplied by its weight and lazy interval."""
         batch = max(1, z.shape[0] // self.w.pl_batch_shrink)
-        fakes, ws = self.run_G(z[:batch], None if c is None else c[:batch])
+        fakes, ws = self.run_G(z[:batch], None if c is None else c[:batch], differentiable_ws=True)
         noise = torch.randn_like(fakes) / (fakes.shape[2] * fakes.shape[3]) ** 0.5
         (grads,) = torch.autograd.grad((fakes * noise).sum(), ws, create_graph=True)
         lengths = grads.square().sum(2).mean(1).sqrt()
