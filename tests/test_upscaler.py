@@ -4,6 +4,7 @@ resume), the cascade drawing at print size, and bad input ending in one line."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,20 @@ def test_degradation_spoils_and_is_reproducible() -> None:
     assert torch.equal(first, again)
     clean = shrink(images, 4, "area")
     differs = (first - clean).abs().flatten(1).amax(1) > 1 / 127.5
-    assert 4 <= int(differs.sum()) <= 16  # most inputs are spoiled somehow, not necessarily all
+    assert int(differs.sum()) >= 4  # most inputs are spoiled somehow
     assert first.min() >= -1 and first.max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["blur", "soften", "colour", "noise", "quantize"])
+def test_each_spoiling_strikes_as_often_as_its_probability(kind: str) -> None:
+    images = torch.rand(400, 3, 16, 16) * 1.6 - 0.8  # off the 8-bit grid, away from the clamp
+    # Today's strengths, every other spoiling off (and area shrinking, as the reference does).
+    off = {key: 0.0 for key in Degradation().as_dict() if key.endswith("_prob")}
+    settings = replace(Degradation(), **{**off, f"{kind}_prob": 0.3})
+    small = degrade(images, 4, settings, torch.Generator().manual_seed(5))
+    spoiled = int(((small - shrink(images, 4, "area")).abs().flatten(1).amax(1) > 1e-5).sum())
+    # Binomial(400, 0.3): mean 120, sd 9.2; four sd either side.
+    assert 83 <= spoiled <= 157, spoiled
 
 
 # -- the network -----------------------------------------------------------------------------------
