@@ -181,6 +181,7 @@ def test_freeze_d_keeps_the_first_blocks_fixed(tmp_path: Path) -> None:
     assert any(
         not torch.equal(after[n], before[n]) for n, _ in trainer.D.named_parameters() if n not in frozen
     )
+    assert all(p.grad is None for n, p in trainer.D.named_parameters() if n in frozen)
     with pytest.raises(MaskgenError, match="blocks"):
         Trainer(validate_config(tiny_config_values(freeze_d=99)), tmp_path / "bad")
 
