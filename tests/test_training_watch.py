@@ -126,7 +126,7 @@ def test_the_upscaler_trainer_shows_its_log_in_tensorboard_too(tmp_path: Path) -
 
 def test_without_tensorboard_installed_the_run_trains_and_says_so_once(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # its import fails as when missing
-    monkeypatch.setattr(watch, "_SAID_MISSING", [])  # said once per process: this test's process
+    monkeypatch.setattr(watch.TensorBoard, "said_missing", False)  # said once per process: this one
     messages: list[str] = []
     run = train(validate_config(tiny_config_values()), out_root=tmp_path / "a", on_message=messages.append)
     notes = [m for m in messages if m.startswith(("note:", "warning:"))]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -26,11 +26,12 @@ TENSORBOARD_DIR = "tensorboard"  # inside the run directory; `tensorboard --logd
 INSTALL_HINT = "pip install 'maskgen[tensorboard]'"
 # Record entries that are the step or a counter, not a curve worth drawing.
 _NOT_CURVES = frozenset({"kimg"})
-_SAID_MISSING: list[bool] = []  # the missing package is said once per process
 
 
 class TensorBoard:
     """A run's TensorBoard event writer, or one that writes nothing (off, not installed, rank > 0)."""
+
+    said_missing: ClassVar[bool] = False  # the missing package is said once per process
 
     def __init__(self, writer: Any = None) -> None:
         self._writer = writer
@@ -47,8 +48,8 @@ class TensorBoard:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # torch's writer needs the tensorboard package
-            if not _SAID_MISSING:  # once per process: a GAN run and its upscaler stage say it once
-                _SAID_MISSING.append(True)
+            if not TensorBoard.said_missing:  # a GAN run and its upscaler stage say it once
+                TensorBoard.said_missing = True
                 say(f"note: no TensorBoard curves: the tensorboard package is not installed ({INSTALL_HINT})")
             return cls()
         try:
