@@ -523,3 +523,21 @@ def test_push_refuses_offline_and_bad_repo_ids(checkpoint: Path, monkeypatch: py
     line = one_error_line(cli.invoke(app, ["push", str(checkpoint), REPO]))
     assert "HF_HUB_OFFLINE" in line and REPO in line
     assert "--revision" in one_error_line(cli.invoke(app, ["push", str(checkpoint), f"{REPO}@v1"]))
+
+
+def test_the_card_says_what_a_fine_tune_kept_of_its_start() -> None:
+    train = {"resolution": 64, "init": "base:builtin-64px-mirrored"}
+    kept = {"freeze_g": 3, "freeze_d": 2, "cdc_weight": 100.0}
+    row = [
+        line
+        for line in model_card({"kind": "gan", "train": train | kept}).splitlines()
+        if "| fine-tuning |" in line
+    ]
+    assert row == [
+        "| fine-tuning | G's mapping network and its 4 and 8 px synthesis blocks kept as they were "
+        "(freeze_g 3); D's 64 and 32 px blocks kept as they were (FreezeD, freeze_d 2); "
+        "cross-domain correspondence term at weight 100 (cdc_weight) |"
+    ]
+    mapping_only = model_card({"kind": "gan", "train": train | {"freeze_g": 1}})
+    assert "| fine-tuning | G's mapping network kept as it was (freeze_g 1) |" in mapping_only
+    assert "| fine-tuning |" not in model_card({"kind": "gan", "train": train})

@@ -499,6 +499,9 @@ def _gan_body(
         lines.append(f"| fine-tuned from | `{init.get('reference')}` (commit `{init.get('commit')}`) |")
     elif train.get("init") and str(train["init"]).lower() != "none":
         lines.append(f"| fine-tuned from | `{train['init']}` |")
+    kept = _fine_tuning_terms(train)
+    if kept:
+        lines.append(f"| fine-tuning | {kept} |")
     history = describe_lineage(config)
     if history:
         lines.append(f"| training history | {history} |")
@@ -509,6 +512,31 @@ def _gan_body(
     lines[-1] += f" and `{UPSCALER}/config.json`." if upscaler else "."
     lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _fine_tuning_terms(train: dict[str, Any]) -> str:
+    """What a fine-tune kept of the model it started from (FreezeD, FreezeG, the correspondence term):
+    these change what the model can draw, so a reader of the card should see them beside its origin."""
+    terms = []
+    freeze_g = int(train.get("freeze_g") or 0)
+    if freeze_g:
+        sizes = [f"{4 * 2**i}" for i in range(freeze_g - 1)]
+        blocks = f" and its {_joined(sizes)} px synthesis blocks" if sizes else ""
+        kept = "kept as they were" if sizes else "kept as it was"
+        terms.append(f"G's mapping network{blocks} {kept} (freeze_g {freeze_g})")
+    freeze_d = int(train.get("freeze_d") or 0)
+    resolution = int(train.get("resolution") or 0)
+    if freeze_d and resolution:
+        sizes = [f"{resolution >> i}" for i in range(freeze_d)]
+        terms.append(f"D's {_joined(sizes)} px blocks kept as they were (FreezeD, freeze_d {freeze_d})")
+    cdc = float(train.get("cdc_weight") or 0)
+    if cdc:
+        terms.append(f"cross-domain correspondence term at weight {cdc:g} (cdc_weight)")
+    return "; ".join(terms)
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _upscaler_rows(config: dict[str, Any]) -> list[str]:
