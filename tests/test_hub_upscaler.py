@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import maskgen.cli.hub_cmd  # noqa: F401  (registers pull and push on the app)
+from maskgen.artifacts import hub_pull
 from maskgen.artifacts.modelcard import model_card
 from maskgen.artifacts.upscaler import attach_upscaler
 from maskgen.cli.main import app
@@ -227,7 +228,12 @@ def test_push_commits_the_upscaler_and_removes_a_stale_one(
 
 
 def test_an_upscaler_checkpoint_is_pushed_and_pulled_by_itself(
-    upscaler_run: Path, gan_with_upscaler: Path, offline_cache: Path, tmp_path: Path, cli
+    upscaler_run: Path,
+    gan_with_upscaler: Path,
+    offline_cache: Path,
+    tmp_path: Path,
+    cli,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = (upscaler_run / "checkpoints" / "latest").resolve()
     out = tmp_path / "upload"
@@ -250,6 +256,14 @@ def test_an_upscaler_checkpoint_is_pushed_and_pulled_by_itself(
     )
     # Pulled (inference weights only), it enlarges pictures and serves as a GAN's upscaler.
     fill_cache(offline_cache, out, UPLOAD)
+    fetched: list[str] = []
+    resolve = hub_pull.resolve
+
+    def recording_resolve(reference: Any, *args: Any, purpose: str = hub_pull.DRAW, **kwargs: Any) -> Any:
+        fetched.append(purpose)
+        return resolve(reference, *args, purpose=purpose, **kwargs)
+
+    monkeypatch.setattr(hub_pull, "resolve", recording_resolve)
     small = tmp_path / "small.png"
     Image.new("RGB", (16, 16), (200, 30, 30)).save(small)
     result = cli.invoke(
@@ -257,6 +271,7 @@ def test_an_upscaler_checkpoint_is_pushed_and_pulled_by_itself(
     )
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "big" / "small.png").size == (64, 64)
+    assert fetched == [hub_pull.DRAW]  # enlarging asks for the inference weights alone
     bare = tmp_path / "bare"
     shutil.copytree(gan_with_upscaler, bare)
     shutil.rmtree(bare / "upscaler")

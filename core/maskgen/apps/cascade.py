@@ -105,7 +105,8 @@ def load_cascade(checkpoint: str | Path, device: torch.device, upscaler: str | N
 
 def _upscaler_of(reference: str | Path, device: torch.device) -> tuple[torch.nn.Module, Checkpoint]:
     """An upscaler checkpoint, or the upscaler a GAN checkpoint carries."""
-    checkpoint = load_checkpoint(reference)
+    # Enlarging draws with U_ema alone: a Hub reference fetches no training weights for it.
+    checkpoint = load_checkpoint(reference, inference_only=True)
     if checkpoint.config.get("kind") == UPSCALER:
         return load_upscaler(checkpoint.path, device)
     where = upscaler_for(checkpoint)
