@@ -5,7 +5,7 @@ difference at a time, next to controls of known answer.
     python benchmarks/c2st_cues.py CHECKPOINT HELDOUT_DIR [--num 1000]
 
 The held-out reals are read as the run's training images were (framed when it was trained with
-``--frame``, as ``maskgen eval`` does) and split in two halves A and B (A against B is the "no
+``--frame``, as ``maskgen eval`` does), shuffled and split in two halves A and B (A against B is the "no
 difference" control). Rows:
 
 * controls: A vs B (near 0.5), A vs B blurred (sigma 0.5 and 0.8 px: how much softness alone gives),
@@ -103,6 +103,8 @@ def main() -> None:
     args = parser.parse_args()
 
     reals, fakes, framed = reals_and_samples(args.checkpoint, args.heldout, args.num)
+    # Shuffled (fixed seed) before the halves are cut: a folder sorted by kind would split unlike.
+    reals = reals[np.random.default_rng(0).permutation(len(reals))]
     size = reals.shape[1]
     half = len(reals) // 2
     a, b, f = reals[:half], reals[half : 2 * half], fakes[:half]
