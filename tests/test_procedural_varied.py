@@ -587,3 +587,27 @@ def test_dataset_synth_style_varied_writes_the_varied_set(tmp_path):
     assert [r["pattern"] for r in rows] == [m["pattern"] for m in metas]
     for row, image in zip(rows, expected, strict=True):
         assert np.array_equal(np.asarray(Image.open(out / row["file"]).convert("RGB")), image)
+
+
+def test_dataset_synth_style_varied_mix_writes_the_base_models_mix(tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from maskgen.cli.main import app
+    from maskgen.data.procedural_mix import render_mix_masks_with_meta
+
+    out = tmp_path / "mix"
+    args = ["dataset", "synth", "--out", str(out), "--count", "20", "--size", "32", "--style", "varied-mix"]
+    result = CliRunner().invoke(app, [*args, "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "20 varied-mix masks" in result.output
+    with (out / "labels.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    # The same masks, labels and sources as a base model's training set of that seed.
+    expected, labels, metas = render_mix_masks_with_meta(20, 32, seed=3)
+    assert [int(r["label"]) for r in rows] == labels.tolist()
+    assert [r["source"] for r in rows] == [m["source"] for m in metas]
+    assert {r["source"] for r in rows} == {"varied", "varied-photographed", "simple"}
+    for row, image in zip(rows, expected, strict=True):
+        assert np.array_equal(np.asarray(Image.open(out / row["file"]).convert("RGB")), image)

@@ -34,8 +34,8 @@ def synth(
     style: str = typer.Option(
         "simple",
         "--style",
-        help="simple (builtin), detailed (builtin-detailed), photographed (builtin-photographed) or "
-        "varied (builtin-varied).",
+        help="simple (builtin), detailed (builtin-detailed), photographed (builtin-photographed), "
+        "varied (builtin-varied) or varied-mix (builtin-varied-mix, what the base models train on).",
     ),
 ) -> None:
     """Write procedural Peking-opera-like masks with their seven primary-colour labels."""
@@ -43,7 +43,7 @@ def synth(
 
     summary = synth_dataset(out, count=count, size=size, seed=seed, style=style.strip().lower())
     style_name = summary.get("style")
-    kind = f"{style_name} masks" if style_name in ("detailed", "photographed", "varied") else "masks"
+    kind = f"{style_name} masks" if style_name != "simple" else "masks"
     typer.echo(f"wrote {summary.get('count', count)} {kind} ({size} px) with labels.csv to {out}")
 
 

@@ -33,11 +33,12 @@ from maskgen.data.framing import frame_picture
 from maskgen.data.photographed import render_photographed_mask
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
 from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
+from maskgen.data.procedural_mix import RENDERERS, mix_sources
 from maskgen.data.procedural_varied import render_varied_mask
 from maskgen.errors import MaskgenError
 
 MANIFEST = "manifest.csv"
-SYNTH_STYLES = ("simple", "detailed", "photographed", "varied")
+SYNTH_STYLES = ("simple", "detailed", "photographed", "varied", "varied-mix")
 TRANSFORMS: tuple[tuple[str, str], ...] = (
     ("original", "orig"),
     ("mirror", "mirror"),
@@ -247,8 +248,9 @@ def synth_dataset(
     The images are exactly those of ``render_masks(count, size, seed)``, or with ``style="detailed"``
     of ``render_detailed_masks`` (the ``builtin-detailed`` training set), with ``"photographed"`` their
     photographs (``builtin-photographed``, :mod:`maskgen.data.photographed`), with ``"varied"`` the
-    ``builtin-varied`` masks (:mod:`maskgen.data.procedural_varied`). Returns a summary: count,
-    size, seed, style, out, label_counts.
+    ``builtin-varied`` masks (:mod:`maskgen.data.procedural_varied`), with ``"varied-mix"`` the base
+    models' mix (``builtin-varied-mix``, :mod:`maskgen.data.procedural_mix`; its labels.csv says each
+    mask's source). Returns a summary: count, size, seed, style, out, label_counts.
     """
     out = Path(out)
     size = _check_size(size)
@@ -258,6 +260,7 @@ def synth_dataset(
     render = {"simple": render_mask, "detailed": render_detailed_mask, "varied": render_varied_mask}.get(
         style, render_photographed_mask
     )
+    fields = ["file", "label", "category", "pattern", "seed"]
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise MaskgenError(f"count must be at least 1, got {count}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -265,30 +268,34 @@ def synth_dataset(
     _prepare_out(out, overwrite)
 
     seeds, labels = mask_plan(int(count), int(seed))
+    # The mix: mask i's source (varied, its photograph, simple) is fixed by the seed and i, as in training.
+    sources = mix_sources(int(count), int(seed)) if style == "varied-mix" else None
+    if sources is not None:
+        fields.append("source")
     width = max(5, len(str(count - 1)))
     rows = []
     for i, (mask_seed, label) in enumerate(zip(seeds.tolist(), labels.tolist(), strict=True)):
-        image, meta = render(mask_seed, size, label)
+        draw = RENDERERS[sources[i]] if sources is not None else render
+        image, meta = draw(mask_seed, size, label)
         name = f"mask_{i:0{width}d}.png"
         image.save(out / name)
-        rows.append(
-            {
-                "file": name,
-                "label": label,
-                "category": meta["name"],
-                "pattern": meta["pattern"],
-                "seed": mask_seed,
-            }
-        )
+        row = {
+            "file": name,
+            "label": label,
+            "category": meta["name"],
+            "pattern": meta["pattern"],
+            "seed": mask_seed,
+        }
+        rows.append(row | ({"source": sources[i]} if sources is not None else {}))
     with (out / "labels.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["file", "label", "category", "pattern", "seed"])
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
 
     counts = {c.name: int((labels == c.index).sum()) for c in CATEGORIES}
     info = {
         "name": f"maskgen {style} procedural masks",
-        "generator": render.__module__,
+        "generator": "maskgen.data.procedural_mix" if sources is not None else render.__module__,
         "style": style,
         "count": int(count),
         "size": size,

@@ -40,7 +40,7 @@ def render_photographed_varied_mask(
     return Image.fromarray(picture), {**meta, "size": int(size), "camera": camera.__dict__}
 
 
-_RENDER: dict[str, Callable[[int, int, int | None], tuple[Image.Image, dict]]] = {
+RENDERERS: dict[str, Callable[[int, int, int | None], tuple[Image.Image, dict]]] = {
     "varied": render_varied_mask,
     "varied-photographed": render_photographed_varied_mask,
     "simple": render_mask,
@@ -68,7 +68,7 @@ def render_mix_masks_with_meta(
     metas = []
     sources = mix_sources(count, seed)
     for i, (s, c, source) in enumerate(zip(seeds.tolist(), labels.tolist(), sources, strict=True)):
-        image, meta = _RENDER[source](s, size, c)
+        image, meta = RENDERERS[source](s, size, c)
         images[i] = np.asarray(image)
         symmetric = {"varied": bool(meta.get("symmetric", True)), "simple": True}.get(source, False)
         metas.append({**meta, "source": source, "symmetric": symmetric})
