@@ -567,47 +567,45 @@ def test_the_base_models_mix_holds_its_shares_in_every_block_and_its_masks_are_t
         assert np.array_equal(images[i], np.asarray(one)), (i, source)
 
 
-def test_dataset_synth_style_varied_writes_the_varied_set(tmp_path):
+def _synth_rows(out, style, seed=0, count=5):
+    """``maskgen dataset synth`` of ``style`` at 32 px into ``out``: its message and labels.csv rows."""
     import csv
 
     from typer.testing import CliRunner
 
     from maskgen.cli.main import app
 
-    out = tmp_path / "varied"
-    result = CliRunner().invoke(
-        app, ["dataset", "synth", "--out", str(out), "--count", "5", "--size", "32", "--style", "varied"]
-    )
+    args = ["dataset", "synth", "--out", str(out), "--count", str(count), "--size", "32"]
+    result = CliRunner().invoke(app, [*args, "--style", style, "--seed", str(seed)])
     assert result.exit_code == 0, result.output
-    assert "5 varied masks" in result.output
     with (out / "labels.csv").open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    expected, labels, metas = render_varied_masks_with_meta(5, 32, seed=0)
-    assert [int(r["label"]) for r in rows] == labels.tolist()
-    assert [r["pattern"] for r in rows] == [m["pattern"] for m in metas]
+        return result.output, list(csv.DictReader(f))
+
+
+def _assert_same_images(out, rows, expected):
     for row, image in zip(rows, expected, strict=True):
         assert np.array_equal(np.asarray(Image.open(out / row["file"]).convert("RGB")), image)
 
 
+def test_dataset_synth_style_varied_writes_the_varied_set(tmp_path):
+    out = tmp_path / "varied"
+    output, rows = _synth_rows(out, "varied")
+    assert "5 varied masks" in output
+    expected, labels, metas = render_varied_masks_with_meta(5, 32, seed=0)
+    assert [int(r["label"]) for r in rows] == labels.tolist()
+    assert [r["pattern"] for r in rows] == [m["pattern"] for m in metas]
+    _assert_same_images(out, rows, expected)
+
+
 def test_dataset_synth_style_varied_mix_writes_the_base_models_mix(tmp_path):
-    import csv
-
-    from typer.testing import CliRunner
-
-    from maskgen.cli.main import app
     from maskgen.data.procedural_mix import render_mix_masks_with_meta
 
     out = tmp_path / "mix"
-    args = ["dataset", "synth", "--out", str(out), "--count", "20", "--size", "32", "--style", "varied-mix"]
-    result = CliRunner().invoke(app, [*args, "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    assert "20 varied-mix masks" in result.output
-    with (out / "labels.csv").open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    output, rows = _synth_rows(out, "varied-mix", seed=3, count=20)
+    assert "20 varied-mix masks" in output
     # The same masks, labels and sources as a base model's training set of that seed.
     expected, labels, metas = render_mix_masks_with_meta(20, 32, seed=3)
     assert [int(r["label"]) for r in rows] == labels.tolist()
     assert [r["source"] for r in rows] == [m["source"] for m in metas]
     assert {r["source"] for r in rows} == {"varied", "varied-photographed", "simple"}
-    for row, image in zip(rows, expected, strict=True):
-        assert np.array_equal(np.asarray(Image.open(out / row["file"]).convert("RGB")), image)
+    _assert_same_images(out, rows, expected)

@@ -33,7 +33,7 @@ from maskgen.data.framing import frame_picture
 from maskgen.data.photographed import render_photographed_mask
 from maskgen.data.procedural import CATEGORIES, MAX_SIZE, MIN_SIZE, PATTERNS, mask_plan, render_mask
 from maskgen.data.procedural_detailed import DETAILED_PATTERNS, render_detailed_mask
-from maskgen.data.procedural_mix import RENDERERS, mix_sources
+from maskgen.data.procedural_mix import RENDERERS, mix_sources, render_mix_masks_with_meta
 from maskgen.data.procedural_varied import render_varied_mask
 from maskgen.errors import MaskgenError
 
@@ -257,10 +257,12 @@ def synth_dataset(
     if style not in SYNTH_STYLES:
         raise MaskgenError(f"style must be one of {', '.join(SYNTH_STYLES)}, got {style!r}")
     detailed = style != "simple"
-    render = {"simple": render_mask, "detailed": render_detailed_mask, "varied": render_varied_mask}.get(
-        style, render_photographed_mask
-    )
-    fields = ["file", "label", "category", "pattern", "seed"]
+    render = {
+        "simple": render_mask,
+        "detailed": render_detailed_mask,
+        "photographed": render_photographed_mask,
+        "varied": render_varied_mask,
+    }.get(style)  # None for the mix, whose masks each have a source set (below)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise MaskgenError(f"count must be at least 1, got {count}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -269,13 +271,12 @@ def synth_dataset(
 
     seeds, labels = mask_plan(int(count), int(seed))
     # The mix: mask i's source (varied, its photograph, simple) is fixed by the seed and i, as in training.
-    sources = mix_sources(int(count), int(seed)) if style == "varied-mix" else None
-    if sources is not None:
-        fields.append("source")
+    sources = mix_sources(int(count), int(seed)) if render is None else None
+    fields = ["file", "label", "category", "pattern", "seed"] + (["source"] if sources is not None else [])
     width = max(5, len(str(count - 1)))
     rows = []
     for i, (mask_seed, label) in enumerate(zip(seeds.tolist(), labels.tolist(), strict=True)):
-        draw = RENDERERS[sources[i]] if sources is not None else render
+        draw = render if sources is None else RENDERERS[sources[i]]
         image, meta = draw(mask_seed, size, label)
         name = f"mask_{i:0{width}d}.png"
         image.save(out / name)
@@ -286,7 +287,9 @@ def synth_dataset(
             "pattern": meta["pattern"],
             "seed": mask_seed,
         }
-        rows.append(row | ({"source": sources[i]} if sources is not None else {}))
+        if sources is not None:
+            row["source"] = sources[i]
+        rows.append(row)
     with (out / "labels.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
@@ -295,7 +298,7 @@ def synth_dataset(
     counts = {c.name: int((labels == c.index).sum()) for c in CATEGORIES}
     info = {
         "name": f"maskgen {style} procedural masks",
-        "generator": "maskgen.data.procedural_mix" if sources is not None else render.__module__,
+        "generator": (render or render_mix_masks_with_meta).__module__,
         "style": style,
         "count": int(count),
         "size": size,
