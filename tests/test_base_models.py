@@ -206,6 +206,20 @@ def test_freeze_g_keeps_the_mapping_and_coarse_blocks_fixed(tmp_path: Path) -> N
         Trainer(validate_config(tiny_config_values(freeze_g=blocks + 2)), tmp_path / "bad")
 
 
+def test_freeze_g_without_to_rgb_lets_the_fixed_blocks_colours_learn(tmp_path: Path) -> None:
+    values = tiny_config_values(
+        init="none", freeze_g=2, freeze_g_to_rgb=False, kimg=0.016, snapshot_kimg=0.016
+    )
+    trainer = Trainer(validate_config(values), tmp_path / "run")
+    before = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    frozen = _frozen_after_steps(trainer, trainer.G, trainer.opt_G)
+    coarse = "synthesis_network.blocks.0."
+    assert any(n.startswith(coarse + "conv1.") for n in frozen)
+    assert not any(n.startswith(coarse + "torgb.") for n in frozen)
+    to_rgb = [n for n, _ in trainer.G.named_parameters() if n.startswith(coarse + "torgb.")]
+    assert to_rgb and any(not torch.equal(trainer.G.state_dict()[n], before[n]) for n in to_rgb)
+
+
 # -- the base models shipped in the package ---------------------------------------------------------------
 
 SHIPPED = {"gan": "G_ema", "translation": "T", "upscaler": "U_ema"}

@@ -540,4 +540,9 @@ def test_the_card_says_what_a_fine_tune_kept_of_its_start() -> None:
     ]
     mapping_only = model_card({"kind": "gan", "train": train | {"freeze_g": 1}})
     assert "| fine-tuning | G's mapping network kept as it was (freeze_g 1) |" in mapping_only
+    colours_learn = model_card({"kind": "gan", "train": train | {"freeze_g": 2, "freeze_g_to_rgb": False}})
+    assert (
+        "| fine-tuning | G's mapping network and its 4 px synthesis block kept as they were (freeze_g 2), "
+        "the blocks' toRGB layers learning (freeze_g_to_rgb false) |"
+    ) in colours_learn
     assert "| fine-tuning |" not in model_card({"kind": "gan", "train": train})

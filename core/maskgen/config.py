@@ -242,6 +242,11 @@ class TrainConfig(BaseModel):
         description="Fine-tuning: keep G's mapping network (1) and then its first N-1 synthesis blocks "
         "from the 4 px side fixed, so the starting model's latents and coarse layouts stay (0: off).",
     )
+    freeze_g_to_rgb: bool = Field(
+        True,
+        description="With freeze_g: the fixed synthesis blocks' toRGB layers, which turn their features "
+        "into colours, stay fixed too; false lets the colours follow the collection while the layouts stay.",
+    )
     cdc_weight: float = Field(
         0.0,
         ge=0,

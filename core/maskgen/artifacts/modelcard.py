@@ -521,9 +521,15 @@ def _fine_tuning_terms(train: dict[str, Any]) -> str:
     freeze_g = int(train.get("freeze_g") or 0)
     if freeze_g:
         sizes = [f"{4 * 2**i}" for i in range(freeze_g - 1)]
-        blocks = f" and its {_joined(sizes)} px synthesis blocks" if sizes else ""
+        noun = "block" if len(sizes) == 1 else "blocks"
+        blocks = f" and its {_joined(sizes)} px synthesis {noun}" if sizes else ""
         kept = "kept as they were" if sizes else "kept as it was"
-        terms.append(f"G's mapping network{blocks} {kept} (freeze_g {freeze_g})")
+        colours = (
+            ", the blocks' toRGB layers learning (freeze_g_to_rgb false)"
+            if sizes and train.get("freeze_g_to_rgb") is False
+            else ""
+        )
+        terms.append(f"G's mapping network{blocks} {kept} (freeze_g {freeze_g}){colours}")
     freeze_d = int(train.get("freeze_d") or 0)
     resolution = int(train.get("resolution") or 0)
     if freeze_d and resolution:

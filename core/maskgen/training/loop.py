@@ -173,7 +173,7 @@ class Trainer(RunCounters):
         )
         # Fine-tuning may keep parts of G and D fixed: their optimizers leave them out, and the step
         # never asks autograd for their gradients.
-        self.frozen_G = frozen_generator_parameters(self.G, config.freeze_g)
+        self.frozen_G = frozen_generator_parameters(self.G, config.freeze_g, to_rgb=config.freeze_g_to_rgb)
         self.frozen_D = frozen_discriminator_parameters(self.D, config.freeze_d)
         self.opt_G = self._optimizer(
             self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None, exclude=self.frozen_G
@@ -498,11 +498,13 @@ def _learn(module: torch.nn.Module, frozen: frozenset[int]) -> None:
         parameter.requires_grad_(id(parameter) not in frozen)
 
 
-def frozen_generator_parameters(G: torch.nn.Module, count: int) -> frozenset[int]:
+def frozen_generator_parameters(G: torch.nn.Module, count: int, to_rgb: bool = True) -> frozenset[int]:
     """FreezeG: G's mapping network (``count`` 1) and then its first ``count - 1`` synthesis blocks
     from the 4 px side keep their (pretrained) weights, so the latents mean what they meant and the
     coarse layouts stay the starting model's; the finer blocks adapt (Mo et al. 2020 freeze G's early
-    layers beside D's). Returns the ids of the frozen parameters, which G's optimizer leaves out."""
+    layers beside D's). With ``to_rgb`` False the fixed blocks' toRGB layers still learn: they turn
+    the kept features into the image's broad colour fields, which may then follow the collection.
+    Returns the ids of the frozen parameters, which G's optimizer leaves out."""
     if count <= 0:
         return frozenset()
     blocks = synthesis_blocks(G, "freeze_g")
@@ -517,7 +519,10 @@ def frozen_generator_parameters(G: torch.nn.Module, count: int) -> frozenset[int
             f"(at most freeze_g {len(blocks) + 1})"
         )
     modules = [mapping, *list(blocks)[: count - 1]]
-    return frozenset(id(p) for module in modules for p in module.parameters())
+    frozen = {id(p) for module in modules for p in module.parameters()}
+    if not to_rgb:
+        frozen -= {id(p) for block in blocks[: count - 1] for p in block.torgb.parameters()}
+    return frozenset(frozen)
 
 
 def frozen_discriminator_parameters(D: torch.nn.Module, count: int) -> frozenset[int]:
