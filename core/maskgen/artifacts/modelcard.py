@@ -505,6 +505,13 @@ def _gan_body(
     history = describe_lineage(config)
     if history:
         lines.append(f"| training history | {history} |")
+    recipe = config.get("fine_tuning")
+    if isinstance(recipe, dict) and recipe:
+        options = ", ".join(f"{k} {json.dumps(v)}" for k, v in recipe.items())
+        lines.append(
+            f"| fine-tuning from it | {options}: what a new run starting from it takes, unless its own "
+            "config sets them |"
+        )
     if upscaler:
         lines += [f"| sizes | {resolution} px (the generator), {large} px (through its upscaler) |"]
         lines += _upscaler_rows(upscaler)
