@@ -371,6 +371,25 @@ def test_the_base_gans_cards_say_what_they_were_trained_on() -> None:
         ]
 
 
+def test_a_mirrored_64px_run_starts_from_the_varied_base_model_and_its_recipe(tmp_path: Path) -> None:
+    """The shipped choice (docs/experiments.md, issue 34): the base model trained on the broader mix,
+    fine-tuned with its coarse layouts kept and its colours free; unmirrored runs keep theirs."""
+    from maskgen.config import resolve_config
+
+    def base_for(symmetric: bool) -> str:
+        config = resolve_config(resolution=64, dataset_count=8, generator_options={"symmetric": symmetric})
+        found = Trainer(config, tmp_path / str(symmetric)).matching_base_model()
+        assert found is not None
+        return found.name
+
+    assert (base_for(True), base_for(False)) == ("builtin-64px-varied", "builtin-64px")
+    config = json.loads((base_models.base_models_dir() / "builtin-64px-varied" / "config.json").read_text())
+    assert config["fine_tuning"] == {"freeze_g": 3, "freeze_g_to_rgb": False}
+    assert config["train"]["data"] == "builtin-varied-mix"
+    card = (base_models.base_models_dir() / "builtin-64px-varied" / "README.md").read_text()
+    assert "license: apache-2.0" in card and "`maskgen-builtin-varied-mix`: `varied-mix` style" in card
+
+
 def test_a_wider_run_starts_from_a_narrower_base_model_drawing_what_it_drew(
     base_dir: Path, tmp_path: Path
 ) -> None:

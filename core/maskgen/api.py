@@ -85,7 +85,7 @@ def list_models() -> list[dict[str, Any]]:
     ``mirrored`` (a GAN with the exact left-right mirror), and ``use``: the command that uses it.
 
     >>> [m["ref"] for m in maskgen.list_models() if m["kind"] == "GAN"]
-    ['base:builtin-64px', 'base:builtin-64px-mirrored']
+    ['base:builtin-64px', 'base:builtin-64px-mirrored', 'base:builtin-64px-varied']
     """
     from maskgen.artifacts.base_models import BASE_SCHEME, list_base_models, read_base_config
     from maskgen.artifacts.layout import MODEL_FILE

@@ -102,7 +102,13 @@ def metric_rows(metrics: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 # maskgen's data names (``--data``) -> the style of ``maskgen dataset synth --style``.
-BUILTIN_STYLES = {"builtin": "simple", "builtin-detailed": "detailed", "builtin-photographed": "photographed"}
+BUILTIN_STYLES = {
+    "builtin": "simple",
+    "builtin-detailed": "detailed",
+    "builtin-photographed": "photographed",
+    "builtin-varied": "varied",
+    "builtin-varied-mix": "varied-mix",
+}
 BUILTIN_MIX = "builtin-mix"  # the upscaler's: detailed and photographed masks together
 
 
