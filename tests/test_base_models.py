@@ -11,13 +11,15 @@ import torch
 from huggingface_hub import ModelCard
 from safetensors import safe_open
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
 from maskgen.artifacts import base_models
 from maskgen.artifacts.checkpoint import load_checkpoint, resolve_checkpoint_dir, split_weights
 from maskgen.artifacts.hub_push import stage_base_model
+from maskgen.cli.main import app
 from maskgen.config import validate_config
 from maskgen.errors import MaskgenError
-from maskgen.testing import tiny_config_values
+from maskgen.testing import assert_one_line_error, tiny_config_values
 from maskgen.training.loop import Trainer, train
 
 
@@ -161,6 +163,96 @@ def test_a_mirrored_run_prefers_a_mirrored_base_model(
     assert base_for(False, "c") == mirrored
 
 
+def test_of_two_matching_base_models_the_one_that_has_seen_more_starts_a_run(
+    shipped: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = tmp_path / "base"
+    shutil.copytree(shipped / "tiny-16px", root / "tiny-16px")
+    newer = root / "a-newer"  # first by name too: the order must come from the kimg
+    shutil.copytree(shipped / "tiny-16px", newer)
+    config = json.loads((newer / "config.json").read_text())
+    step = {"init": "base:tiny-16px", "kimg": config["kimg"], "dataset": "x"}
+    (newer / "config.json").write_text(json.dumps(config | {"lineage": [step]}))
+    monkeypatch.setattr(base_models, "base_models_dir", lambda: root)
+    assert Trainer(validate_config(tiny_config_values()), tmp_path / "a").matching_base_model() == newer
+    (newer / "config.json").write_text(json.dumps(config | {"kimg": config["kimg"] / 2}))
+    assert Trainer(validate_config(tiny_config_values()), tmp_path / "b").matching_base_model() == (
+        root / "tiny-16px"
+    )
+
+
+RECIPE = {"freeze_g": 2, "freeze_g_to_rgb": False}
+
+
+@pytest.fixture
+def tuned_base(shipped: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The tiny base model re-staged (as scripts/make_base_model.py --fine-tuning does) with a recipe."""
+    root = tmp_path / "base"
+    stage_base_model(shipped / "tiny-16px", root / "tuned", "tuned", fine_tuning=RECIPE)
+    monkeypatch.setattr(base_models, "base_models_dir", lambda: root)
+    return root / "tuned"
+
+
+def test_a_base_model_records_how_it_fine_tunes_best_and_its_card_says_so(tuned_base: Path) -> None:
+    assert json.loads((tuned_base / "config.json").read_text())["fine_tuning"] == RECIPE
+    card = (tuned_base / "README.md").read_text()
+    assert (
+        "| fine-tuning from it | freeze_g 2, freeze_g_to_rgb false: what a new run starting from it "
+        "takes, unless its own config sets them |"
+    ) in card
+    for bad, line in (({"lr_g": 0.1}, "unknown fine-tuning option 'lr_g'"), ({"freeze_g": -1}, "freeze_g")):
+        with pytest.raises(MaskgenError, match=line):
+            stage_base_model(tuned_base, tuned_base.parent / "bad", "bad", fine_tuning=bad)
+
+
+def test_a_run_from_a_base_model_takes_its_recipe_unless_it_sets_its_own(
+    tuned_base: Path, tmp_path: Path
+) -> None:
+    messages: list[str] = []
+    values = tiny_config_values(kimg=0.008, snapshot_kimg=0.008)
+    run = train(validate_config(values), out_root=tmp_path / "runs", on_message=messages.append)
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["init"], saved["freeze_g"], saved["freeze_g_to_rgb"]) == ("base:tuned", 2, False)
+    assert (
+        "fine-tuning as base:tuned recommends: freeze_g 2, freeze_g_to_rgb false (options you set win)"
+        in (messages)
+    )
+    # The recipe took hold: G's mapping network and 4 px convolutions are the base model's, the 4 px
+    # toRGB layer learned.
+    base, after = load_checkpoint(tuned_base).weights, load_checkpoint(run).weights
+    kept = [
+        k for k in split_weights(base, "G_ema") if k.startswith(("mapping_network.", "synthesis_network.b"))
+    ]
+    fixed = [k for k in kept if k.startswith(("mapping_network.", "synthesis_network.blocks.0.conv"))]
+    learned = [k for k in kept if k.startswith("synthesis_network.blocks.0.torgb.")]
+    assert fixed and all(torch.equal(after[f"G.{k}"], base[f"G_ema.{k}"]) for k in fixed)
+    assert learned and any(not torch.equal(after[f"G.{k}"], base[f"G_ema.{k}"]) for k in learned)
+    # A freeze_g of the run's own wins; the run says what it took.
+    messages.clear()
+    values = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, freeze_g=0)
+    run = train(validate_config(values), out_root=tmp_path / "own", on_message=messages.append)
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["init"], saved["freeze_g"], saved["freeze_g_to_rgb"]) == ("base:tuned", 0, False)
+    assert [m for m in messages if "recommends" in m] == [
+        "fine-tuning as base:tuned recommends: freeze_g_to_rgb false (options you set win)"
+    ]
+
+
+def test_run_freeze_g_flag_reaches_the_config(cli: CliRunner, tiny_config_file: Path) -> None:
+    args = [
+        "run",
+        "--config",
+        str(tiny_config_file),
+        "-G",
+        "symmetric=false",
+        "--init",
+        "none",
+        "--freeze-g",
+        "99",
+    ]
+    assert_one_line_error(cli.invoke(app, args), "freeze_g 99", "at most freeze_g")
+
+
 def test_base_references(base_dir: Path) -> None:
     assert resolve_checkpoint_dir("base:tiny-16px") == base_dir
     with pytest.raises(MaskgenError, match="shipped: base:tiny-16px"):
@@ -277,6 +369,25 @@ def test_the_base_gans_cards_say_what_they_were_trained_on() -> None:
             "maskgen-builtin-detailed",
             "maskgen-builtin",
         ]
+
+
+def test_a_mirrored_64px_run_starts_from_the_varied_base_model_and_its_recipe(tmp_path: Path) -> None:
+    """The shipped choice (docs/experiments.md, issue 34): the base model trained on the broader mix,
+    fine-tuned with its coarse layouts kept and its colours free; unmirrored runs keep theirs."""
+    from maskgen.config import resolve_config
+
+    def base_for(symmetric: bool) -> str:
+        config = resolve_config(resolution=64, dataset_count=8, generator_options={"symmetric": symmetric})
+        found = Trainer(config, tmp_path / str(symmetric)).matching_base_model()
+        assert found is not None
+        return found.name
+
+    assert (base_for(True), base_for(False)) == ("builtin-64px-varied", "builtin-64px")
+    config = json.loads((base_models.base_models_dir() / "builtin-64px-varied" / "config.json").read_text())
+    assert config["fine_tuning"] == {"freeze_g": 3, "freeze_g_to_rgb": False}
+    assert config["train"]["data"] == "builtin-varied-mix"
+    card = (base_models.base_models_dir() / "builtin-64px-varied" / "README.md").read_text()
+    assert "license: apache-2.0" in card and "`maskgen-builtin-varied-mix`: `varied-mix` style" in card
 
 
 def test_a_wider_run_starts_from_a_narrower_base_model_drawing_what_it_drew(

@@ -276,6 +276,12 @@ def test_models_says_how_long_each_model_trained_and_how_to_use_it() -> None:
         # The runs its weights came through (lineage) and its own, as its model card counts them.
         total = config["kimg"] + sum(step["kimg"] for step in config.get("lineage", []))
         assert f"({round(total)} kimg in all)" in block, block
+        recipe = config.get("fine_tuning") or {}
+        said = [line for line in block.splitlines() if "a run from it fine-tunes with" in line]
+        if recipe:
+            assert len(said) == 1 and all(f"{k} {json.dumps(v)}" in said[0] for k, v in recipe.items())
+        else:
+            assert not said
         if config["kind"] == "gan":
             assert f"maskgen generate --checkpoint base:{directory.name} " in block
             assert f"maskgen run --init base:{directory.name} " in block

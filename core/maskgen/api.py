@@ -82,10 +82,11 @@ def list_models() -> list[dict[str, Any]]:
     ``ref`` (``base:NAME``), ``kind`` (GAN, translator, upscaler), ``size`` (px drawn; an upscaler's
     ``small_size`` too), ``trained_on``, ``kimg`` and ``kimg_total`` (with the runs it was fine-tuned
     from; all from its config.json), ``megabytes`` of weights,
-    ``mirrored`` (a GAN with the exact left-right mirror), and ``use``: the command that uses it.
+    ``mirrored`` (a GAN with the exact left-right mirror), ``fine_tuning`` (the options a run starting
+    from a GAN takes unless it sets them), and ``use``: the command that uses it.
 
     >>> [m["ref"] for m in maskgen.list_models() if m["kind"] == "GAN"]
-    ['base:builtin-64px', 'base:builtin-64px-mirrored']
+    ['base:builtin-64px', 'base:builtin-64px-mirrored', 'base:builtin-64px-varied']
     """
     from maskgen.artifacts.base_models import BASE_SCHEME, list_base_models, read_base_config
     from maskgen.artifacts.layout import MODEL_FILE
@@ -114,6 +115,8 @@ def list_models() -> list[dict[str, Any]]:
             upscalers = [(read_base_config(d) or {}) for d in list_base_models(kind="upscaler")]
             large = [u.get("size") for u in upscalers if u.get("small_size") == entry["size"]]
             entry["print_size"] = large[0] if large else None
+            recipe = config.get("fine_tuning")
+            entry["fine_tuning"] = recipe if isinstance(recipe, dict) else {}
             entry["use"] = [
                 f"maskgen generate --checkpoint {ref} --seeds 0-15 --out masks.png",
                 f"maskgen run --init {ref} --data MY_MASKS/",

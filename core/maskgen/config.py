@@ -34,6 +34,11 @@ LEARNING_RATE_MAX = 1.0  # Adam diverges far below a step size of 1
 INTERVAL_MAX = 10_000  # minibatches between lazy regularization steps
 WEIGHT_MAX = 10_000.0  # loss weights (R1 gamma, path length); the literature stays below 1,000
 
+# The options that say how a run fine-tunes from its starting weights. A shipped base model may
+# recommend values for them (its config's ``fine_tuning``), which a new run starting from it takes
+# where its own config leaves them unset.
+FINE_TUNING_OPTIONS = ("freeze_g", "freeze_g_to_rgb", "freeze_d", "cdc_weight")
+
 # Presets fill in everything a user did not set. `cpu` is small enough that the default run finishes
 # in minutes on 2 cores, and its values are TrainConfig's defaults; `paper256` is the paper's 256 px
 # setting (StyleGAN2 "auto"-like widths), which says wherever it differs from `cpu`.
@@ -240,7 +245,8 @@ class TrainConfig(BaseModel):
         ge=0,
         le=1000,  # G has as many synthesis blocks as doublings of 4 px: the check with G says how many
         description="Fine-tuning: keep G's mapping network (1) and then its first N-1 synthesis blocks "
-        "from the 4 px side fixed, so the starting model's latents and coarse layouts stay (0: off).",
+        "from the 4 px side fixed, so the starting model's latents and coarse layouts stay (0: off; "
+        "unset: what the starting base model recommends, else 0).",
     )
     freeze_g_to_rgb: bool = Field(
         True,

@@ -167,8 +167,9 @@ def matching_base_model(
     """The shipped base model whose :func:`architecture` equals ``wanted``, or None. Of several, the one
     trained with the same exact mirror (``symmetric``) as the new run: a mirrored run starts better
     from a mirrored base model (docs/training.md), and an unmirrored one from a G whose own right
-    half was trained."""
-    found: list[tuple[bool, Path]] = []
+    half was trained. Of those, the one that has seen the most images (a newer base model continues
+    an older one, which stays reachable as base:NAME)."""
+    found: list[tuple[bool, float, Path]] = []
     for directory in list_base_models(GAN):
         config = read_base_config(directory)
         if config is None:
@@ -177,6 +178,13 @@ def matching_base_model(
         d_c_dim, c_dim = int(config.get("d_c_dim", 0)), len(class_names(config))
         if architecture(train, generator_defaults, d_c_dim, c_dim) == wanted:
             options = {**generator_defaults, **(train.get("generator_options") or {})}
-            found.append((bool(options.get("symmetric")) == symmetric, directory))
-    same = [directory for agrees, directory in found if agrees]
-    return (same or [directory for _, directory in found] or [None])[0]
+            found.append((bool(options.get("symmetric")) == symmetric, _kimg_seen(config), directory))
+    found.sort(key=lambda match: (not match[0], -match[1]))
+    return found[0][2] if found else None
+
+
+def _kimg_seen(config: dict[str, Any]) -> float:
+    """The kimg of a base model's own run and of each run its recorded history lists."""
+    steps = config.get("lineage") if isinstance(config.get("lineage"), list) else []
+    lengths = [config.get("kimg"), *(step.get("kimg") for step in steps if isinstance(step, dict))]
+    return float(sum(k for k in lengths if isinstance(k, (int, float))))

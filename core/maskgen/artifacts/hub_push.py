@@ -36,6 +36,7 @@ from maskgen.artifacts.layout import (
 )
 from maskgen.artifacts.lineage import lineage_of
 from maskgen.artifacts.modelcard import find_metrics, model_card
+from maskgen.config import FINE_TUNING_OPTIONS, validate_config
 from maskgen.errors import MaskgenError
 from maskgen.outputs import make_folder
 
@@ -105,10 +106,12 @@ def stage_upload(
     card: Path | None = None,
     base_model: bool = False,
     reference: str | None = None,
+    fine_tuning: dict[str, Any] | None = None,
 ) -> PushPlan:
     """Write into ``folder`` exactly the files a push uploads; the model card is generated for the repo
     (``base_model``: a card for weights cut to :data:`BASE_PARTS`, see :func:`stage_base_model`;
-    ``reference``: what its usage lines name, default ``hf://REPO``)."""
+    ``reference``: what its usage lines name, default ``hf://REPO``; ``fine_tuning``: the options a run
+    starting from it takes, recorded in its config)."""
     source = resolve_checkpoint_dir(checkpoint, purpose=FINE_TUNE)  # a push from hf://: every network
     config = _read_checkpoint_config(source)
     _check_weights(source / MODEL_FILE)
@@ -130,8 +133,11 @@ def stage_upload(
     # A checkpoint from before lineages were recorded gets its history written down now, while the
     # base models it names are still the ones it was trained from.
     lineage = lineage_of(config)
-    if lineage and "lineage" not in config:
-        config = {**config, "lineage": lineage}
+    recorded = ({"lineage": lineage} if lineage and "lineage" not in config else {}) | (
+        {"fine_tuning": fine_tuning} if fine_tuning else {}
+    )
+    if recorded:
+        config = {**config, **recorded}
         text = json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         (folder / CONFIG_FILE).write_text(text, encoding="utf-8")
     else:
@@ -302,10 +308,14 @@ BASE_UPSCALER_PARTS = ("U_ema.", "D.")
 BASE_PARTS = {"gan": BASE_MODEL_PARTS, "translation": BASE_TRANSLATOR_PARTS, "upscaler": BASE_UPSCALER_PARTS}
 
 
-def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPlan:
+def stage_base_model(
+    checkpoint: str | Path, folder: Path, name: str, fine_tuning: dict[str, Any] | None = None
+) -> PushPlan:
     """Write a GAN, translation or upscaler checkpoint into ``folder`` as a base model: the Hub layout of
     a push with the weights cut to :data:`BASE_PARTS` of its kind (the inference network in
-    model.safetensors, D in training_weights.safetensors), and a card whose usage names ``base:NAME``."""
+    model.safetensors, D in training_weights.safetensors), and a card whose usage names ``base:NAME``.
+    ``fine_tuning``: how a GAN base model fine-tunes best (:data:`FINE_TUNING_OPTIONS`), which new runs
+    starting from it take where their own config leaves those options unset."""
     from maskgen.artifacts.base_models import BASE_SCHEME
 
     source = resolve_checkpoint_dir(checkpoint)
@@ -314,6 +324,24 @@ def stage_base_model(checkpoint: str | Path, folder: Path, name: str) -> PushPla
         raise MaskgenError(
             f"a base model is a GAN, translation or upscaler checkpoint; {checkpoint} is a {kind} checkpoint"
         )
+    if fine_tuning:
+        _check_fine_tuning(fine_tuning, kind)
     return stage_upload(
-        source, folder, repo_id=f"maskgen/{name}", base_model=True, reference=BASE_SCHEME + name
+        source,
+        folder,
+        repo_id=f"maskgen/{name}",
+        base_model=True,
+        reference=BASE_SCHEME + name,
+        fine_tuning=fine_tuning,
     )
+
+
+def _check_fine_tuning(options: dict[str, Any], kind: Any) -> None:
+    if kind != "gan":
+        raise MaskgenError(f"fine-tuning options are for GAN base models; this is a {kind} checkpoint")
+    unknown = sorted(set(options) - set(FINE_TUNING_OPTIONS))
+    if unknown:
+        raise MaskgenError(
+            f"unknown fine-tuning option {unknown[0]!r}; valid: {', '.join(FINE_TUNING_OPTIONS)}"
+        )
+    validate_config(dict(options))  # the ranges a run's config has

@@ -102,7 +102,13 @@ def metric_rows(metrics: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 # maskgen's data names (``--data``) -> the style of ``maskgen dataset synth --style``.
-BUILTIN_STYLES = {"builtin": "simple", "builtin-detailed": "detailed", "builtin-photographed": "photographed"}
+BUILTIN_STYLES = {
+    "builtin": "simple",
+    "builtin-detailed": "detailed",
+    "builtin-photographed": "photographed",
+    "builtin-varied": "varied",
+    "builtin-varied-mix": "varied-mix",
+}
 BUILTIN_MIX = "builtin-mix"  # the upscaler's: detailed and photographed masks together
 
 
@@ -505,6 +511,13 @@ def _gan_body(
     history = describe_lineage(config)
     if history:
         lines.append(f"| training history | {history} |")
+    recipe = config.get("fine_tuning")
+    if isinstance(recipe, dict) and recipe:
+        options = ", ".join(f"{k} {json.dumps(v)}" for k, v in recipe.items())
+        lines.append(
+            f"| fine-tuning from it | {options}: what a new run starting from it takes, unless its own "
+            "config sets them |"
+        )
     if upscaler:
         lines += [f"| sizes | {resolution} px (the generator), {large} px (through its upscaler) |"]
         lines += _upscaler_rows(upscaler)

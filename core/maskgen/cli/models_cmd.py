@@ -57,6 +57,9 @@ def models(
         # Whole kimg, as the model cards say it; a fraction only for the shortest runs.
         shown = f"{kimg:.0f}" if kimg and kimg >= 10 else f"{kimg:g}" if kimg else ""
         typer.echo(f"  trained on: {trained}" + (f" ({shown} kimg in all)" if shown else ""))
+        if entry.get("fine_tuning"):
+            options = ", ".join(f"{k} {json.dumps(v)}" for k, v in entry["fine_tuning"].items())
+            typer.echo(f"  a run from it fine-tunes with: {options} (unless its config sets them)")
         for line in entry.get("use") or []:
             typer.echo(f"  use: {line}")
     typer.echo("A base model is also where 'maskgen run' starts when its architecture matches (--init).")

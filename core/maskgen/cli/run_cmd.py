@@ -122,6 +122,13 @@ def run(
         min=0,
         help="Fine-tuning: keep D's first N blocks from the image side fixed (FreezeD).",
     ),
+    freeze_g: int = typer.Option(
+        None,
+        "--freeze-g",
+        min=0,
+        help="Fine-tuning: keep G's mapping network (1) and then its first N-1 synthesis blocks from the "
+        "4 px side fixed; 0 trains every layer (default: what the starting base model recommends, else 0).",
+    ),
     augment_option: list[str] = typer.Option(
         [],
         "--augment-option",
@@ -189,6 +196,7 @@ def run(
         frame=frame,
         cond=cond,
         freeze_d=freeze_d,
+        freeze_g=freeze_g,
         init=init,
         metrics=metrics,
         tensorboard=tensorboard,

@@ -46,10 +46,12 @@ TRAIN_HINT = (
 TRAIN_TRANSLATOR_HINT = (
     "No colouring model is served here yet: add one from the Hugging Face Hub with 'Add a model' at the top."
 )
-# The shipped generator the page opens on. Both shipped GANs are 64 px StyleGAN2 + ADA on the same 4000
+# The shipped generator the page opens on. Two shipped GANs are 64 px StyleGAN2 + ADA on the same 4000
 # masks; the mirrored one trained 182 kimg (the other 80) with G mirrored exactly, and its samples.png
 # shows crisp symmetric linework where builtin-64px's first seeds are blobs. It is also the base that
-# docs/performance.md measures the cascade on and the recipe's default starting point.
+# docs/performance.md measures the cascade on. The third, builtin-64px-varied, is where mirrored
+# fine-tunes start: it draws a broader mix (photographs, tinted paper, beards) than a designer wants
+# from the first page.
 PREFERRED_BASE = "builtin-64px-mirrored"
 SOURCE_WORDS = {
     "base model": "shipped with maskgen",

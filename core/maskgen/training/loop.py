@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from maskgen.artifacts.base_models import SCRATCH, architecture, base_model_reso
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
-from maskgen.config import TrainConfig
+from maskgen.config import FINE_TUNING_OPTIONS, TrainConfig, validate_config
 from maskgen.data.datasets import is_builtin_set
 from maskgen.data.prepare import PreparedData, prepare_training_data
 from maskgen.devices import pick_device
@@ -171,14 +172,7 @@ class Trainer(RunCounters):
                 mode_seeking_weight=config.mode_seeking_weight,
             ),
         )
-        # Fine-tuning may keep parts of G and D fixed: their optimizers leave them out, and the step
-        # never asks autograd for their gradients.
-        self.frozen_G = frozen_generator_parameters(self.G, config.freeze_g, to_rgb=config.freeze_g_to_rgb)
-        self.frozen_D = frozen_discriminator_parameters(self.D, config.freeze_d)
-        self.opt_G = self._optimizer(
-            self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None, exclude=self.frozen_G
-        )
-        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=self.frozen_D)
+        self._build_optimizers()
         self.loss.mean_over_processes = lambda value: average_tensor(value, world)
         # Fakes for augmenters that show D generated images as reals (APA); without ``c`` a
         # class-conditional run draws their classes from the data's frequencies. A step hands the
@@ -195,6 +189,30 @@ class Trainer(RunCounters):
         self.correspondence: CrossDomainCorrespondence | None = None
         self.lineage: list[dict[str, Any]] = []  # the runs the --init weights came through
         self.started_parts = "G, D and G_ema"  # what --init loaded, for the run's first line
+        # How the --init weights say they fine-tune best (a shipped base model's ``fine_tuning``).
+        self.start_recipe: dict[str, Any] = {}
+
+    def _build_optimizers(self) -> None:
+        # Fine-tuning may keep parts of G and D fixed: their optimizers leave them out, and the step
+        # never asks autograd for their gradients.
+        config = self.config
+        self.frozen_G = frozen_generator_parameters(self.G, config.freeze_g, to_rgb=config.freeze_g_to_rgb)
+        self.frozen_D = frozen_discriminator_parameters(self.D, config.freeze_d)
+        self.opt_G = self._optimizer(
+            self.G, config.lr_g, config.pl_interval if config.pl_weight > 0 else None, exclude=self.frozen_G
+        )
+        self.opt_D = self._optimizer(self.D, config.lr_d, config.r1_interval, exclude=self.frozen_D)
+
+    def adopt_start_recipe(self) -> dict[str, Any]:
+        """A new run takes the fine-tuning options its starting model recommends (a shipped base model's
+        ``fine_tuning``, the recipe measured when it was shipped) wherever its own config left them
+        unset; fresh optimizers follow. Returns the options taken."""
+        given = self.config.model_fields_set
+        taken = {k: v for k, v in self.start_recipe.items() if k in FINE_TUNING_OPTIONS and k not in given}
+        if taken:
+            self.config = validate_config(self.config.model_dump() | taken)
+            self._build_optimizers()
+        return taken
 
     def _optimizer(
         self,
@@ -461,6 +479,8 @@ class Trainer(RunCounters):
                 requested,
             )
         if not with_training_state:
+            recipe = checkpoint.config.get("fine_tuning")
+            self.start_recipe = recipe if isinstance(recipe, dict) else {}
             return checkpoint.config
         options = checkpoint.config.get("train", {}).get("generator_options") or {}
         trained = bool(options.get("symmetric", False))
@@ -616,6 +636,10 @@ def train(
         scaffold.initialize_weights(
             trainer, trainer.matching_base_model, "base model", lambda: trainer.started_parts, say
         )
+        taken = trainer.adopt_start_recipe()
+        if taken:
+            options = ", ".join(f"{k} {json.dumps(v)}" for k, v in taken.items())
+            say(f"fine-tuning as {trainer.config.init} recommends: {options} (options you set win)")
         trainer.start_correspondence()
         if chose_none and trainer.config.init == SCRATCH and not is_builtin_set(trainer.config.data):
             say(no_base_model_note(trainer.config.resolution))
