@@ -227,6 +227,13 @@ def test_a_run_from_a_base_model_takes_its_recipe_unless_it_sets_its_own(
     learned = [k for k in kept if k.startswith("synthesis_network.blocks.0.torgb.")]
     assert fixed and all(torch.equal(after[f"G.{k}"], base[f"G_ema.{k}"]) for k in fixed)
     assert learned and any(not torch.equal(after[f"G.{k}"], base[f"G_ema.{k}"]) for k in learned)
+    # Resumed with the first config (no freeze_g of its own), it fine-tunes as it did; a different
+    # freeze_g of its own is refused in one line (the optimizers' saved state has the first shape).
+    more = validate_config(values | {"kimg": 0.016})
+    assert train(more, resume_dir=run) == run
+    assert json.loads((run / "config.json").read_text())["freeze_g"] == 2
+    with pytest.raises(MaskgenError, match="was trained with freeze_g 2; resume it with that"):
+        train(validate_config(values | {"kimg": 0.024, "freeze_g": 0}), resume_dir=run)
     # A freeze_g of the run's own wins; the run says what it took.
     messages.clear()
     values = tiny_config_values(kimg=0.004, snapshot_kimg=0.004, freeze_g=0)

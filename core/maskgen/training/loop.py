@@ -214,6 +214,22 @@ class Trainer(RunCounters):
             self._build_optimizers()
         return taken
 
+    def _keep_recorded_fine_tuning(self, path: str | Path, recorded: dict[str, Any]) -> None:
+        """A resumed run fine-tunes as it did: what it kept fixed shapes its optimizers' saved state.
+        Options the caller left unset take the run's recorded values (a recipe it took from its base
+        model); one set otherwise is refused in one line."""
+        differ = {
+            k: recorded[k]
+            for k in FINE_TUNING_OPTIONS
+            if k in recorded and recorded[k] != getattr(self.config, k)
+        }
+        for key, value in differ.items():
+            if key in self.config.model_fields_set:
+                raise MaskgenError(f"{path} was trained with {key} {json.dumps(value)}; resume it with that")
+        if differ:
+            self.config = validate_config(self.config.model_dump() | differ)
+            self._build_optimizers()
+
     def _optimizer(
         self,
         module: torch.nn.Module,
@@ -487,6 +503,7 @@ class Trainer(RunCounters):
         if trained != bool(self.config.generator_options.get("symmetric", False)):
             flag = f"-G symmetric={str(trained).lower()}"
             raise MaskgenError(f"{path} was trained with {flag}; resume it with {flag}")
+        self._keep_recorded_fine_tuning(path, checkpoint.config.get("train") or {})
         scaffold.restore_provenance(self, checkpoint.config)
         tensors, meta = checkpoint.training_state()
         scaffold.restore_rng(tensors, self.device, {"shared": self.shared_rng})
