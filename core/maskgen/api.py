@@ -88,7 +88,7 @@ def list_models() -> list[dict[str, Any]]:
     >>> [m["ref"] for m in maskgen.list_models() if m["kind"] == "GAN"]
     ['base:builtin-64px', 'base:builtin-64px-mirrored', 'base:builtin-64px-varied']
     """
-    from maskgen.artifacts.base_models import BASE_SCHEME, list_base_models, read_base_config
+    from maskgen.artifacts.base_models import BASE_SCHEME, list_base_models, read_base_config, recorded_kimg
     from maskgen.artifacts.layout import MODEL_FILE
 
     found = []
@@ -105,7 +105,7 @@ def list_models() -> list[dict[str, Any]]:
             "size": train.get("resolution") if kind == "gan" else config.get("size"),
             "trained_on": dataset.get("name") if isinstance(dataset, dict) else train.get("data"),
             "kimg": config.get("kimg"),
-            "kimg_total": _total_kimg(config),
+            "kimg_total": recorded_kimg(config),
             "megabytes": round((directory / MODEL_FILE).stat().st_size / 1e6, 1),
         }
         if kind == "gan":
@@ -136,15 +136,6 @@ def list_models() -> list[dict[str, Any]]:
             entry["use"] = []
         found.append(entry)
     return found
-
-
-def _total_kimg(config: dict[str, Any]) -> float | None:
-    """kimg of the last run plus those of the runs its weights came through (config.json ``lineage``)."""
-    values = [config.get("kimg")] + [
-        step.get("kimg") for step in config.get("lineage") or [] if isinstance(step, dict)
-    ]
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return round(sum(numbers), 3) if numbers else None
 
 
 def _pil(array: Any) -> Image.Image:

@@ -39,6 +39,13 @@ WEIGHT_MAX = 10_000.0  # loss weights (R1 gamma, path length); the literature st
 # where its own config leaves them unset.
 FINE_TUNING_OPTIONS = ("freeze_g", "freeze_g_to_rgb", "freeze_d", "cdc_weight")
 
+
+def describe_options(options: dict[str, Any]) -> str:
+    """{'freeze_g': 3, 'freeze_g_to_rgb': False} -> 'freeze_g 3, freeze_g_to_rgb false', as a config
+    file writes the values."""
+    return ", ".join(f"{key} {json.dumps(value)}" for key, value in options.items())
+
+
 # Presets fill in everything a user did not set. `cpu` is small enough that the default run finishes
 # in minutes on 2 cores, and its values are TrainConfig's defaults; `paper256` is the paper's 256 px
 # setting (StyleGAN2 "auto"-like widths), which says wherever it differs from `cpu`.

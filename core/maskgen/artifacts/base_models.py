@@ -178,13 +178,17 @@ def matching_base_model(
         d_c_dim, c_dim = int(config.get("d_c_dim", 0)), len(class_names(config))
         if architecture(train, generator_defaults, d_c_dim, c_dim) == wanted:
             options = {**generator_defaults, **(train.get("generator_options") or {})}
-            found.append((bool(options.get("symmetric")) == symmetric, _kimg_seen(config), directory))
+            found.append(
+                (bool(options.get("symmetric")) == symmetric, recorded_kimg(config) or 0.0, directory)
+            )
     found.sort(key=lambda match: (not match[0], -match[1]))
     return found[0][2] if found else None
 
 
-def _kimg_seen(config: dict[str, Any]) -> float:
-    """The kimg of a base model's own run and of each run its recorded history lists."""
+def recorded_kimg(config: dict[str, Any]) -> float | None:
+    """kimg of a checkpoint's own run plus those of the runs its config.json ``lineage`` records; None
+    when none is recorded."""
     steps = config.get("lineage") if isinstance(config.get("lineage"), list) else []
-    lengths = [config.get("kimg"), *(step.get("kimg") for step in steps if isinstance(step, dict))]
-    return float(sum(k for k in lengths if isinstance(k, (int, float))))
+    values = [config.get("kimg"), *(step.get("kimg") for step in steps if isinstance(step, dict))]
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return round(sum(numbers), 3) if numbers else None

@@ -29,6 +29,7 @@ from typing import Any
 
 from maskgen.artifacts.layout import METRICS_FILE, MODEL_FILE, SAMPLES_FILE, TRAINING_WEIGHTS_FILE
 from maskgen.artifacts.lineage import describe_lineage
+from maskgen.config import describe_options
 from maskgen.errors import MaskgenError
 from maskgen.outputs import atomic_write
 from maskgen.plugins.interfaces import PluginKind
@@ -513,10 +514,9 @@ def _gan_body(
         lines.append(f"| training history | {history} |")
     recipe = config.get("fine_tuning")
     if isinstance(recipe, dict) and recipe:
-        options = ", ".join(f"{k} {json.dumps(v)}" for k, v in recipe.items())
         lines.append(
-            f"| fine-tuning from it | {options}: what a new run starting from it takes, unless its own "
-            "config sets them |"
+            f"| fine-tuning from it | {describe_options(recipe)}: what a new run starting from it takes, "
+            "unless its own config sets them |"
         )
     if upscaler:
         lines += [f"| sizes | {resolution} px (the generator), {large} px (through its upscaler) |"]

@@ -7,6 +7,7 @@ import json
 import typer
 
 from maskgen.cli.app import DRAW, app
+from maskgen.config import describe_options
 
 
 def _print_version(value: bool) -> None:
@@ -58,7 +59,7 @@ def models(
         shown = f"{kimg:.0f}" if kimg and kimg >= 10 else f"{kimg:g}" if kimg else ""
         typer.echo(f"  trained on: {trained}" + (f" ({shown} kimg in all)" if shown else ""))
         if entry.get("fine_tuning"):
-            options = ", ".join(f"{k} {json.dumps(v)}" for k, v in entry["fine_tuning"].items())
+            options = describe_options(entry["fine_tuning"])
             typer.echo(f"  a run from it fine-tunes with: {options} (unless its config sets them)")
         for line in entry.get("use") or []:
             typer.echo(f"  use: {line}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import math
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from maskgen.artifacts.base_models import SCRATCH, architecture, base_model_reso
 from maskgen.artifacts.checkpoint import load_checkpoint, load_strict, split_weights
 from maskgen.artifacts.generator import generate_images
 from maskgen.augment import build_augmenter
-from maskgen.config import FINE_TUNING_OPTIONS, TrainConfig, validate_config
+from maskgen.config import FINE_TUNING_OPTIONS, TrainConfig, describe_options, validate_config
 from maskgen.data.datasets import is_builtin_set
 from maskgen.data.prepare import PreparedData, prepare_training_data
 from maskgen.devices import pick_device
@@ -209,10 +208,14 @@ class Trainer(RunCounters):
         unset; fresh optimizers follow. Returns the options taken."""
         given = self.config.model_fields_set
         taken = {k: v for k, v in self.start_recipe.items() if k in FINE_TUNING_OPTIONS and k not in given}
-        if taken:
-            self.config = validate_config(self.config.model_dump() | taken)
-            self._build_optimizers()
+        self._reconfigure(taken)
         return taken
+
+    def _reconfigure(self, options: dict[str, Any]) -> None:
+        """The config with ``options`` changed (checked as any config is), and optimizers to match."""
+        if options:
+            self.config = validate_config(self.config.model_dump() | options)
+            self._build_optimizers()
 
     def _keep_recorded_fine_tuning(self, path: str | Path, recorded: dict[str, Any]) -> None:
         """A resumed run fine-tunes as it did: what it kept fixed shapes its optimizers' saved state.
@@ -225,10 +228,10 @@ class Trainer(RunCounters):
         }
         for key, value in differ.items():
             if key in self.config.model_fields_set:
-                raise MaskgenError(f"{path} was trained with {key} {json.dumps(value)}; resume it with that")
-        if differ:
-            self.config = validate_config(self.config.model_dump() | differ)
-            self._build_optimizers()
+                raise MaskgenError(
+                    f"{path} was trained with {describe_options({key: value})}; resume it with that"
+                )
+        self._reconfigure(differ)
 
     def _optimizer(
         self,
@@ -655,7 +658,7 @@ def train(
         )
         taken = trainer.adopt_start_recipe()
         if taken:
-            options = ", ".join(f"{k} {json.dumps(v)}" for k, v in taken.items())
+            options = describe_options(taken)
             say(f"fine-tuning as {trainer.config.init} recommends: {options} (options you set win)")
         trainer.start_correspondence()
         if chose_none and trainer.config.init == SCRATCH and not is_builtin_set(trainer.config.data):
